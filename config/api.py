@@ -1,0 +1,52 @@
+"""The /api/v1/ NinjaAPI: routers of every app, shared error answers."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+
+from fangkong.core.api import router as core_router
+from fangkong.core.http import API_AUTH, Conflict, Forbidden
+from fangkong.core.services import LoginLocked
+from fangkong.core.validators import FieldError
+from fangkong.people.api import router as people_router
+
+api = NinjaAPI(
+    title="fangkong API",
+    version="1",
+    description="Outbreak prevention-and-control command platform",
+    auth=API_AUTH,
+    urls_namespace="api",
+)
+api.add_router("/", core_router)
+api.add_router("/people", people_router)
+
+
+@api.exception_handler(FieldError)
+def _field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"detail": [{"loc": ["body", exc.field], "field": exc.field, "msg": exc.message,
+                     "type": "value_error"}]},
+        status=422,
+    )
+
+
+@api.exception_handler(Conflict)
+def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message, **exc.extra}, status=409)
+
+
+@api.exception_handler(Forbidden)
+def _forbidden(request: HttpRequest, exc: Forbidden) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or _("Not allowed")}, status=403)
+
+
+@api.exception_handler(LoginLocked)
+def _locked(request: HttpRequest, exc: LoginLocked) -> HttpResponse:
+    response = api.create_response(
+        request, {"detail": _("Too many failed logins; try again later")}, status=429
+    )
+    response["Retry-After"] = "900"
+    return response

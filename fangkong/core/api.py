@@ -1,0 +1,132 @@
+"""Auth tokens, the current user, regions, institutions and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from fangkong.core import selectors
+from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, public, scoped
+from fangkong.core.middleware import client_ip
+from fangkong.core.services import api_token_issue, login_check
+
+router = Router(tags=["core"])
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+    token_type: str = "Bearer"
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+@router.post("/auth/token", auth=None, response={200: TokenOut, 401: ErrorOut, 429: ErrorOut})
+@public("exchanging credentials for a token happens before anyone is known")
+def auth_token(request: HttpRequest, payload: TokenIn) -> Any:
+    user = login_check(request=request, username=payload.username, password=payload.password,
+                       client_ip=client_ip(request))
+    if user is None:
+        return 401, {"detail": _("Wrong username or password")}
+    return 200, {"token": api_token_issue(user=user)}
+
+
+class MeOut(Schema):
+    username: str
+    role: str
+    region_code: str | None
+    institution_id: int | None
+
+
+@router.get("/me", response=MeOut)
+@scoped
+def me(request: HttpRequest) -> Any:
+    user = actor_of(request)
+    return {"username": user.username, "role": user.role,
+            "region_code": user.region.code if user.region else None,
+            "institution_id": user.institution_id}
+
+
+class RegionOut(Schema):
+    code: str
+    name: str
+    level: int
+    parent_code: str | None
+    population: int
+    polygon: dict[str, Any] | None = None
+
+
+class RegionPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[RegionOut]
+
+
+def _region_out(region: Any, *, with_polygon: bool = False) -> dict[str, Any]:
+    return {"code": region.code, "name": region.name, "level": region.level,
+            "parent_code": region.parent.code if region.parent_id else None,
+            "population": region.population,
+            "polygon": region.polygon if with_polygon else None}
+
+
+@router.get("/regions", response=RegionPage)
+@scoped
+def region_list(request: HttpRequest, parent: str | None = None, level: int | None = None,
+                page: int = 1, page_size: int = 100) -> Any:
+    qs = selectors.region_list(actor=actor_of(request), parent_code=parent, level=level)
+    count, page, size, rows = page_slice(qs.select_related("parent"), page=page,
+                                         page_size=page_size, max_size=1000)
+    return {"count": count, "page": page, "page_size": size,
+            "results": [_region_out(r) for r in rows]}
+
+
+@router.get("/regions/{code}", response=RegionOut)
+@scoped
+def region_get(request: HttpRequest, code: str) -> Any:
+    qs = selectors.region_list(actor=actor_of(request)).select_related("parent")
+    return _region_out(get_scoped_or_404(qs, code=code), with_polygon=True)
+
+
+class AuditOut(Schema):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    reason: str
+    client_ip: str
+    details: dict[str, Any]
+
+
+class AuditPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[AuditOut]
+
+
+@router.get("/audit", response={200: AuditPage, 403: ErrorOut})
+@scoped
+def audit_list(request: HttpRequest, action: str | None = None, page: int = 1,
+               page_size: int = 50) -> Any:
+    qs = selectors.audit_list(actor=actor_of(request), action=action)
+    count, page, size, rows = page_slice(qs, page=page, page_size=page_size)
+    results = [
+        {"seq": e.seq, "at": e.at, "actor": e.actor_username, "action": e.action,
+         "object_type": e.object_type, "object_id": e.object_id, "reason": e.reason,
+         "client_ip": e.client_ip, "details": e.details}
+        for e in rows
+    ]
+    return {"count": count, "page": page, "page_size": size, "results": results}

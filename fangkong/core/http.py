@@ -1,0 +1,94 @@
+"""Shared pieces of the HTTP layer: authentication, the scoping markers, errors, paging.
+
+Every API operation and UI view is marked either `@scoped` (it reads only through selectors
+that call `visible_to`) or `@public("why")`; tests/test_url_scoping.py walks every URL and
+fails on anything unmarked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.db import models
+from django.http import Http404, HttpRequest
+from ninja import Schema
+from ninja.security import HttpBearer, SessionAuth
+
+from fangkong.core.models import User
+from fangkong.core.scoping import require_scoped
+from fangkong.core.services import api_token_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+_M = TypeVar("_M", bound=models.Model)
+
+
+def scoped(func: F) -> F:
+    func.fangkong_access = "scoped"  # type: ignore[attr-defined]
+    return func
+
+
+def public(reason: str) -> Callable[[F], F]:
+    def mark(func: F) -> F:
+        func.fangkong_access = f"public: {reason}"  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = api_token_user(raw=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class ScopedSessionAuth(SessionAuth):
+    """Session auth for the same-origin UI's htmx and fetch calls (CSRF-checked)."""
+
+
+API_AUTH = [BearerAuth(), ScopedSessionAuth()]
+
+
+def actor_of(request: HttpRequest) -> User:
+    user = request.auth if isinstance(getattr(request, "auth", None), User) else request.user
+    assert isinstance(user, User)
+    return user
+
+
+def get_scoped_or_404(qs: models.QuerySet[_M], **lookup: Any) -> _M:
+    """Out of scope and missing look the same: 404, never 403."""
+    require_scoped(qs)
+    obj = qs.filter(**lookup).first()
+    if obj is None:
+        raise Http404()
+    return obj
+
+
+class Conflict(Exception):
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class Forbidden(Exception):
+    """A role that may read but not do this action (403); never used for scope."""
+
+
+class Page(Schema):
+    count: int
+    page: int
+    page_size: int
+
+
+def page_slice(
+    qs: models.QuerySet[_M], *, page: int, page_size: int, max_size: int = 200
+) -> tuple[int, int, int, Iterable[_M]]:
+    require_scoped(qs)
+    page = max(page, 1)
+    page_size = min(max(page_size, 1), max_size)
+    count = qs.count()
+    start = (page - 1) * page_size
+    return count, page, page_size, list(qs[start : start + page_size])

@@ -1,0 +1,45 @@
+"""Reads for regions, institutions and the audit log; every one takes the actor."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from fangkong.core.http import Forbidden
+from fangkong.core.models import AuditEvent, Institution, Region, Role, User
+from fangkong.core.scoping import scope_of
+
+
+def region_list(*, actor: User, parent_code: str | None = None,
+                level: int | None = None) -> QuerySet[Region]:
+    qs = Region.objects.visible_to(actor)
+    if parent_code:
+        qs = qs.filter(parent__code=parent_code)
+    if level:
+        qs = qs.filter(level=level)
+    return qs
+
+
+def region_roots(*, actor: User) -> QuerySet[Region]:
+    """The top of what the actor may see: their home region (or every city for admins)."""
+    scope = scope_of(actor)
+    qs = Region.objects.visible_to(actor)
+    if scope.region_path:
+        return qs.filter(path=scope.region_path)
+    return qs.filter(parent__isnull=True)
+
+
+def region_children(*, actor: User, region: Region) -> QuerySet[Region]:
+    return Region.objects.visible_to(actor).filter(parent=region).order_by("code")
+
+
+def institution_list(*, actor: User, kind: str | None = None) -> QuerySet[Institution]:
+    qs = Institution.objects.visible_to(actor).select_related("region")
+    return qs.filter(kind=kind) if kind else qs
+
+
+def audit_list(*, actor: User, action: str | None = None) -> QuerySet[AuditEvent]:
+    """The audit log is for the command office only; it is not split by jurisdiction."""
+    if actor.role != Role.COMMAND_OFFICE:
+        raise Forbidden()
+    qs = AuditEvent.objects.visible_to(actor)
+    return qs.filter(action=action) if action else qs

@@ -1,0 +1,61 @@
+"""Normalisers for identity documents and phone numbers (python-stdnum, phonenumbers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import phonenumbers
+from django.utils.translation import gettext as _
+from stdnum import exceptions as stdnum_exc
+from stdnum.cn import ric
+
+
+class FieldError(ValueError):
+    """A validation failure tied to one named field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+_PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
+
+
+def normalize_id_number(id_type: str, value: str, *, field: str = "id_number") -> str:
+    value = (value or "").strip().upper().replace(" ", "")
+    if not value:
+        raise FieldError(field, _("ID number is required"))
+    if id_type == "resident_id":
+        try:
+            return str(ric.validate(value))
+        except stdnum_exc.InvalidChecksum:
+            raise FieldError(field, _("resident ID checksum is wrong")) from None
+        except stdnum_exc.InvalidLength:
+            raise FieldError(field, _("resident ID must have 18 characters")) from None
+        except stdnum_exc.InvalidComponent:
+            raise FieldError(field, _("resident ID has an invalid birth date or region")) from None
+        except stdnum_exc.ValidationError:
+            raise FieldError(field, _("resident ID is not valid")) from None
+    if not _PASSPORT.match(value):
+        raise FieldError(field, _("document number must be 5-20 letters or digits"))
+    return value
+
+
+def resident_id_facts(value: str) -> tuple[str, dt.date]:
+    """Sex ("M"/"F") and birth date carried inside a valid resident ID."""
+    sex = "M" if int(value[16]) % 2 == 1 else "F"
+    return sex, ric.get_birth_date(value)
+
+
+def normalize_phone(value: str, *, field: str = "phone") -> str:
+    """Return E.164; mainland China is the default region."""
+    value = (value or "").strip()
+    try:
+        parsed = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        raise FieldError(field, _("phone number cannot be read")) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise FieldError(field, _("phone number is not a valid number"))
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,69 @@
+"""The personal-data vault: AES-GCM encryption, keyed blind indexes, masking.
+
+Ciphertext format: `<key id>:<base64(nonce || ciphertext+tag)>`, so keys can be rotated
+(new writes use the active key, old rows still decrypt with theirs).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+NONCE_BYTES = 12
+
+
+@lru_cache(maxsize=8)
+def _cipher(kid: str) -> AESGCM:
+    try:
+        return AESGCM(settings.KEYS.pii_keys[kid])
+    except KeyError:
+        raise LookupError(f"personal-data key {kid!r} is not configured") from None
+
+
+def encrypt(plaintext: str, *, purpose: str) -> str:
+    """Encrypt; `purpose` (e.g. "person.id_number") is bound as associated data."""
+    kid = settings.KEYS.active_key_id
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = _cipher(kid).encrypt(nonce, plaintext.encode(), purpose.encode())
+    return f"{kid}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def decrypt(token: str, *, purpose: str) -> str:
+    kid, _, body = token.partition(":")
+    raw = base64.b64decode(body)
+    return _cipher(kid).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], purpose.encode()).decode()
+
+
+def blind_index(value: str, *, purpose: str) -> str:
+    """Keyed HMAC of a normalized value: exact lookup without storing the value."""
+    msg = f"{purpose}\x00{value}".encode()
+    return hmac.new(settings.KEYS.blind_index_key, msg, hashlib.sha256).hexdigest()[:40]
+
+
+def mask_id_number(value: str) -> str:
+    """3702**********123X style: keep the first four and last four characters."""
+    if len(value) <= 8:
+        return value[:1] + "*" * max(len(value) - 2, 1) + value[-1:]
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """138****5678 style for mainland mobiles; other numbers keep first 3 and last 2."""
+    digits = value[3:] if value.startswith("+86") else value.lstrip("+")
+    if len(digits) == 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    if len(digits) <= 5:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
+
+
+def mask_address(value: str) -> str:
+    """Keep the coarse part (district/street) and hide house-level detail."""
+    keep = min(len(value) // 2, 9)
+    return value[:keep] + "****" if value else ""

@@ -1,0 +1,170 @@
+"""Person registry API: list, search (POST body), get, create, update, reveal."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.middleware import client_ip
+from fangkong.people import selectors, services
+from fangkong.people.models import Person
+
+router = Router(tags=["people"])
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+    id_type: str
+    id_number: str
+    phone: str
+    address: str
+    sex: str
+    birth_date: date | None
+    region_code: str
+    region_name: str
+    occupation: str
+    key_group: str
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+def person_out(p: Person) -> dict[str, Any]:
+    """Masked view; the only unmasked values ever sent come from the reveal endpoint."""
+    return {
+        "id": p.pk, "name": p.name, "id_type": p.id_type, "id_number": p.id_number_mask,
+        "phone": p.phone_mask, "address": p.address_mask, "sex": p.sex,
+        "birth_date": p.birth_date, "region_code": p.region.code,
+        "region_name": p.region.name, "occupation": p.occupation,
+        "key_group": p.key_group, "tags": p.tags, "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+class PersonPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[PersonOut]
+
+
+class PersonIn(Schema):
+    name: str
+    id_type: str = "resident_id"
+    id_number: str
+    phone: str = ""
+    address: str = ""
+    region_code: str
+    occupation: str = ""
+    key_group: str = ""
+    tags: list[str] = []
+
+
+class PersonPatch(Schema):
+    name: str | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    region_code: str | None = None
+    occupation: str | None = None
+    key_group: str | None = None
+    tags: list[str] | None = None
+
+
+class SearchIn(Schema):
+    id_number: str = ""
+    phone: str = ""
+
+
+class RevealIn(Schema):
+    reason: str
+    fields: list[str] = []
+
+
+class RevealOut(Schema):
+    id: int
+    id_number: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class ConflictOut(Schema):
+    detail: str
+    existing: dict[str, Any] | None
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+@router.get("", response=PersonPage)
+@scoped
+def person_list(request: HttpRequest, region: str | None = None, key_group: str | None = None,
+                tag: str | None = None, name: str | None = None, sex: str | None = None,
+                page: int = 1, page_size: int = 50) -> Any:
+    qs = selectors.person_list(actor=actor_of(request), region_code=region, key_group=key_group,
+                               tag=tag, name=name, sex=sex)
+    count, page, size, rows = page_slice(qs, page=page, page_size=page_size)
+    return {"count": count, "page": page, "page_size": size,
+            "results": [person_out(p) for p in rows]}
+
+
+@router.post("/search", response=PersonPage)
+@scoped
+def person_search(request: HttpRequest, payload: SearchIn) -> Any:
+    qs = selectors.person_search(actor=actor_of(request), id_number=payload.id_number,
+                                 phone=payload.phone)
+    rows = list(qs[:50])
+    return {"count": len(rows), "page": 1, "page_size": 50,
+            "results": [person_out(p) for p in rows]}
+
+
+@router.post("", response={201: PersonOut, 409: ConflictOut})
+@scoped
+def person_create(request: HttpRequest, payload: PersonIn) -> Any:
+    data = services.person_validate(
+        name=payload.name, id_type=payload.id_type, id_number=payload.id_number,
+        phone=payload.phone, address=payload.address, occupation=payload.occupation,
+        key_group=payload.key_group, tags=payload.tags,
+    )
+    person = services.person_create(actor=actor_of(request), data=data,
+                                    region_code=payload.region_code,
+                                    client_ip=client_ip(request))
+    return 201, person_out(person)
+
+
+@router.get("/{person_id}", response=PersonOut)
+@scoped
+def person_get(request: HttpRequest, person_id: int) -> Any:
+    return person_out(get_scoped_or_404(selectors.person_get_qs(actor=actor_of(request)),
+                                        pk=person_id))
+
+
+@router.patch("/{person_id}", response={200: PersonOut, 409: ConflictOut})
+@scoped
+def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) -> Any:
+    actor = actor_of(request)
+    person = get_scoped_or_404(selectors.person_get_qs(actor=actor), pk=person_id)
+    changes = payload.dict(exclude_none=True)
+    if not changes:
+        raise HttpError(422, "no fields to change")
+    person = services.person_update(actor=actor, person=person, changes=changes,
+                                    client_ip=client_ip(request))
+    return person_out(person)
+
+
+@router.post("/{person_id}/reveal", response={200: RevealOut, 403: ErrorOut})
+@scoped
+def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> Any:
+    actor = actor_of(request)
+    person = get_scoped_or_404(selectors.person_get_qs(actor=actor), pk=person_id)
+    values = services.person_reveal(actor=actor, person=person, fields=payload.fields,
+                                    reason=payload.reason, client_ip=client_ip(request))
+    return {"id": person.pk, **values}
