@@ -27,8 +27,16 @@ api.add_router("/people", people_router)
 def _field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:
     return api.create_response(
         request,
-        {"detail": [{"loc": ["body", exc.field], "field": exc.field, "msg": exc.message,
-                     "type": "value_error"}]},
+        {
+            "detail": [
+                {
+                    "loc": ["body", exc.field],
+                    "field": exc.field,
+                    "msg": exc.message,
+                    "type": "value_error",
+                }
+            ]
+        },
         status=422,
     )
 

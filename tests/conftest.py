@@ -19,14 +19,13 @@ def users(tree: Tree) -> dict[str, User]:
     """One user per scope that the scoping tests need, including sibling towns/districts."""
     return {
         "city": UserFactory(username="city", role=Role.COMMAND_OFFICE, region=tree.city),
-        "district_a": UserFactory(username="dist_a", role=Role.DISTRICT,
-                                  region=tree.district_a),
-        "district_b": UserFactory(username="dist_b", role=Role.DISTRICT,
-                                  region=tree.district_b),
+        "district_a": UserFactory(username="dist_a", role=Role.DISTRICT, region=tree.district_a),
+        "district_b": UserFactory(username="dist_b", role=Role.DISTRICT, region=tree.district_b),
         "town_a1": UserFactory(username="town_a1", role=Role.TOWN, region=tree.town_a1),
         "town_a2": UserFactory(username="town_a2", role=Role.TOWN, region=tree.town_a2),
-        "community_a1": UserFactory(username="comm_a1", role=Role.COMMUNITY,
-                                    region=tree.community_a1),
+        "community_a1": UserFactory(
+            username="comm_a1", role=Role.COMMUNITY, region=tree.community_a1
+        ),
         "lab": UserFactory(username="lab1", role=Role.LAB, institution=tree.lab),
         "admin": UserFactory(username="sysadmin", role=Role.SYSTEM_ADMIN),
         "inspector": UserFactory(username="insp", role=Role.INSPECTOR, region=tree.city),
@@ -44,12 +43,12 @@ class ApiClient:
         return self.client.get(path, params, headers=self.headers)
 
     def post(self, path: str, data: Any = None) -> Any:
-        return self.client.post(path, data or {}, content_type="application/json",
-                                headers=self.headers)
+        return self.client.post(
+            path, data or {}, content_type="application/json", headers=self.headers
+        )
 
     def patch(self, path: str, data: Any) -> Any:
-        return self.client.patch(path, data, content_type="application/json",
-                                 headers=self.headers)
+        return self.client.patch(path, data, content_type="application/json", headers=self.headers)
 
 
 @pytest.fixture

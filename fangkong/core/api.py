@@ -34,8 +34,12 @@ class ErrorOut(Schema):
 @router.post("/auth/token", auth=None, response={200: TokenOut, 401: ErrorOut, 429: ErrorOut})
 @public("exchanging credentials for a token happens before anyone is known")
 def auth_token(request: HttpRequest, payload: TokenIn) -> Any:
-    user = login_check(request=request, username=payload.username, password=payload.password,
-                       client_ip=client_ip(request))
+    user = login_check(
+        request=request,
+        username=payload.username,
+        password=payload.password,
+        client_ip=client_ip(request),
+    )
     if user is None:
         return 401, {"detail": _("Wrong username or password")}
     return 200, {"token": api_token_issue(user=user)}
@@ -52,9 +56,12 @@ class MeOut(Schema):
 @scoped
 def me(request: HttpRequest) -> Any:
     user = actor_of(request)
-    return {"username": user.username, "role": user.role,
-            "region_code": user.region.code if user.region else None,
-            "institution_id": user.institution_id}
+    return {
+        "username": user.username,
+        "role": user.role,
+        "region_code": user.region.code if user.region else None,
+        "institution_id": user.institution_id,
+    }
 
 
 class RegionOut(Schema):
@@ -74,21 +81,35 @@ class RegionPage(Schema):
 
 
 def _region_out(region: Any, *, with_polygon: bool = False) -> dict[str, Any]:
-    return {"code": region.code, "name": region.name, "level": region.level,
-            "parent_code": region.parent.code if region.parent_id else None,
-            "population": region.population,
-            "polygon": region.polygon if with_polygon else None}
+    return {
+        "code": region.code,
+        "name": region.name,
+        "level": region.level,
+        "parent_code": region.parent.code if region.parent_id else None,
+        "population": region.population,
+        "polygon": region.polygon if with_polygon else None,
+    }
 
 
 @router.get("/regions", response=RegionPage)
 @scoped
-def region_list(request: HttpRequest, parent: str | None = None, level: int | None = None,
-                page: int = 1, page_size: int = 100) -> Any:
+def region_list(
+    request: HttpRequest,
+    parent: str | None = None,
+    level: int | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> Any:
     qs = selectors.region_list(actor=actor_of(request), parent_code=parent, level=level)
-    count, page, size, rows = page_slice(qs.select_related("parent"), page=page,
-                                         page_size=page_size, max_size=1000)
-    return {"count": count, "page": page, "page_size": size,
-            "results": [_region_out(r) for r in rows]}
+    count, page, size, rows = page_slice(
+        qs.select_related("parent"), page=page, page_size=page_size, max_size=1000
+    )
+    return {
+        "count": count,
+        "page": page,
+        "page_size": size,
+        "results": [_region_out(r) for r in rows],
+    }
 
 
 @router.get("/regions/{code}", response=RegionOut)
@@ -119,14 +140,23 @@ class AuditPage(Schema):
 
 @router.get("/audit", response={200: AuditPage, 403: ErrorOut})
 @scoped
-def audit_list(request: HttpRequest, action: str | None = None, page: int = 1,
-               page_size: int = 50) -> Any:
+def audit_list(
+    request: HttpRequest, action: str | None = None, page: int = 1, page_size: int = 50
+) -> Any:
     qs = selectors.audit_list(actor=actor_of(request), action=action)
     count, page, size, rows = page_slice(qs, page=page, page_size=page_size)
     results = [
-        {"seq": e.seq, "at": e.at, "actor": e.actor_username, "action": e.action,
-         "object_type": e.object_type, "object_id": e.object_id, "reason": e.reason,
-         "client_ip": e.client_ip, "details": e.details}
+        {
+            "seq": e.seq,
+            "at": e.at,
+            "actor": e.actor_username,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "reason": e.reason,
+            "client_ip": e.client_ip,
+            "details": e.details,
+        }
         for e in rows
     ]
     return {"count": count, "page": page, "page_size": size, "results": results}

@@ -52,7 +52,8 @@ API_AUTH = [BearerAuth(), ScopedSessionAuth()]
 
 
 def actor_of(request: HttpRequest) -> User:
-    user = request.auth if isinstance(getattr(request, "auth", None), User) else request.user
+    auth = getattr(request, "auth", None)
+    user = auth if isinstance(auth, User) else request.user
     assert isinstance(user, User)
     return user
 

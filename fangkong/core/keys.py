@@ -100,5 +100,6 @@ def load_production_keys(
             raise ImproperlyConfigured("production mode refuses the demo blind-index key")
     if len(secret_key) < 40:
         raise ImproperlyConfigured("FANGKONG_SECRET_KEY must be at least 40 characters")
-    return KeyMaterial(secret_key=secret_key, pii_keys=keys, active_key_id=active,
-                       blind_index_key=blind)
+    return KeyMaterial(
+        secret_key=secret_key, pii_keys=keys, active_key_id=active, blind_index_key=blind
+    )

@@ -41,8 +41,9 @@ class Region(models.Model):
     class Meta:
         ordering = ["path"]
         indexes = [
-            models.Index(fields=["path"], name="region_path_prefix",
-                         opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["path"], name="region_path_prefix", opclasses=["varchar_pattern_ops"]
+            ),
         ]
         verbose_name = _("region")
         verbose_name_plural = _("regions")

@@ -57,7 +57,7 @@ def scope_of(user: User | Any) -> Scope:
             institution_id=inst.pk if inst else None,
             personal_data=False,
         )
-    elif user.region_id is None:
+    elif user.region is None:
         scope = NO_SCOPE
     else:
         scope = Scope(
@@ -65,7 +65,7 @@ def scope_of(user: User | Any) -> Scope:
             institution_id=None,
             personal_data=role in PERSONAL_DATA_ROLES,
         )
-    user._fangkong_scope = scope
+    user._fangkong_scope = scope  # type: ignore[union-attr]
     return scope
 
 
@@ -73,7 +73,7 @@ class ScopedQuerySet(models.QuerySet[_M], Generic[_M]):
     _scoped_for: int | None = None
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]
         clone._scoped_for = self._scoped_for
         return clone
 

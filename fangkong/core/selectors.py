@@ -9,8 +9,9 @@ from fangkong.core.models import AuditEvent, Institution, Region, Role, User
 from fangkong.core.scoping import scope_of
 
 
-def region_list(*, actor: User, parent_code: str | None = None,
-                level: int | None = None) -> QuerySet[Region]:
+def region_list(
+    *, actor: User, parent_code: str | None = None, level: int | None = None
+) -> QuerySet[Region]:
     qs = Region.objects.visible_to(actor)
     if parent_code:
         qs = qs.filter(parent__code=parent_code)

@@ -48,7 +48,9 @@ def login_check(
         raise LoginLocked()
     user = authenticate(request, username=username, password=password)
     LoginAttempt.objects.create(
-        username=username.lower()[:150], client_ip=client_ip, at=timezone.now(),
+        username=username.lower()[:150],
+        client_ip=client_ip,
+        at=timezone.now(),
         success=user is not None,
     )
     if user is None:
@@ -57,8 +59,9 @@ def login_check(
     LoginAttempt.objects.filter(
         Q(username=username.lower()) | Q(client_ip=client_ip), success=False
     ).delete()
-    audit_record(actor=user, action="auth.login", object_type="user", object_id=user.pk,
-                 client_ip=client_ip)
+    audit_record(
+        actor=user, action="auth.login", object_type="user", object_id=user.pk, client_ip=client_ip
+    )
     return user
 
 

@@ -38,11 +38,20 @@ class PersonOut(Schema):
 def person_out(p: Person) -> dict[str, Any]:
     """Masked view; the only unmasked values ever sent come from the reveal endpoint."""
     return {
-        "id": p.pk, "name": p.name, "id_type": p.id_type, "id_number": p.id_number_mask,
-        "phone": p.phone_mask, "address": p.address_mask, "sex": p.sex,
-        "birth_date": p.birth_date, "region_code": p.region.code,
-        "region_name": p.region.name, "occupation": p.occupation,
-        "key_group": p.key_group, "tags": p.tags, "created_at": p.created_at,
+        "id": p.pk,
+        "name": p.name,
+        "id_type": p.id_type,
+        "id_number": p.id_number_mask,
+        "phone": p.phone_mask,
+        "address": p.address_mask,
+        "sex": p.sex,
+        "birth_date": p.birth_date,
+        "region_code": p.region.code,
+        "region_name": p.region.name,
+        "occupation": p.occupation,
+        "key_group": p.key_group,
+        "tags": p.tags,
+        "created_at": p.created_at,
         "updated_at": p.updated_at,
     }
 
@@ -106,45 +115,76 @@ class ErrorOut(Schema):
 
 @router.get("", response=PersonPage)
 @scoped
-def person_list(request: HttpRequest, region: str | None = None, key_group: str | None = None,
-                tag: str | None = None, name: str | None = None, sex: str | None = None,
-                page: int = 1, page_size: int = 50) -> Any:
-    qs = selectors.person_list(actor=actor_of(request), region_code=region, key_group=key_group,
-                               tag=tag, name=name, sex=sex)
+def person_list(
+    request: HttpRequest,
+    region: str | None = None,
+    key_group: str | None = None,
+    tag: str | None = None,
+    name: str | None = None,
+    sex: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Any:
+    qs = selectors.person_list(
+        actor=actor_of(request),
+        region_code=region,
+        key_group=key_group,
+        tag=tag,
+        name=name,
+        sex=sex,
+    )
     count, page, size, rows = page_slice(qs, page=page, page_size=page_size)
-    return {"count": count, "page": page, "page_size": size,
-            "results": [person_out(p) for p in rows]}
+    return {
+        "count": count,
+        "page": page,
+        "page_size": size,
+        "results": [person_out(p) for p in rows],
+    }
 
 
 @router.post("/search", response=PersonPage)
 @scoped
 def person_search(request: HttpRequest, payload: SearchIn) -> Any:
-    qs = selectors.person_search(actor=actor_of(request), id_number=payload.id_number,
-                                 phone=payload.phone)
+    qs = selectors.person_search(
+        actor=actor_of(request), id_number=payload.id_number, phone=payload.phone
+    )
     rows = list(qs[:50])
-    return {"count": len(rows), "page": 1, "page_size": 50,
-            "results": [person_out(p) for p in rows]}
+    return {
+        "count": len(rows),
+        "page": 1,
+        "page_size": 50,
+        "results": [person_out(p) for p in rows],
+    }
 
 
 @router.post("", response={201: PersonOut, 409: ConflictOut})
 @scoped
 def person_create(request: HttpRequest, payload: PersonIn) -> Any:
     data = services.person_validate(
-        name=payload.name, id_type=payload.id_type, id_number=payload.id_number,
-        phone=payload.phone, address=payload.address, occupation=payload.occupation,
-        key_group=payload.key_group, tags=payload.tags,
+        name=payload.name,
+        id_type=payload.id_type,
+        id_number=payload.id_number,
+        phone=payload.phone,
+        address=payload.address,
+        occupation=payload.occupation,
+        key_group=payload.key_group,
+        tags=payload.tags,
     )
-    person = services.person_create(actor=actor_of(request), data=data,
-                                    region_code=payload.region_code,
-                                    client_ip=client_ip(request))
+    person = services.person_create(
+        actor=actor_of(request),
+        data=data,
+        region_code=payload.region_code,
+        client_ip=client_ip(request),
+    )
     return 201, person_out(person)
 
 
 @router.get("/{person_id}", response=PersonOut)
 @scoped
 def person_get(request: HttpRequest, person_id: int) -> Any:
-    return person_out(get_scoped_or_404(selectors.person_get_qs(actor=actor_of(request)),
-                                        pk=person_id))
+    return person_out(
+        get_scoped_or_404(selectors.person_get_qs(actor=actor_of(request)), pk=person_id)
+    )
 
 
 @router.patch("/{person_id}", response={200: PersonOut, 409: ConflictOut})
@@ -155,8 +195,9 @@ def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) ->
     changes = payload.dict(exclude_none=True)
     if not changes:
         raise HttpError(422, "no fields to change")
-    person = services.person_update(actor=actor, person=person, changes=changes,
-                                    client_ip=client_ip(request))
+    person = services.person_update(
+        actor=actor, person=person, changes=changes, client_ip=client_ip(request)
+    )
     return person_out(person)
 
 
@@ -165,6 +206,11 @@ def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) ->
 def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> Any:
     actor = actor_of(request)
     person = get_scoped_or_404(selectors.person_get_qs(actor=actor), pk=person_id)
-    values = services.person_reveal(actor=actor, person=person, fields=payload.fields,
-                                    reason=payload.reason, client_ip=client_ip(request))
+    values = services.person_reveal(
+        actor=actor,
+        person=person,
+        fields=payload.fields,
+        reason=payload.reason,
+        client_ip=client_ip(request),
+    )
     return {"id": person.pk, **values}

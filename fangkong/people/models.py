@@ -67,7 +67,10 @@ class Person(models.Model):
     tags = models.JSONField(_("tags"), default=list, blank=True)
     source = models.CharField(max_length=16, default="manual")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -88,7 +91,8 @@ class Person(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["region_path"], name="person_region_path",
+                fields=["region_path"],
+                name="person_region_path",
                 opclasses=["varchar_pattern_ops"],
             ),
             models.Index(fields=["key_group"], name="person_key_group"),

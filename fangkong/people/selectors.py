@@ -11,8 +11,13 @@ from fangkong.people.services import id_number_index, phone_index
 
 
 def person_list(
-    *, actor: User, region_code: str | None = None, key_group: str | None = None,
-    tag: str | None = None, name: str | None = None, sex: str | None = None,
+    *,
+    actor: User,
+    region_code: str | None = None,
+    key_group: str | None = None,
+    tag: str | None = None,
+    name: str | None = None,
+    sex: str | None = None,
 ) -> QuerySet[Person]:
     qs = Person.objects.visible_to(actor).select_related("region")
     if region_code:
@@ -23,8 +28,10 @@ def person_list(
     if key_group:
         qs = qs.filter(key_group=key_group)
     if tag:
-        qs = qs.filter(tags__contains=[tag]) if _json_contains_supported() else qs.filter(
-            tags__icontains=f'"{tag}"'
+        qs = (
+            qs.filter(tags__contains=[tag])
+            if _json_contains_supported()
+            else qs.filter(tags__icontains=f'"{tag}"')
         )
     if name:
         qs = qs.filter(name__startswith=name.strip())

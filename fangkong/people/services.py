@@ -42,8 +42,15 @@ class PersonData:
 
 
 def person_validate(
-    *, name: str, id_type: str, id_number: str, phone: str = "", address: str = "",
-    occupation: str = "", key_group: str = "", tags: list[str] | None = None,
+    *,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str = "",
+    address: str = "",
+    occupation: str = "",
+    key_group: str = "",
+    tags: list[str] | None = None,
 ) -> PersonData:
     name = (name or "").strip()
     if not name:
@@ -74,11 +81,18 @@ def phone_index(e164: str) -> str:
     return vault.blind_index(e164, purpose=PHONE_PURPOSE)
 
 
-def person_build(*, data: PersonData, region: Region, actor: User | None,
-                 source: str = "manual") -> Person:
+def person_build(
+    *, data: PersonData, region: Region, actor: User | None, source: str = "manual"
+) -> Person:
     """An unsaved Person with encrypted fields; shared by create, import and the demo city."""
-    person = Person(name=data.name, id_type=data.id_type, region=region,
-                    region_path=region.path, created_by=actor, source=source)
+    person = Person(
+        name=data.name,
+        id_type=data.id_type,
+        region=region,
+        region_path=region.path,
+        created_by=actor,
+        source=source,
+    )
     _apply_identity(person, data)
     _apply_contact(person, data)
     return person
@@ -98,9 +112,7 @@ def _apply_contact(person: Person, data: PersonData) -> None:
     person.phone_ct = vault.encrypt(data.phone, purpose=PHONE_PURPOSE) if data.phone else ""
     person.phone_bidx = phone_index(data.phone) if data.phone else ""
     person.phone_mask = vault.mask_phone(data.phone) if data.phone else ""
-    person.address_ct = (
-        vault.encrypt(data.address, purpose=ADDRESS_PURPOSE) if data.address else ""
-    )
+    person.address_ct = vault.encrypt(data.address, purpose=ADDRESS_PURPOSE) if data.address else ""
     person.address_mask = vault.mask_address(data.address)
     person.occupation = data.occupation
     person.key_group = data.key_group
@@ -115,46 +127,68 @@ def region_for_actor(*, actor: User, code: str, field_name: str = "region") -> R
 
 
 def _duplicate_conflict(*, actor: User, data: PersonData) -> Conflict:
-    existing = Person.objects.filter(
-        id_type=data.id_type, id_number_bidx=id_number_index(data.id_number)
-    ).only("id", "name", "region_path").first()
-    visible = existing is not None and Person.objects.visible_to(actor).filter(
-        pk=existing.pk
-    ).exists()
+    existing = (
+        Person.objects.filter(id_type=data.id_type, id_number_bidx=id_number_index(data.id_number))
+        .only("id", "name", "region_path")
+        .first()
+    )
+    visible = (
+        existing is not None and Person.objects.visible_to(actor).filter(pk=existing.pk).exists()
+    )
     if visible and existing is not None:
-        return Conflict(_("a person with this ID number already exists"),
-                        existing={"id": existing.pk, "name": existing.name})
+        return Conflict(
+            _("a person with this ID number already exists"),
+            existing={"id": existing.pk, "name": existing.name},
+        )
     # Naming someone outside the caller's jurisdiction would leak them.
-    return Conflict(_("a person with this ID number is already registered in another "
-                      "jurisdiction; ask the command office to transfer them"),
-                    existing=None)
+    return Conflict(
+        _(
+            "a person with this ID number is already registered in another "
+            "jurisdiction; ask the command office to transfer them"
+        ),
+        existing=None,
+    )
 
 
-def person_create(*, actor: User, data: PersonData, region_code: str,
-                  client_ip: str = "") -> Person:
+def person_create(
+    *, actor: User, data: PersonData, region_code: str, client_ip: str = ""
+) -> Person:
     region = region_for_actor(actor=actor, code=region_code)
     person = person_build(data=data, region=region, actor=actor)
     try:
         with transaction.atomic():
             person.save(force_insert=True)
-            audit_record(actor=actor, action="person.create", object_type="person",
-                         object_id=person.pk, client_ip=client_ip)
+            audit_record(
+                actor=actor,
+                action="person.create",
+                object_type="person",
+                object_id=person.pk,
+                client_ip=client_ip,
+            )
     except IntegrityError:
         raise _duplicate_conflict(actor=actor, data=data) from None
     return person
 
 
-def person_update(*, actor: User, person: Person, changes: dict[str, Any],
-                  client_ip: str = "") -> Person:
+def person_update(
+    *, actor: User, person: Person, changes: dict[str, Any], client_ip: str = ""
+) -> Person:
     """Apply a partial update; the ID document is replaced only when both fields validate."""
-    current = {"name": person.name, "id_type": person.id_type, "occupation": person.occupation,
-               "key_group": person.key_group, "tags": person.tags,
-               "id_number": "", "phone": "", "address": ""}
+    current = {
+        "name": person.name,
+        "id_type": person.id_type,
+        "occupation": person.occupation,
+        "key_group": person.key_group,
+        "tags": person.tags,
+        "id_number": "",
+        "phone": "",
+        "address": "",
+    }
     revealed = _decrypt_fields(person, REVEALABLE)
     current.update(revealed)
     merged = {**current, **{k: v for k, v in changes.items() if k != "region_code"}}
     data = person_validate(**merged)
-    if "region_code" in changes and changes["region_code"]:
+    if changes.get("region_code"):
         region = region_for_actor(actor=actor, code=changes["region_code"])
         person.region, person.region_path = region, region.path
     _apply_identity(person, data)
@@ -162,9 +196,14 @@ def person_update(*, actor: User, person: Person, changes: dict[str, Any],
     try:
         with transaction.atomic():
             person.save()
-            audit_record(actor=actor, action="person.update", object_type="person",
-                         object_id=person.pk, client_ip=client_ip,
-                         details={"fields": sorted(changes)})
+            audit_record(
+                actor=actor,
+                action="person.update",
+                object_type="person",
+                object_id=person.pk,
+                client_ip=client_ip,
+                details={"fields": sorted(changes)},
+            )
     except IntegrityError:
         raise _duplicate_conflict(actor=actor, data=data) from None
     return person
@@ -179,8 +218,9 @@ def _decrypt_fields(person: Person, fields: tuple[str, ...] | list[str]) -> dict
     return out
 
 
-def person_reveal(*, actor: User, person: Person, fields: list[str], reason: str,
-                  client_ip: str = "") -> dict[str, str]:
+def person_reveal(
+    *, actor: User, person: Person, fields: list[str], reason: str, client_ip: str = ""
+) -> dict[str, str]:
     """Unmask personal fields for a role allowed to, writing the audit row first."""
     if actor.role not in settings.REVEAL_ROLES:
         raise Forbidden(_("your role may not reveal personal data"))
@@ -191,7 +231,13 @@ def person_reveal(*, actor: User, person: Person, fields: list[str], reason: str
     if not wanted:
         raise FieldError("fields", _("choose at least one of: id_number, phone, address"))
     with transaction.atomic():
-        audit_record(actor=actor, action="person.reveal", object_type="person",
-                     object_id=person.pk, reason=reason, client_ip=client_ip,
-                     details={"fields": wanted})
+        audit_record(
+            actor=actor,
+            action="person.reveal",
+            object_type="person",
+            object_id=person.pk,
+            reason=reason,
+            client_ip=client_ip,
+            details={"fields": wanted},
+        )
     return _decrypt_fields(person, wanted)
