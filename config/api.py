@@ -11,6 +11,7 @@ from fangkong.core.http import API_AUTH, Conflict, Forbidden
 from fangkong.core.services import LoginLocked
 from fangkong.core.validators import FieldError
 from fangkong.people.api import router as people_router
+from fangkong.people.api_imports import router as imports_router
 
 api = NinjaAPI(
     title="fangkong API",
@@ -20,6 +21,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", core_router)
+api.add_router("/people/imports", imports_router)
 api.add_router("/people", people_router)
 
 

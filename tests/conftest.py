@@ -8,6 +8,23 @@ from django.test import Client
 from fangkong.core.models import Role, User
 from tests.factories import PASSWORD, Tree, UserFactory, build_tree
 
+# Argon2 (the production hasher) costs ~0.15 s a password; every fixture user would pay it.
+# Tests that exercise hashing itself request `argon2_hashers` to get the real setting back.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture
+def argon2_hashers(settings: Any) -> list[str]:
+    from config import settings as project_settings
+
+    settings.PASSWORD_HASHERS = list(project_settings.PASSWORD_HASHERS)
+    return settings.PASSWORD_HASHERS
+
 
 @pytest.fixture
 def tree(db: Any) -> Tree:

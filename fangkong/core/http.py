@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.http import Http404, HttpRequest
 from ninja import Schema
@@ -46,6 +47,14 @@ class BearerAuth(HttpBearer):
 
 class ScopedSessionAuth(SessionAuth):
     """Session auth for the same-origin UI's htmx and fetch calls (CSRF-checked)."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a session cookie there is no session for a forged request to ride on, so
+        # skip the CSRF check: otherwise an expired or wrong bearer token on a POST would
+        # answer 403 "CSRF check Failed" instead of 401, and clients would not re-authenticate.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super()._get_key(request)
 
 
 API_AUTH = [BearerAuth(), ScopedSessionAuth()]

@@ -21,11 +21,32 @@ class NoStoreMiddleware:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # X-Forwarded-For is trusted only when a deployment says its proxy sets it
+    """The address lock-outs and audit rows are keyed on.
+
+    X-Forwarded-For is trusted only when a deployment says its proxy sets it, and then only
+    its last entry: the proxy appends the address it saw, while everything to the left came
+    from the client and is free to forge (a forged first entry would dodge the lock-out).
+    """
     from django.conf import settings
 
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
     return str(request.META.get("REMOTE_ADDR", ""))
+
+
+class DefaultLanguageMiddleware:
+    """zh-Hans unless the user chose otherwise with the language switch (cookie/session).
+
+    A command centre's shared workstation may have an English browser; the platform's working
+    language must not silently change with it, so Accept-Language is ignored.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

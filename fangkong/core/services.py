@@ -10,7 +10,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -56,8 +55,11 @@ def login_check(
     if user is None:
         return None
     assert isinstance(user, User)
+    # Forget only this account's failures from this address. Clearing by username OR address
+    # would let an attacker reset the per-address counter (and victims' per-account counters)
+    # by logging in to an account of their own between guesses.
     LoginAttempt.objects.filter(
-        Q(username=username.lower()) | Q(client_ip=client_ip), success=False
+        username=username.lower(), client_ip=client_ip, success=False
     ).delete()
     audit_record(
         actor=user, action="auth.login", object_type="user", object_id=user.pk, client_ip=client_ip

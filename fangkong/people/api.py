@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -25,7 +25,7 @@ class PersonOut(Schema):
     phone: str
     address: str
     sex: str
-    birth_date: date | None
+    birth_year: int | None
     region_code: str
     region_name: str
     occupation: str
@@ -36,7 +36,12 @@ class PersonOut(Schema):
 
 
 def person_out(p: Person) -> dict[str, Any]:
-    """Masked view; the only unmasked values ever sent come from the reveal endpoint."""
+    """Masked view; the only unmasked values ever sent come from the reveal endpoint.
+
+    Only the birth *year* is sent: a resident ID is region + birth date + sequence + check
+    digit, so the full birth date beside the `3702**********123X` mask and the person's region
+    leaves about one candidate for the hidden district digits, i.e. it reveals the whole ID.
+    """
     return {
         "id": p.pk,
         "name": p.name,
@@ -45,7 +50,7 @@ def person_out(p: Person) -> dict[str, Any]:
         "phone": p.phone_mask,
         "address": p.address_mask,
         "sex": p.sex,
-        "birth_date": p.birth_date,
+        "birth_year": p.birth_date.year if p.birth_date else None,
         "region_code": p.region.code,
         "region_name": p.region.name,
         "occupation": p.occupation,

@@ -138,6 +138,9 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
+    # A job is a list of named people (the stored file, its row errors): only roles that work
+    # with personal data see it, like Person itself.
+    holds_personal_data: ClassVar[bool] = True
     scope_path_field: ClassVar[str] = "region__path"
 
     class Meta:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 from django.db.models import QuerySet
 
 from fangkong.core.models import Region, User
+from fangkong.core.scoping import ScopedQuerySet
 from fangkong.core.validators import FieldError, normalize_phone
 from fangkong.people.models import ImportJob, ImportRowError, Person
 from fangkong.people.services import id_number_index, phone_index
@@ -31,7 +35,9 @@ def person_list(
         qs = (
             qs.filter(tags__contains=[tag])
             if _json_contains_supported()
-            else qs.filter(tags__icontains=f'"{tag}"')
+            # SQLite stores JSON as ASCII-escaped text ("\u5bc6\u63a5"), so the quoted
+            # element must be encoded the same way to be found inside the array's text
+            else qs.filter(tags__icontains=json.dumps(tag))
         )
     if name:
         qs = qs.filter(name__startswith=name.strip())
@@ -71,3 +77,17 @@ def import_job_list(*, actor: User) -> QuerySet[ImportJob]:
 def import_errors(*, job: ImportJob) -> QuerySet[ImportRowError]:
     """Errors of a job the caller already obtained through import_job_list."""
     return job.row_errors.all()
+
+
+def import_error_list(*, actor: User, job_id: uuid.UUID | str) -> QuerySet[ImportRowError]:
+    """Row errors of one job, visible exactly when the job is.
+
+    ImportRowError has no region of its own, so its scope is inherited through the job:
+    the filter goes through `import_job_list`, which applies `visible_to(actor)`.
+    """
+    jobs = import_job_list(actor=actor).filter(pk=job_id).values("pk")
+    qs: ScopedQuerySet[ImportRowError] = (
+        ScopedQuerySet(model=ImportRowError).filter(job__in=jobs).order_by("row", "id")
+    )
+    qs._scoped_for = actor.pk or 0
+    return qs

@@ -13,6 +13,7 @@ from fangkong.core import vault
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import Region, User
+from fangkong.core.scoping import scope_of
 from fangkong.core.validators import (
     FieldError,
     normalize_id_number,
@@ -119,6 +120,17 @@ def _apply_contact(person: Person, data: PersonData) -> None:
     person.tags = data.tags
 
 
+def require_person_writer(*, actor: User) -> None:
+    """Only roles that work with named people may register or change them.
+
+    Region visibility alone is not enough: a system admin, inspector or market regulator sees
+    regions but no persons, and letting them create one would hand them the record (and turn
+    the duplicate answer into an oracle for "is this ID number registered anywhere?").
+    """
+    if not scope_of(actor).personal_data:
+        raise Forbidden(_("your role may not register or change persons"))
+
+
 def region_for_actor(*, actor: User, code: str, field_name: str = "region") -> Region:
     region = Region.objects.visible_to(actor).filter(code=(code or "").strip()).first()
     if region is None:
@@ -153,6 +165,7 @@ def _duplicate_conflict(*, actor: User, data: PersonData) -> Conflict:
 def person_create(
     *, actor: User, data: PersonData, region_code: str, client_ip: str = ""
 ) -> Person:
+    require_person_writer(actor=actor)
     region = region_for_actor(actor=actor, code=region_code)
     person = person_build(data=data, region=region, actor=actor)
     try:
@@ -174,6 +187,7 @@ def person_update(
     *, actor: User, person: Person, changes: dict[str, Any], client_ip: str = ""
 ) -> Person:
     """Apply a partial update; the ID document is replaced only when both fields validate."""
+    require_person_writer(actor=actor)
     current = {
         "name": person.name,
         "id_type": person.id_type,

@@ -1,9 +1,67 @@
+"""Template context shared by every page: the module navigation and the language switch."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
+
+@dataclass(frozen=True)
+class Module:
+    key: str
+    label: str | Promise
+    url_name: str | None  # None: planned module, shown greyed and never linked
+    sections: tuple[str, ...] = ()  # url names that highlight this entry
+
+
+MODULES: tuple[Module, ...] = (
+    Module("home", pgettext_lazy("navigation", "Overview"), "web:home", ("home",)),
+    Module(
+        "people",
+        pgettext_lazy("navigation", "People"),
+        "web:person_list",
+        ("person_list", "person_detail"),
+    ),
+    Module(
+        "imports",
+        pgettext_lazy("navigation", "Import"),
+        "web:import_upload",
+        ("import_upload", "import_job"),
+    ),
+    Module("regions", pgettext_lazy("navigation", "Regions"), "web:region_tree", ("region_tree",)),
+    Module("tracing", pgettext_lazy("navigation", "Tracing"), None),
+    Module("quarantine", pgettext_lazy("navigation", "Quarantine"), None),
+    Module("masstesting", pgettext_lazy("navigation", "Mass testing"), None),
+    Module("sentinel", pgettext_lazy("navigation", "Sentinels"), None),
+    Module("coldchain", pgettext_lazy("navigation", "Cold chain"), None),
+    Module("supplies", pgettext_lazy("navigation", "Supplies"), None),
+    Module("vaccination", pgettext_lazy("navigation", "Vaccination"), None),
+    Module("command", pgettext_lazy("navigation", "Command & dispatch"), None),
+    Module("supervision", pgettext_lazy("navigation", "Supervision"), None),
+    Module("dashboard", pgettext_lazy("navigation", "Command map"), None),
+)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    return {}
+    match = getattr(request, "resolver_match", None)
+    current = match.url_name if match and match.namespace == "web" else None
+    items = [
+        {
+            "key": m.key,
+            "label": m.label,
+            "href": reverse(m.url_name) if m.url_name else None,
+            "active": current in m.sections,
+        }
+        for m in MODULES
+    ]
+    return {
+        "nav_live": [i for i in items if i["href"]],
+        "nav_coming": [i for i in items if not i["href"]],
+        "ui_languages": settings.LANGUAGES,
+    }

@@ -1,0 +1,137 @@
+"""Person-list import API: upload a file, poll the job, read or download its row errors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Router, Schema, UploadedFile
+
+from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.people import importing, selectors
+from fangkong.people.models import ImportJob
+
+router = Router(tags=["people-imports"])
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportJobOut(Schema):
+    id: uuid.UUID
+    filename: str
+    status: str
+    region_code: str
+    created_by: str
+    total_rows: int
+    processed_rows: int
+    created_count: int
+    existing_count: int
+    error_count: int
+    percent: int
+    message: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ImportJobPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[ImportJobOut]
+
+
+class RowErrorOut(Schema):
+    row: int
+    field: str
+    field_label: str
+    reason: str
+
+
+class RowErrorPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[RowErrorOut]
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+def job_out(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "filename": job.filename,
+        "status": job.status,
+        "region_code": job.region.code,
+        "created_by": job.created_by.get_username(),
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "created_count": job.created_count,
+        "existing_count": job.existing_count,
+        "error_count": job.error_count,
+        "percent": job.percent,
+        "message": job.message,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def _jobs(request: HttpRequest) -> Any:
+    return selectors.import_job_list(actor=actor_of(request)).select_related("region")
+
+
+@router.post("", response={202: ImportJobOut, 403: ErrorOut})
+@scoped
+def import_create(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Upload an xlsx or csv person list (multipart field `file`); the import runs queued."""
+    job = importing.import_job_create(
+        actor=actor_of(request), filename=file.name or "", content=file
+    )
+    return 202, job_out(get_scoped_or_404(_jobs(request), pk=job.pk))
+
+
+@router.get("", response=ImportJobPage)
+@scoped
+def import_list(request: HttpRequest, page: int = 1, page_size: int = 20) -> Any:
+    count, page, size, rows = page_slice(_jobs(request), page=page, page_size=page_size)
+    return {"count": count, "page": page, "page_size": size, "results": [job_out(j) for j in rows]}
+
+
+@router.get("/{uuid:job_id}", response=ImportJobOut)
+@scoped
+def import_get(request: HttpRequest, job_id: uuid.UUID) -> Any:
+    return job_out(get_scoped_or_404(_jobs(request), pk=job_id))
+
+
+@router.get("/{uuid:job_id}/errors", response=RowErrorPage)
+@scoped
+def import_errors(
+    request: HttpRequest, job_id: uuid.UUID, page: int = 1, page_size: int = 50
+) -> Any:
+    actor = actor_of(request)
+    job = get_scoped_or_404(_jobs(request), pk=job_id)
+    qs = selectors.import_error_list(actor=actor, job_id=job.pk)
+    count, page, size, rows = page_slice(qs, page=page, page_size=page_size, max_size=1000)
+    results = [
+        {
+            "row": e.row,
+            "field": e.field,
+            "field_label": importing.field_label(e.field),
+            "reason": e.reason,
+        }
+        for e in rows
+    ]
+    return {"count": count, "page": page, "page_size": size, "results": results}
+
+
+@router.get("/{uuid:job_id}/errors.xlsx")
+@scoped
+def import_errors_xlsx(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    job = get_scoped_or_404(_jobs(request), pk=job_id)
+    response = HttpResponse(importing.import_errors_xlsx(job=job), content_type=XLSX_TYPE)
+    # The job id, not the uploaded file's name: file names often carry people's names.
+    response["Content-Disposition"] = f'attachment; filename="import-errors-{job.pk}.xlsx"'
+    return response

@@ -1,0 +1,396 @@
+"""Import of person lists (xlsx or csv) as jobs: upload, run in the worker, report bad rows.
+
+A job streams the file (fangkong.people.sheets), resolves community/grid inside the
+importer's jurisdiction, validates every row with the same `person_validate` the API uses and
+writes the good rows in chunks. Each chunk commits on its own, so the counters on the job show
+progress while it runs and a crashed run can simply be run again: rows already stored are
+found by blind index and counted as existing.
+
+Validation and encryption cost ~0.3 ms a row; for a large file they run in worker processes
+(one per core) while this process reads the file, de-duplicates in file order and writes.
+
+Error reports name the row, the field and the reason only; a rejected value is never echoed,
+because it is usually an ID or phone number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import multiprocessing
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import openpyxl
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from fangkong.core.audit import audit_record
+from fangkong.core.http import Forbidden
+from fangkong.core.models import User
+from fangkong.core.validators import FieldError
+from fangkong.people.bulk import person_insert_values
+from fangkong.people.import_rows import (
+    FIELDS,
+    REQUIRED,
+    ImportFileError,
+    RowInput,
+    RowReader,
+    RowResult,
+    check_rows,
+    field_label,
+    find_header,
+)
+from fangkong.people.import_worker import check_batch, key_fingerprint, worker_init
+from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
+from fangkong.people.services import require_person_writer
+from fangkong.people.sheets import TableError, open_table
+
+logger = logging.getLogger(__name__)
+
+# Rows per commit: big enough that per-chunk queries are noise, small enough that progress
+# moves visibly and a crash loses little work.
+CHUNK_ROWS = 2000
+# Rows per hand-over to a worker process: large enough to amortise pickling.
+BATCH_ROWS = 500
+# Below this many rows, starting worker processes (a second or so) is not worth it.
+PARALLEL_MIN_ROWS = 20_000
+MAX_FILE_BYTES = 200 * 1024 * 1024
+SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+__all__ = [  # FIELDS, REQUIRED and field_label describe the columns to the upload page
+    "FIELDS",
+    "REQUIRED",
+    "ImportProgress",
+    "field_label",
+    "import_errors_xlsx",
+    "import_job_create",
+    "import_job_run",
+]
+
+
+@dataclass
+class ImportProgress:
+    total: int = 0
+    processed: int = 0
+    created: int = 0
+    existing: int = 0
+    errors: int = 0
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "total_rows": self.total,
+            "processed_rows": self.processed,
+            "created_count": self.created,
+            "existing_count": self.existing,
+            "error_count": self.errors,
+        }
+
+
+ProgressFn = Callable[[ImportProgress], None]
+
+
+# ---------------------------------------------------------------- rows and chunks
+
+
+class _Importer:
+    """Takes checked rows in file order, de-duplicates them and writes a chunk at a time."""
+
+    def __init__(self, *, job: ImportJob, total: int, progress: ProgressFn | None) -> None:
+        self.job, self.progress = job, progress
+        self.counts = ImportProgress(total=total)
+        self.seen: dict[tuple[str, str], int] = {}
+        self.chunk: list[RowResult] = []
+        self.errors: list[ImportRowError] = []
+        self.pending = 0
+
+    def skip_blank(self) -> None:
+        self.counts.processed += 1
+        self.pending += 1
+
+    def accept(self, results: list[RowResult]) -> None:
+        for result in results:
+            self.counts.processed += 1
+            self.pending += 1
+            self._take(result)
+            if self.pending >= CHUNK_ROWS:
+                self.flush()
+
+    def _take(self, result: RowResult) -> None:
+        if result.problems or result.key is None:
+            self._reject(result.row, result.problems)
+            return
+        first = self.seen.setdefault(result.key, result.row)
+        if first != result.row:
+            reason = _("duplicate of row %(row)d") % {"row": first}
+            self._reject(result.row, [("id_number", reason)])
+            return
+        self.chunk.append(result)
+
+    def _reject(self, row_no: int, problems: list[tuple[str, str]]) -> None:
+        self.counts.errors += 1
+        self.errors.extend(
+            ImportRowError(job_id=self.job.pk, row=row_no, field=field, reason=reason[:255])
+            for field, reason in problems
+        )
+
+    def _stored_keys(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        # Deliberately unscoped: the document is unique across all jurisdictions.
+        found = Person.objects.filter(id_number_bidx__in={bidx for _t, bidx in keys})
+        return set(found.values_list("id_type", "id_number_bidx")) & keys
+
+    def flush(self) -> None:
+        chunk, self.chunk = self.chunk, []
+        errors, self.errors = self.errors, []
+        self.pending = 0
+        keys = {good.key for good in chunk if good.key is not None}
+        before = self._stored_keys(keys) if keys else set()
+        new = [good.values for good in chunk if good.key not in before and good.values]
+        with transaction.atomic():
+            created = person_insert_values(new)
+            if created is None:
+                # a concurrent import may have won some rows; count what really landed
+                created = len(self._stored_keys(keys)) - len(before)
+            self.counts.created += created
+            self.counts.existing += len(chunk) - created
+            ImportRowError.objects.bulk_create(errors, batch_size=1000)
+            ImportJob.objects.filter(pk=self.job.pk).update(**self.counts.counters())
+        if self.progress is not None:
+            self.progress(self.counts)
+
+
+def _batches(
+    numbered: Iterator[tuple[int, Sequence[Any]]], reader: RowReader, importer: _Importer
+) -> Iterator[list[RowInput]]:
+    batch: list[RowInput] = []
+    for row_no, values in numbered:
+        item = reader.read(row_no, values)
+        if item is None:
+            importer.skip_blank()
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _worker_count(total: int) -> int:
+    """Worker processes for a file of `total` rows; 0 means check rows in this process."""
+    configured = getattr(settings, "IMPORT_WORKERS", None)
+    workers = (os.cpu_count() or 1) if configured is None else int(configured)
+    threshold = int(getattr(settings, "IMPORT_PARALLEL_MIN_ROWS", PARALLEL_MIN_ROWS))
+    return workers if workers > 1 and total >= threshold else 0
+
+
+@contextmanager
+def _checker(
+    workers: int, created_by_id: int
+) -> Iterator[Callable[[Iterator[list[RowInput]]], Iterator[list[RowResult]]]]:
+    """Map batches to results in order: inline, or on a pool with a bounded queue."""
+    if not workers:
+        yield lambda batches: (check_rows(b, created_by_id) for b in batches)
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,
+        initargs=(
+            settings.SETTINGS_MODULE,
+            translation.get_language() or settings.LANGUAGE_CODE,
+            key_fingerprint(),
+        ),
+    )
+
+    def ordered(batches: Iterator[list[RowInput]]) -> Iterator[list[RowResult]]:
+        # A few batches in flight per worker keeps them busy without reading the file ahead.
+        waiting: deque[Future[list[RowResult]]] = deque()
+        for batch in batches:
+            waiting.append(pool.submit(check_batch, batch, created_by_id))
+            if len(waiting) > 2 * workers:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+
+    try:
+        yield ordered
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- services
+
+
+def _store_upload(content: bytes | IO[bytes] | Any, target: Path) -> str:
+    """Write the upload to `target`, returning its SHA-256; Django files stream in chunks."""
+    digest, size = hashlib.sha256(), 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes | bytearray):
+        blocks: Any = [bytes(content)]
+    elif hasattr(content, "chunks"):
+        blocks = content.chunks()
+    else:
+        blocks = iter(lambda: content.read(1 << 20), b"")
+    with target.open("wb") as out:
+        for block in blocks:
+            size += len(block)
+            if size > MAX_FILE_BYTES:
+                raise FieldError("file", _("the file is larger than 200 MB"))
+            digest.update(block)
+            out.write(block)
+    if size == 0:
+        raise FieldError("file", _("the file is empty"))
+    return digest.hexdigest()
+
+
+def _enqueue(job_id: uuid.UUID) -> None:
+    from fangkong.people.tasks import run_import
+
+    run_import.enqueue(str(job_id))
+
+
+def import_job_create(
+    *, actor: User, filename: str, content: bytes | IO[bytes] | Any, enqueue: bool = True
+) -> ImportJob:
+    """Store the upload and queue a job; `enqueue=False` lets the CLI run it in-process."""
+    require_person_writer(actor=actor)
+    if actor.region_id is None:
+        raise Forbidden(_("only staff with a jurisdiction can import person lists"))
+    name = Path(filename or "").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FieldError("file", _("only .xlsx and .csv files can be imported"))
+    job = ImportJob(id=uuid.uuid4(), created_by=actor, region_id=actor.region_id)
+    relative = Path("imports") / f"{job.pk}{suffix}"
+    target = Path(settings.DATA_DIR) / relative
+    try:
+        job.file_sha256 = _store_upload(content, target)
+        job.filename, job.stored_path = name[:255], str(relative)
+        with transaction.atomic():
+            job.save(force_insert=True)
+            if enqueue:
+                transaction.on_commit(lambda: _enqueue(job.pk))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return job
+
+
+def _stored_file(job: ImportJob) -> Path:
+    path = Path(job.stored_path)
+    return path if path.is_absolute() else Path(settings.DATA_DIR) / path
+
+
+@transaction.atomic
+def _job_start(job_id: uuid.UUID | str) -> ImportJob:
+    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+        return job
+    # RUNNING here means a worker died mid-job: start over. Its stored rows come back as
+    # "existing", and its error rows are replaced so none is reported twice.
+    ImportRowError.objects.filter(job=job).delete()
+    job.status, job.message, job.finished_at = ImportStatus.RUNNING, "", None
+    for name, value in ImportProgress().counters().items():
+        setattr(job, name, value)
+    job.save()
+    return job
+
+
+def _job_finish(job: ImportJob, *, status: str, message: str = "") -> ImportJob:
+    job.refresh_from_db()
+    with transaction.atomic():
+        job.status, job.message, job.finished_at = status, message, timezone.now()
+        if status == ImportStatus.DONE:
+            job.total_rows = job.processed_rows  # the declared sheet size may have been a guess
+        job.save()
+        audit_record(
+            actor=job.created_by,
+            action="person.import",
+            object_type="import_job",
+            object_id=str(job.pk),
+            details={
+                "status": status,
+                "file_sha256": job.file_sha256,
+                "rows": job.processed_rows,
+                "created": job.created_count,
+                "existing": job.existing_count,
+                "errors": job.error_count,
+            },
+        )
+    logger.info(
+        "import job %s %s: %s rows, %s created, %s existing, %s rejected",
+        job.pk,
+        status,
+        job.processed_rows,
+        job.created_count,
+        job.existing_count,
+        job.error_count,
+    )
+    return job
+
+
+def _import_file(job: ImportJob, actor: User, progress: ProgressFn | None) -> None:
+    with open_table(_stored_file(job)) as (rows, total):
+        numbered = enumerate(rows, start=1)
+        header_row, columns = find_header(numbered)
+        reader = RowReader(actor=actor, columns=columns)
+        importer = _Importer(job=job, total=max(total - header_row, 0), progress=progress)
+        ImportJob.objects.filter(pk=job.pk).update(total_rows=importer.counts.total)
+        with _checker(_worker_count(importer.counts.total), actor.pk) as check:
+            for results in check(_batches(numbered, reader, importer)):
+                importer.accept(results)
+        importer.flush()
+
+
+def import_job_run(*, job_id: uuid.UUID | str, progress: ProgressFn | None = None) -> ImportJob:
+    """Run a queued job to the end; a finished job is returned untouched (safe to retry)."""
+    job = _job_start(job_id)
+    if job.status != ImportStatus.RUNNING:
+        return job
+    actor = User.objects.select_related("region").get(pk=job.created_by_id)
+    if not actor.is_active:
+        return _job_finish(
+            job, status=ImportStatus.FAILED, message=_("the importing account is disabled")
+        )
+    try:
+        _import_file(job, actor, progress)
+    except (ImportFileError, TableError) as exc:
+        return _job_finish(job, status=ImportStatus.FAILED, message=exc.message)
+    except FileNotFoundError:
+        return _job_finish(
+            job, status=ImportStatus.FAILED, message=_("the uploaded file is missing")
+        )
+    except Exception:
+        logger.exception("import job %s stopped by an internal error", job.pk)
+        _job_finish(
+            job,
+            status=ImportStatus.FAILED,
+            message=_("the import stopped because of an internal error; rows saved so far stay"),
+        )
+        raise
+    return _job_finish(job, status=ImportStatus.DONE)
+
+
+def import_errors_xlsx(*, job: ImportJob) -> bytes:
+    """The row-level error report as a workbook: row, field, reason (never the bad value)."""
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(title=_("Errors")[:31])
+    ws.append([_("Row"), _("Field"), _("Reason")])
+    if job.message and job.status == ImportStatus.FAILED:
+        ws.append([None, field_label("file"), job.message])
+    for err in job.row_errors.order_by("row", "id").iterator(chunk_size=2000):
+        ws.append([err.row, field_label(err.field), err.reason])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

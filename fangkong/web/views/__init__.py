@@ -1,0 +1,1 @@
+"""Operator UI views, one module per area; every view is marked @scoped or @public."""

@@ -1,0 +1,179 @@
+"""Configuration fails at start-up, with a message naming the variable, never later."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from fangkong.core import env
+from fangkong.core.keys import DEMO_KEYS_FILE, load_demo_keys, load_production_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = "FANGKONG_TEST_SETTING"
+
+
+def _b64() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+# --- typed env helpers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "call"),
+    [
+        ("maybe", lambda: env.env_bool(VAR, False)),
+        ("2", lambda: env.env_bool(VAR, True)),
+        ("ten", lambda: env.env_int(VAR, 1)),
+        ("1.5", lambda: env.env_int(VAR, 1)),
+        ("0", lambda: env.env_int(VAR, 1, minimum=1)),
+        ("sqlite", lambda: env.env_choice(VAR, "demo", ("demo", "production"))),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, call: Any
+) -> None:
+    monkeypatch.setenv(VAR, value)
+    with pytest.raises(ImproperlyConfigured, match=VAR):
+        call()
+
+
+def test_good_values_are_parsed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for raw, expected in (("yes", True), ("OFF", False), (" 1 ", True), ("", False)):
+        monkeypatch.setenv(VAR, raw)
+        assert env.env_bool(VAR, not expected) is expected
+    monkeypatch.setenv(VAR, " 42 ")
+    assert env.env_int(VAR, 1, minimum=1) == 42
+    monkeypatch.setenv(VAR, "Production")
+    assert env.env_choice(VAR, "demo", ("demo", "production")) == "production"
+    monkeypatch.setenv(VAR, "a, b,,c ")
+    assert env.env_list(VAR, ()) == ["a", "b", "c"]
+    monkeypatch.setenv(VAR, str(tmp_path / "x" / ".." / "y"))
+    assert env.env_path(VAR, Path("/nope")) == tmp_path / "y"
+
+
+def test_defaults_and_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(VAR, raising=False)
+    assert env.env_bool(VAR, True) is True
+    assert env.env_int(VAR, 7) == 7
+    assert env.env_str(VAR, "d") == "d"
+    assert env.env_optional(VAR) is None
+    with pytest.raises(ImproperlyConfigured, match=f"{VAR} is required"):
+        env.env_str(VAR, required=True)
+    monkeypatch.setenv(VAR, "   ")
+    with pytest.raises(ImproperlyConfigured, match=f"{VAR} is required"):
+        env.env_str(VAR, "default", required=True)
+
+
+# --- production keys ----------------------------------------------------------------------
+
+
+def _production(data_dir: Path, **overrides: str) -> Any:
+    args = {
+        "secret_key": secrets.token_urlsafe(50),
+        "pii_spec": f"p1:{_b64()}",
+        "blind_index_b64": _b64(),
+        **overrides,
+    }
+    return load_production_keys(data_dir=data_dir, **args)
+
+
+def test_production_accepts_fresh_keys(tmp_path: Path) -> None:
+    load_demo_keys(tmp_path)  # a leftover demo file does not matter if nothing is reused
+    keys = _production(tmp_path, pii_spec=f"p2:{_b64()},p1:{_b64()}")
+    assert keys.active_key_id == "p2" and set(keys.pii_keys) == {"p2", "p1"}
+
+
+@pytest.mark.parametrize("reused", ["pii", "old_pii", "secret", "blind"])
+def test_production_refuses_demo_keys(tmp_path: Path, reused: str) -> None:
+    demo = load_demo_keys(tmp_path)
+    stored = json.loads((tmp_path / DEMO_KEYS_FILE).read_text())
+    overrides = {
+        "pii": {"pii_spec": stored["pii_keys"]},
+        # the demo key kept as an old, decrypt-only key is refused too
+        "old_pii": {"pii_spec": f"p9:{_b64()},{stored['pii_keys']}"},
+        "secret": {"secret_key": demo.secret_key},
+        "blind": {"blind_index_b64": stored["blind_index_key"]},
+    }[reused]
+    with pytest.raises(ImproperlyConfigured, match="demo"):
+        _production(tmp_path, **overrides)
+
+
+def test_production_refuses_a_short_secret(tmp_path: Path) -> None:
+    with pytest.raises(ImproperlyConfigured, match="FANGKONG_SECRET_KEY"):
+        _production(tmp_path, secret_key="s" * 39)
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"pii_spec": "k1:short"}, "FANGKONG_PII_KEYS"),
+        ({"blind_index_b64": base64.b64encode(b"16 bytes only!!!").decode()}, "BLIND_INDEX"),
+    ],
+)
+def test_production_refuses_malformed_keys(
+    tmp_path: Path, override: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=named):
+        _production(tmp_path, **override)
+
+
+def test_demo_keys_are_created_once_and_private(tmp_path: Path) -> None:
+    first = load_demo_keys(tmp_path)
+    assert load_demo_keys(tmp_path) == first
+    assert (tmp_path / DEMO_KEYS_FILE).stat().st_mode & 0o077 == 0
+
+
+# --- start-up in a fresh process ----------------------------------------------------------
+
+
+def _start(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    keep = ("PATH", "HOME", "LANG", "SYSTEMROOT", "VIRTUAL_ENV")
+    child_env = {k: v for k, v in os.environ.items() if k in keep}
+    child_env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        FANGKONG_MODE="production",
+        FANGKONG_DATA_DIR=str(tmp_path),
+    )
+    child_env.update(extra)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_start_fails_without_keys(tmp_path: Path) -> None:
+    done = _start(tmp_path)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr
+    assert "environment variable FANGKONG_SECRET_KEY is required but not set" in done.stderr
+    assert "started" not in done.stdout
+
+
+def test_production_start_fails_on_demo_keys_and_succeeds_on_fresh_ones(tmp_path: Path) -> None:
+    load_demo_keys(tmp_path)
+    stored = json.loads((tmp_path / DEMO_KEYS_FILE).read_text())
+    fresh = {
+        "FANGKONG_SECRET_KEY": secrets.token_urlsafe(50),
+        "FANGKONG_BLIND_INDEX_KEY": _b64(),
+    }
+    refused = _start(tmp_path, FANGKONG_PII_KEYS=stored["pii_keys"], **fresh)
+    assert refused.returncode != 0
+    assert "production mode refuses the demo keys" in refused.stderr
+    started = _start(tmp_path, FANGKONG_PII_KEYS=f"p1:{_b64()}", **fresh)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "started"
