@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "fangkong.core",
     "fangkong.people",
+    "fangkong.screening",
+    "fangkong.tracing",
     "fangkong.drill",
     "fangkong.web",
 ]

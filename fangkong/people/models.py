@@ -161,3 +161,28 @@ class ImportRowError(models.Model):
 
     class Meta:
         ordering = ["row", "id"]
+
+
+from fangkong.people.measures_models import (  # noqa: E402
+    ControlMeasure,
+    DiseaseProfile,
+    MeasureEvent,
+    MeasureKind,
+    MeasurePlan,
+    MeasureState,
+)
+
+__all__ = [
+    "ControlMeasure",
+    "DiseaseProfile",
+    "IdType",
+    "ImportJob",
+    "ImportRowError",
+    "KeyGroup",
+    "MeasureEvent",
+    "MeasureKind",
+    "MeasurePlan",
+    "MeasureState",
+    "Person",
+    "Sex",
+]

@@ -1,0 +1,3 @@
+"""Models of the screening domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Models of the tracing domain."""
+
+from __future__ import annotations
