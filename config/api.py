@@ -12,6 +12,9 @@ from fangkong.core.services import LoginLocked
 from fangkong.core.validators import FieldError
 from fangkong.people.api import router as people_router
 from fangkong.people.api_imports import router as imports_router
+from fangkong.people.api_measures import router as measures_router
+from fangkong.screening.api import router as screening_router
+from fangkong.tracing.api import router as tracing_router
 
 api = NinjaAPI(
     title="fangkong API",
@@ -23,6 +26,9 @@ api = NinjaAPI(
 api.add_router("/", core_router)
 api.add_router("/people/imports", imports_router)
 api.add_router("/people", people_router)
+api.add_router("/measures", measures_router)
+api.add_router("/screening", screening_router)
+api.add_router("/tracing", tracing_router)
 
 
 @api.exception_handler(FieldError)

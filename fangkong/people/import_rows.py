@@ -241,7 +241,7 @@ class RegionResolver:
             else:
                 self.grid_code[region.code] = region
                 self.grid_name.setdefault(region.name, []).append(region)
-        self._cache: dict[tuple[str, str], Region | FieldError] = {}
+        self._cache: dict[tuple[str, str], Region | tuple[str, str]] = {}
 
     def resolve(self, community: str, grid: str) -> Region:
         key = (community, grid)
@@ -249,10 +249,12 @@ class RegionResolver:
             try:
                 self._cache[key] = self._resolve(community, grid)
             except FieldError as exc:
-                self._cache[key] = exc
+                # keep (field, message), not the exception: re-raising one instance would
+                # grow its traceback (and the frames it holds) with every row
+                self._cache[key] = (exc.field, exc.message)
         found = self._cache[key]
-        if isinstance(found, FieldError):
-            raise found
+        if isinstance(found, tuple):
+            raise FieldError(*found)
         return found
 
     def _resolve(self, community: str, grid: str) -> Region:

@@ -21,7 +21,8 @@ def key_fingerprint() -> str:
 
 
 def worker_init(settings_module: str, language: str, fingerprint: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    if settings_module:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     import django
     from django.utils import translation
 

@@ -207,7 +207,7 @@ def _checker(
         mp_context=multiprocessing.get_context("spawn"),
         initializer=worker_init,
         initargs=(
-            settings.SETTINGS_MODULE,
+            settings.SETTINGS_MODULE or os.environ.get("DJANGO_SETTINGS_MODULE", ""),
             translation.get_language() or settings.LANGUAGE_CODE,
             key_fingerprint(),
         ),

@@ -84,7 +84,12 @@ class DiseaseProfile(models.Model):
 
 
 class ControlMeasure(models.Model):
-    """One control measure of one person; `kind` is the current phase's kind."""
+    """One control measure of one person.
+
+    `kind` is the plan's first phase (the headline measure: "7+3" is a centralised
+    quarantine); the phase a given day falls in comes from `measures.measure_current_phase`.
+    Dates follow one rule, documented in fangkong.people.measures.
+    """
 
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="measures")
     # responsible unit: the person's region when proposed (usually their grid)
@@ -105,6 +110,10 @@ class ControlMeasure(models.Model):
     generation = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     converted_to = models.CharField(max_length=32, blank=True)
+    # set when a stronger measure replaced this one (converted_to == "superseded")
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # integration point for the quarantine module: where a centralised measure is served
     site = models.ForeignKey(
         Institution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -154,3 +163,34 @@ class MeasureEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class MeasureTestResult(models.TextChoices):
+    PENDING = "", _("Pending")
+    NEGATIVE = "negative", _("Negative")
+    POSITIVE = "positive", _("Positive")
+    INVALID = "invalid", _("Invalid sample")
+
+
+class MeasureTest(models.Model):
+    """A test due on one day of a measure, and its result once known.
+
+    A row per scheduled day is written when the measure's dates are set, so "a past test day
+    without a result" is one indexed EXISTS at query time rather than JSON arithmetic.
+    Mass testing records results through `measure_record_test`; unplanned tests add rows.
+    """
+
+    measure = models.ForeignKey(ControlMeasure, on_delete=models.CASCADE, related_name="tests")
+    day = models.DateField(_("test day"))
+    planned = models.BooleanField(default=True)
+    result = models.CharField(
+        _("result"), max_length=16, choices=MeasureTestResult.choices, blank=True, default=""
+    )
+    recorded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["measure", "day"], name="one_test_per_measure_day"),
+        ]
+        indexes = [models.Index(fields=["day", "result"], name="measure_test_day_result")]

@@ -35,7 +35,45 @@ MODULES: tuple[Module, ...] = (
         ("import_upload", "import_job"),
     ),
     Module("regions", pgettext_lazy("navigation", "Regions"), "web:region_tree", ("region_tree",)),
-    Module("tracing", pgettext_lazy("navigation", "Tracing"), None),
+    Module(
+        "control",
+        pgettext_lazy("navigation", "Control measures"),
+        "people:measure_list",
+        ("people:measure_list", "people:measure_detail", "people:measure_transition"),
+    ),
+    Module(
+        "screening",
+        pgettext_lazy("navigation", "Screening"),
+        "screening:inbox",
+        tuple(
+            f"screening:{name}"
+            for name in (
+                "inbox",
+                "new",
+                "lookup",
+                "detail",
+                "confirm",
+                "reject",
+                "risk_areas",
+                "risk_area_import",
+                "risk_area_revise",
+                "risk_area_close",
+                "zones",
+                "zone_close",
+                "rules",
+                "rule_new",
+                "rule_edit",
+                "assistance_list",
+                "assistance_detail",
+            )
+        ),
+    ),
+    Module(
+        "tracing",
+        pgettext_lazy("navigation", "Tracing"),
+        "tracing:case_list",
+        ("tracing:case_list", "tracing:case_detail", "tracing:investigation_list"),
+    ),
     Module("quarantine", pgettext_lazy("navigation", "Quarantine"), None),
     Module("masstesting", pgettext_lazy("navigation", "Mass testing"), None),
     Module("sentinel", pgettext_lazy("navigation", "Sentinels"), None),
@@ -56,7 +94,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "key": m.key,
             "label": m.label,
             "href": reverse(m.url_name) if m.url_name else None,
-            "active": current in m.sections,
+            # other apps' pages name their sections with the namespace ("people:...")
+            "active": current in m.sections or (match and match.view_name) in m.sections,
         }
         for m in MODULES
     ]

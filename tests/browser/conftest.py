@@ -6,6 +6,7 @@ share the live server's database (transactional_db flushes it after each test).
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 from collections.abc import Iterator
@@ -85,9 +86,21 @@ def _address(rng: random.Random) -> str:
     return f"东街{building}号{unit}单元{room}"
 
 
+def reseed_configuration() -> None:
+    """Data migrations' rows (plans, disease profile, screening rules) that a flush removed."""
+    from django.apps import apps
+
+    for module in (
+        "fangkong.people.migrations.0003_default_measure_plans",
+        "fangkong.screening.migrations.0002_default_rules",
+    ):
+        importlib.import_module(module).forwards(apps, None)
+
+
 @pytest.fixture
 def city(transactional_db: Any) -> City:
     """The small test tree, dressed up for screenshots: populations, outlines, residents."""
+    reseed_configuration()
     tree = build_tree()
     rng = random.Random(7)
     for i, grid in enumerate((tree.grid_a1, tree.grid_a2, tree.grid_b1)):

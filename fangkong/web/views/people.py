@@ -18,6 +18,7 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.people import selectors, services
+from fangkong.people.views_measures import person_control_context
 from fangkong.web.forms import PersonFilterForm, PersonSearchForm, RevealForm
 
 PAGE_SIZE = 50
@@ -107,6 +108,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         "person": person,
         "reveal_form": RevealForm(),
         "may_reveal": actor.role in settings.REVEAL_ROLES,
+        "control": person_control_context(actor=actor, person=person),
     }
     return render(request, "web/people/detail.html", context)
 

@@ -7,7 +7,6 @@ from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -25,10 +24,13 @@ from fangkong.people.models import ImportJob, ImportStatus
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(  # type: ignore[assignment]  # argparse renders it lazily
-        "Import a person list (xlsx or csv) as the given user, synchronously, and write the "
-        "row error report next to the file."
-    )
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        # evaluated when argparse renders it, so it follows the active language
+        return _(
+            "Import a person list (xlsx or csv) as the given user, synchronously, and write "
+            "the row error report next to the file."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help=_("the .xlsx or .csv file"))

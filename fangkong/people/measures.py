@@ -1,0 +1,637 @@
+"""Every write to control measures: propose, start, extend, release, convert, cancel.
+
+Date conventions (one rule everywhere):
+
+- Days are counted from 1: day 1 is `start_date`. A plan's `test_offsets` are such day
+  numbers, so offset N falls on `start_date + (N - 1)`.
+- `planned_end` is the *last day* under control, inclusive: `start + total_days - 1`. A "7+3"
+  measure starting on day D covers D .. D+9, ten calendar days; it is overdue for release
+  from D+10 on. `actual_end` is the day it actually ended (released, converted, superseded).
+- `kind` is the kind of the plan's first phase (the headline measure: "7+3" is a centralised
+  quarantine); `measure_current_phase` says which phase a given day falls in.
+
+One measure in force per person (a database constraint backs the rule). Starting a measure
+while another is in force keeps the person under the *stronger* of the two: the new one wins
+when its kind ranks higher than the old one's phase on the new start day (centralised
+quarantine > home quarantine > home monitoring > testing), or ranks the same and ends later;
+the old one is then converted to "superseded" in the same transaction. Otherwise the new
+proposal is cancelled with the reason, so a weaker finding never loosens a stronger control.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from fangkong.core.audit import audit_record
+from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.models import Institution, InstitutionKind, Role, User
+from fangkong.core.scoping import scope_of
+from fangkong.core.validators import FieldError
+from fangkong.people.measures_models import (
+    IN_FORCE_STATES,
+    ControlMeasure,
+    DiseaseProfile,
+    MeasureEvent,
+    MeasureKind,
+    MeasurePlan,
+    MeasureState,
+    MeasureTest,
+    MeasureTestResult,
+)
+from fangkong.people.models import Person
+
+S = MeasureState
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PROPOSED: frozenset({S.IN_FORCE, S.CANCELLED}),
+    S.IN_FORCE: frozenset({S.EXTENDED, S.RELEASED, S.CONVERTED}),
+    S.EXTENDED: frozenset({S.EXTENDED, S.RELEASED, S.CONVERTED}),
+}
+# Higher is stronger; used only to decide which of two competing measures a person keeps.
+KIND_RANK: dict[str, int] = {
+    MeasureKind.TESTING.value: 1,
+    MeasureKind.HOME_MONITORING.value: 2,
+    MeasureKind.HOME_QUARANTINE.value: 3,
+    MeasureKind.CENTRALISED_QUARANTINE.value: 4,
+}
+CONVERSION_TARGETS = {
+    "case": gettext_lazy("Became a case"),
+    "hospital": gettext_lazy("Transferred to hospital"),
+    "transferred": gettext_lazy("Transferred to another jurisdiction"),
+    "superseded": gettext_lazy("Replaced by a stronger measure"),
+}
+SOURCE_TYPES = ("screening", "case_contact", "case", "manual", "assistance")
+MAX_EXTENSION_DAYS = 60
+
+
+class MeasureTransitionError(Conflict):
+    """A transition the state table does not allow (the API answers 409)."""
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def active_profile() -> DiseaseProfile:
+    profile = DiseaseProfile.objects.filter(active=True).first()
+    if profile is None:
+        raise LookupError("no active disease profile; activate one in the configuration")
+    return profile
+
+
+def plan_for_generation(*, profile: DiseaseProfile, generation: int) -> MeasurePlan | None:
+    """The plan configured for contacts of this generation, or None past the maximum."""
+    if generation < 1 or generation > profile.max_generation:
+        return None
+    key = (profile.generation_plans or {}).get(str(generation))
+    if not key:
+        return None
+    return MeasurePlan.objects.filter(key=key, active=True).first()
+
+
+# --- derived dates -------------------------------------------------------------------------
+
+
+def total_days(phases: list[dict[str, Any]]) -> int:
+    return sum(int(p["days"]) for p in phases)
+
+
+def planned_end_for(start: dt.date, phases: list[dict[str, Any]]) -> dt.date:
+    return start + dt.timedelta(days=max(total_days(phases), 1) - 1)
+
+
+def test_days_for(start: dt.date, offsets: list[int], end: dt.date) -> list[dt.date]:
+    days = {start + dt.timedelta(days=int(n) - 1) for n in offsets if int(n) >= 1}
+    return sorted(d for d in days if d <= end)
+
+
+@dataclass(frozen=True)
+class PhaseOn:
+    index: int
+    kind: str
+    start: dt.date
+    end: dt.date
+    day: int  # day number within the whole measure, from 1
+
+
+def measure_phases(measure: ControlMeasure) -> list[PhaseOn]:
+    """Every phase with its calendar dates (`day` is the phase's first day number)."""
+    out, cursor, day = [], measure.start_date, 1
+    for i, phase in enumerate(measure.phases):
+        days = int(phase["days"])
+        end = cursor + dt.timedelta(days=days - 1)
+        out.append(PhaseOn(index=i, kind=phase["kind"], start=cursor, end=end, day=day))
+        cursor, day = end + dt.timedelta(days=1), day + days
+    return out
+
+
+def measure_current_phase(measure: ControlMeasure, today: dt.date | None = None) -> PhaseOn | None:
+    """The phase `today` falls in (None before the start or after the planned end)."""
+    today = today or timezone.localdate()
+    for phase in measure_phases(measure):
+        if phase.start <= today <= phase.end:
+            day = (today - measure.start_date).days + 1
+            return PhaseOn(phase.index, phase.kind, phase.start, phase.end, day)
+    return None
+
+
+def _kind_on(measure: ControlMeasure, day: dt.date) -> str:
+    phase = measure_current_phase(measure, day)
+    if phase is not None:
+        return phase.kind
+    return measure.phases[-1]["kind"] if day > measure.planned_end else measure.kind
+
+
+def person_under_control(*, person: Person) -> ControlMeasure | None:
+    return (
+        ControlMeasure.objects.filter(person=person, state__in=IN_FORCE_STATES)
+        .select_related("plan")
+        .first()
+    )
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _require_operator(actor: User) -> None:
+    # Measures name people: only roles that work with personal data may change them.
+    if not scope_of(actor).personal_data:
+        raise Forbidden(_("your role may not change control measures"))
+
+
+def _check_transition(measure: ControlMeasure, to: str) -> None:
+    if to not in TRANSITIONS.get(measure.state, frozenset()):
+        raise MeasureTransitionError(
+            _("a measure that is %(state)s cannot become %(to)s")
+            % {"state": MeasureState(measure.state).label, "to": MeasureState(to).label},
+            state=measure.state,
+            wanted=to,
+        )
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise FieldError("reason", _("give a reason"))
+    return reason[:255]
+
+
+def _log(
+    *,
+    actor: User | None,
+    measure: ControlMeasure,
+    from_state: str,
+    action: str,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    MeasureEvent.objects.create(
+        measure=measure, actor=actor, from_state=from_state, to_state=measure.state, note=note
+    )
+    audit_record(
+        actor=actor,
+        action=f"measure.{action}",
+        object_type="measure",
+        object_id=measure.pk,
+        reason=note,
+        details={"person": measure.person_id, "state": measure.state, **(details or {})},
+    )
+
+
+def _locked(measure: ControlMeasure) -> ControlMeasure:
+    """Re-read the measure under a row lock, so two operators cannot both move it."""
+    return ControlMeasure.objects.select_for_update().select_related("plan").get(pk=measure.pk)
+
+
+def _set_dates(measure: ControlMeasure, start: dt.date) -> None:
+    measure.start_date = start
+    measure.planned_end = planned_end_for(start, measure.phases)
+    measure.test_days = [
+        d.isoformat() for d in test_days_for(start, measure.plan.test_offsets, measure.planned_end)
+    ]
+
+
+def _sync_tests(measure: ControlMeasure) -> None:
+    """Make the pending test rows match `test_days`; rows that carry a result are kept."""
+    wanted = {dt.date.fromisoformat(d) for d in measure.test_days}
+    measure.tests.filter(result="").exclude(day__in=wanted).delete()
+    have = set(measure.tests.values_list("day", flat=True))
+    MeasureTest.objects.bulk_create(
+        [MeasureTest(measure=measure, day=d) for d in sorted(wanted - have)]
+    )
+
+
+def _save(measure: ControlMeasure, *fields: str) -> None:
+    measure.save(update_fields=[*fields, "updated_at"])
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+def _existing(key: dict[str, Any]) -> ControlMeasure | None:
+    return ControlMeasure.objects.filter(**key).select_related("plan").first()
+
+
+def measure_propose(
+    *,
+    actor: User | None,
+    person: Person,
+    plan: MeasurePlan,
+    start: dt.date,
+    source_type: str,
+    source_id: str,
+    generation: int | None = None,
+    reason: str = "",
+) -> ControlMeasure:
+    """Propose a measure; the same (person, source) returns the existing one unchanged.
+
+    No scope check here: tracing proposes measures for contacts living in other
+    jurisdictions, and the responsible unit is always the person's own region.
+    """
+    key = {"person": person, "source_type": source_type, "source_id": str(source_id)}
+    existing = _existing(key)
+    if existing is not None:
+        return existing
+    if not plan.phases:
+        raise FieldError("plan", _("the plan has no phases"))
+    measure = ControlMeasure(
+        **key,
+        region_id=person.region_id,
+        region_path=person.region_path,
+        plan=plan,
+        kind=plan.phases[0]["kind"],
+        state=MeasureState.PROPOSED,
+        phases=[{"kind": p["kind"], "days": int(p["days"])} for p in plan.phases],
+        generation=generation,
+        reason=(reason or "")[:255],
+    )
+    _set_dates(measure, start)
+    try:
+        with transaction.atomic():
+            measure.save(force_insert=True)
+            _sync_tests(measure)
+            _log(
+                actor=actor,
+                measure=measure,
+                from_state="",
+                action="propose",
+                note=measure.reason,
+                details={"plan": plan.key, "source": f"{source_type}:{source_id}"},
+            )
+    except IntegrityError:
+        # a concurrent proposal for the same source won the race: answer with its measure
+        existing = _existing(key)
+        if existing is None:
+            raise
+        return existing
+    return measure
+
+
+def _outranks(new: ControlMeasure, old: ControlMeasure) -> bool:
+    if new.start_date > old.planned_end:
+        return True  # no overlap: the new measure simply follows the old one
+    new_rank = KIND_RANK.get(new.kind, 0)
+    old_rank = KIND_RANK.get(_kind_on(old, new.start_date), 0)
+    return (new_rank, new.planned_end) > (old_rank, old.planned_end)
+
+
+def _supersede(*, actor: User, old: ControlMeasure, new: ControlMeasure) -> None:
+    from_state = old.state
+    old.state = MeasureState.CONVERTED
+    old.converted_to = "superseded"
+    old.superseded_by = new
+    old.actual_end = max(new.start_date, old.start_date)
+    _save(old, "state", "converted_to", "superseded_by", "actual_end")
+    _log(
+        actor=actor,
+        measure=old,
+        from_state=from_state,
+        action="supersede",
+        note=_("replaced by measure #%(id)s (%(plan)s)") % {"id": new.pk, "plan": new.plan.name},
+    )
+
+
+@transaction.atomic
+def measure_start(
+    *, actor: User, measure: ControlMeasure, start: dt.date | None = None
+) -> ControlMeasure:
+    """Put a proposed measure in force (see the module doc for a person already under one)."""
+    _require_operator(actor)
+    # lock the person first: every start for this person queues here, not at the constraint
+    Person.objects.select_for_update().filter(pk=measure.person_id).first()
+    measure = _locked(measure)
+    _check_transition(measure, MeasureState.IN_FORCE)
+    if start is not None and start != measure.start_date:
+        _set_dates(measure, start)
+    current = (
+        ControlMeasure.objects.select_for_update()
+        .select_related("plan")
+        .filter(person_id=measure.person_id, state__in=IN_FORCE_STATES)
+        .first()
+    )
+    if current is not None and not _outranks(measure, current):
+        measure.state = MeasureState.CANCELLED
+        measure.reason = _(
+            "person already under measure #%(id)s (%(plan)s), which is not weaker"
+        ) % {
+            "id": current.pk,
+            "plan": current.plan.name,
+        }
+        _save(measure, "state", "reason", "start_date", "planned_end", "test_days")
+        _log(
+            actor=actor,
+            measure=measure,
+            from_state=S.PROPOSED,
+            action="cancel",
+            note=measure.reason,
+        )
+        return measure
+    if current is not None:
+        _supersede(actor=actor, old=current, new=measure)
+    measure.state = MeasureState.IN_FORCE
+    try:
+        with transaction.atomic():
+            _save(measure, "state", "start_date", "planned_end", "test_days")
+    except IntegrityError:
+        raise MeasureTransitionError(
+            _("the person was put under another measure at the same time; reload and retry")
+        ) from None
+    _sync_tests(measure)
+    _log(actor=actor, measure=measure, from_state=S.PROPOSED, action="start")
+    return measure
+
+
+@transaction.atomic
+def measure_extend(
+    *, actor: User, measure: ControlMeasure, days: int, reason: str
+) -> ControlMeasure:
+    """Lengthen the last phase; a test due on the old last day moves to the new one."""
+    _require_operator(actor)
+    reason = _require_reason(reason)
+    if not 1 <= int(days) <= MAX_EXTENSION_DAYS:
+        raise FieldError("days", _("extend by 1 to %(max)s days") % {"max": MAX_EXTENSION_DAYS})
+    measure = _locked(measure)
+    _check_transition(measure, MeasureState.EXTENDED)
+    from_state, old_end = measure.state, measure.planned_end
+    phases = [dict(p) for p in measure.phases]
+    phases[-1]["days"] = int(phases[-1]["days"]) + int(days)
+    measure.phases = phases
+    measure.planned_end = planned_end_for(measure.start_date, phases)
+    tests = set(measure.test_days)
+    if old_end.isoformat() in tests:
+        if not measure.tests.filter(day=old_end).exclude(result="").exists():
+            tests.discard(old_end.isoformat())
+        tests.add(measure.planned_end.isoformat())
+    measure.test_days = sorted(tests)
+    measure.state = MeasureState.EXTENDED
+    _save(measure, "state", "phases", "planned_end", "test_days")
+    _sync_tests(measure)
+    _log(
+        actor=actor,
+        measure=measure,
+        from_state=from_state,
+        action="extend",
+        note=reason,
+        details={"days": int(days), "planned_end": measure.planned_end.isoformat()},
+    )
+    return measure
+
+
+def _finish(
+    *, actor: User, measure: ControlMeasure, to: str, on: dt.date, reason: str, action: str
+) -> ControlMeasure:
+    measure = _locked(measure)
+    _check_transition(measure, to)
+    if on < measure.start_date:
+        raise FieldError("on", _("the end cannot be before the start"))
+    from_state = measure.state
+    measure.state, measure.actual_end = to, on
+    _save(measure, "state", "actual_end")
+    _log(actor=actor, measure=measure, from_state=from_state, action=action, note=reason)
+    return measure
+
+
+@transaction.atomic
+def measure_release(
+    *, actor: User, measure: ControlMeasure, on: dt.date | None = None, reason: str = ""
+) -> ControlMeasure:
+    _require_operator(actor)
+    today = timezone.localdate()
+    on = on or today
+    if on > today:
+        raise FieldError("on", _("a measure cannot be released in the future"))
+    return _finish(
+        actor=actor,
+        measure=measure,
+        to=MeasureState.RELEASED,
+        on=on,
+        reason=(reason or "").strip()[:255],
+        action="release",
+    )
+
+
+@transaction.atomic
+def measure_convert(
+    *, actor: User, measure: ControlMeasure, to: str, reason: str
+) -> ControlMeasure:
+    """End a measure because the person's situation changed, e.g. to="case"."""
+    _require_operator(actor)
+    reason = _require_reason(reason)
+    if to not in CONVERSION_TARGETS:
+        raise FieldError("to", _("convert to one of: %(t)s") % {"t": ", ".join(CONVERSION_TARGETS)})
+    measure = _finish(
+        actor=actor,
+        measure=measure,
+        to=MeasureState.CONVERTED,
+        on=max(timezone.localdate(), measure.start_date),
+        reason=reason,
+        action="convert",
+    )
+    measure.converted_to = to
+    _save(measure, "converted_to")
+    return measure
+
+
+@transaction.atomic
+def measure_cancel(*, actor: User, measure: ControlMeasure, reason: str) -> ControlMeasure:
+    """Drop a proposal that was never put in force."""
+    _require_operator(actor)
+    reason = _require_reason(reason)
+    measure = _locked(measure)
+    _check_transition(measure, MeasureState.CANCELLED)
+    measure.state, measure.reason = MeasureState.CANCELLED, reason
+    _save(measure, "state", "reason")
+    _log(actor=actor, measure=measure, from_state=S.PROPOSED, action="cancel", note=reason)
+    return measure
+
+
+@transaction.atomic
+def measure_record_test(*, measure: ControlMeasure, on: dt.date, result: str) -> MeasureTest:
+    """Store a test result for a day of a measure; recording the same result again is a no-op.
+
+    The integration point for mass testing: it resolves tubes to persons and calls this.
+    A day that was not scheduled gets an unplanned row.
+    """
+    if result not in MeasureTestResult.values or not result:
+        raise FieldError("result", _("unknown test result"))
+    test, created = MeasureTest.objects.get_or_create(
+        measure=measure, day=on, defaults={"planned": False}
+    )
+    if not created and test.result == result:
+        return test
+    previous = test.result
+    test.result, test.recorded_at = result, timezone.now()
+    test.save(update_fields=["result", "recorded_at"])
+    audit_record(
+        actor=None,
+        action="measure.test_result",
+        object_type="measure",
+        object_id=measure.pk,
+        details={"day": on.isoformat(), "result": result, "previous": previous},
+    )
+    return test
+
+
+@transaction.atomic
+def measure_assign_site(
+    *, actor: User, measure: ControlMeasure, site: Institution | None
+) -> ControlMeasure:
+    """Where a centralised quarantine is served; the quarantine module's integration point."""
+    _require_operator(actor)
+    if site is not None:
+        visible = (
+            Institution.objects.visible_to(actor)
+            .filter(pk=site.pk, kind=InstitutionKind.QUARANTINE_SITE)
+            .exists()
+        )
+        if not visible:
+            raise FieldError("site", _("unknown quarantine site or outside your jurisdiction"))
+    measure = _locked(measure)
+    if measure.state not in (S.PROPOSED, *IN_FORCE_STATES):
+        raise MeasureTransitionError(_("a finished measure cannot be assigned a site"))
+    measure.site = site
+    _save(measure, "site")
+    _log(
+        actor=actor,
+        measure=measure,
+        from_state=measure.state,
+        action="assign_site",
+        note=site.name if site else _("site removed"),
+        details={"site": site.pk if site else None},
+    )
+    return measure
+
+
+# --- configuration writes (command office) -------------------------------------------------
+
+
+def _require_command_office(actor: User) -> None:
+    if actor.role != Role.COMMAND_OFFICE:
+        raise Forbidden(_("only the command office may change measure plans and the profile"))
+
+
+def _clean_phases(phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not phases:
+        raise FieldError("phases", _("a plan needs at least one phase"))
+    out = []
+    for i, phase in enumerate(phases, start=1):
+        kind, days = phase.get("kind"), phase.get("days")
+        if kind not in MeasureKind.values:
+            raise FieldError("phases", _("phase %(n)s: unknown measure kind") % {"n": i})
+        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise FieldError(
+                "phases", _("phase %(n)s: days must be 1 to %(max)s") % {"n": i, "max": 60}
+            )
+        out.append({"kind": kind, "days": days})
+    return out
+
+
+def _clean_offsets(offsets: list[int], total: int) -> list[int]:
+    if any(not isinstance(n, int) or not 1 <= n <= total for n in offsets):
+        raise FieldError(
+            "test_offsets", _("test days are day numbers from 1 to %(n)s") % {"n": total}
+        )
+    return sorted(set(offsets))
+
+
+@transaction.atomic
+def measure_plan_save(
+    *,
+    actor: User,
+    key: str,
+    name: str,
+    phases: list[dict[str, Any]],
+    test_offsets: list[int],
+    active: bool = True,
+) -> MeasurePlan:
+    """Create or replace a plan. Measures copy their phases, so only new ones change."""
+    _require_command_office(actor)
+    name = (name or "").strip()
+    if not name:
+        raise FieldError("name", _("name is required"))
+    clean = _clean_phases(phases)
+    offsets = _clean_offsets(test_offsets, total_days(clean))
+    plan, created = MeasurePlan.objects.update_or_create(
+        key=key,
+        defaults={"name": name[:100], "phases": clean, "test_offsets": offsets, "active": active},
+    )
+    audit_record(
+        actor=actor,
+        action="measure_plan.create" if created else "measure_plan.update",
+        object_type="measure_plan",
+        object_id=plan.key,
+        details={"phases": clean, "test_offsets": offsets, "active": active},
+    )
+    return plan
+
+
+PROFILE_FIELDS = frozenset(
+    {
+        "name",
+        "incubation_days",
+        "lookback_days",
+        "max_generation",
+        "investigation_hours",
+        "generation_plans",
+    }
+)
+
+
+@transaction.atomic
+def disease_profile_update(
+    *, actor: User, profile: DiseaseProfile, changes: dict[str, Any]
+) -> DiseaseProfile:
+    _require_command_office(actor)
+    unknown = set(changes) - PROFILE_FIELDS
+    if unknown:
+        raise FieldError(sorted(unknown)[0], _("this field cannot be changed"))
+    for name in ("incubation_days", "lookback_days", "max_generation", "investigation_hours"):
+        value = changes.get(name, getattr(profile, name))
+        if not isinstance(value, int) or not 0 <= value <= 720:
+            raise FieldError(name, _("must be a whole number from 0 to 720"))
+    plans = changes.get("generation_plans", profile.generation_plans) or {}
+    max_generation = changes.get("max_generation", profile.max_generation)
+    known = set(
+        MeasurePlan.objects.filter(key__in=list(plans.values())).values_list("key", flat=True)
+    )
+    for generation, key in plans.items():
+        if not str(generation).isdigit() or not 1 <= int(generation) <= max_generation:
+            raise FieldError("generation_plans", _("generations are 1 to the maximum"))
+        if key not in known:
+            raise FieldError("generation_plans", _("unknown plan %(key)s") % {"key": key})
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    profile.save()
+    audit_record(
+        actor=actor,
+        action="disease_profile.update",
+        object_type="disease_profile",
+        object_id=profile.key,
+        details={"fields": sorted(changes)},
+    )
+    return profile

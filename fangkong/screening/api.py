@@ -1,0 +1,600 @@
+"""Screening API: risk areas, zones, screening records and the rule table.
+
+Assistance requests live in api_assistance.py and are mounted below this router.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import File, Router, Schema, UploadedFile
+from ninja.errors import HttpError
+
+from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.middleware import client_ip
+from fangkong.core.validators import FieldError
+from fangkong.screening import areas, selectors, services
+from fangkong.screening.api_assistance import router as assistance_router
+from fangkong.screening.models import ClassificationRule, RiskArea, ScreeningRecord, Zone
+
+router = Router(tags=["screening"])
+router.add_router("/assistance-requests", assistance_router)
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+# ---------------------------------------------------------------- risk areas
+
+
+class RiskAreaOut(Schema):
+    id: int
+    division_code: str
+    name: str
+    level: str
+    kind: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    source: str
+    previous_id: int | None
+    in_force: bool
+
+
+class RiskAreaPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[RiskAreaOut]
+
+
+class RiskAreaIn(Schema):
+    division_code: str = ""
+    name: str = ""
+    level: str
+    kind: str = "area"
+    valid_from: dt.datetime | None = None
+    valid_to: dt.datetime | None = None
+    source: str = ""
+
+
+class CloseIn(Schema):
+    at: dt.datetime | None = None
+
+
+class RowErrorOut(Schema):
+    row: int
+    field: str
+    field_label: str
+    reason: str
+
+
+class AreaImportOut(Schema):
+    rows: int
+    created: int
+    revised: int
+    unchanged: int
+    errors: list[RowErrorOut]
+
+
+def area_out(a: RiskArea) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "division_code": a.division_code,
+        "name": a.name,
+        "level": a.level,
+        "kind": a.kind,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+        "source": a.source,
+        "previous_id": a.previous_id,
+        "in_force": a.is_current(),
+    }
+
+
+def _area_data(payload: RiskAreaIn) -> areas.AreaData:
+    return areas.risk_area_validate(
+        name=payload.name,
+        division_code=payload.division_code,
+        level=payload.level,
+        kind=payload.kind,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+        source=payload.source,
+    )
+
+
+@router.get("/risk-areas", response=RiskAreaPage)
+@scoped
+def risk_area_list(
+    request: HttpRequest,
+    at: dt.datetime | None = None,
+    history: bool = False,
+    level: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> Any:
+    """Risk areas in force at `at` (default now); `history=true` lists every version."""
+    qs = selectors.risk_area_list(actor=actor_of(request), at=at, history=history, level=level, q=q)
+    count, page, size, rows = page_slice(qs, page=page, page_size=page_size, max_size=1000)
+    return {"count": count, "page": page, "page_size": size, "results": [area_out(a) for a in rows]}
+
+
+@router.post("/risk-areas", response={201: RiskAreaOut, 403: ErrorOut})
+@scoped
+def risk_area_create(request: HttpRequest, payload: RiskAreaIn) -> Any:
+    area = areas.risk_area_create(actor=actor_of(request), data=_area_data(payload))
+    return 201, area_out(area)
+
+
+@router.get("/risk-areas/{int:area_id}", response=RiskAreaOut)
+@scoped
+def risk_area_get(request: HttpRequest, area_id: int) -> Any:
+    return area_out(
+        get_scoped_or_404(selectors.risk_area_get_qs(actor=actor_of(request)), pk=area_id)
+    )
+
+
+@router.post("/risk-areas/{int:area_id}/revise", response={201: RiskAreaOut, 403: ErrorOut})
+@scoped
+def risk_area_revise(request: HttpRequest, area_id: int, payload: RiskAreaIn) -> Any:
+    """Close this version where the revision starts and open the revised one."""
+    actor = actor_of(request)
+    area = get_scoped_or_404(selectors.risk_area_get_qs(actor=actor), pk=area_id)
+    if payload.valid_from is None:
+        payload.valid_from = dt.datetime.now(tz=dt.UTC)
+    new = areas.risk_area_revise(actor=actor, area=area, data=_area_data(payload))
+    return 201, area_out(new)
+
+
+@router.post("/risk-areas/{int:area_id}/close", response={200: RiskAreaOut, 403: ErrorOut})
+@scoped
+def risk_area_close(request: HttpRequest, area_id: int, payload: CloseIn) -> Any:
+    actor = actor_of(request)
+    area = get_scoped_or_404(selectors.risk_area_get_qs(actor=actor), pk=area_id)
+    return area_out(areas.risk_area_close(actor=actor, area=area, at=payload.at))
+
+
+@router.post("/risk-areas/import", response={200: AreaImportOut, 403: ErrorOut})
+@scoped
+def risk_area_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Upload an xlsx/csv risk-area list (地区代码/地区名称/风险等级/开始时间/结束时间)."""
+    report = areas.risk_areas_import(
+        actor=actor_of(request), filename=file.name or "", content=file
+    )
+    return {
+        "rows": report.rows,
+        "created": report.created,
+        "revised": report.revised,
+        "unchanged": report.unchanged,
+        "errors": [
+            {"row": r, "field": f, "field_label": areas.area_field_label(f), "reason": why}
+            for r, f, why in report.errors
+        ],
+    }
+
+
+# ---------------------------------------------------------------- zones
+
+
+class ZoneOut(Schema):
+    id: int
+    name: str
+    kind: str
+    region_code: str
+    region_name: str
+    grid_codes: list[str]
+    polygon: dict[str, Any] | None
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    notice: str
+    previous_id: int | None
+    in_force: bool
+
+
+class ZonePage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[ZoneOut]
+
+
+class ZoneIn(Schema):
+    name: str
+    kind: str
+    grid_codes: list[str] = []
+    polygon: dict[str, Any] | None = None
+    region_code: str = ""
+    valid_from: dt.datetime | None = None
+    valid_to: dt.datetime | None = None
+    notice: str = ""
+
+
+def zone_out(z: Zone) -> dict[str, Any]:
+    return {
+        "id": z.pk,
+        "name": z.name,
+        "kind": z.kind,
+        "region_code": z.region.code,
+        "region_name": z.region.name,
+        "grid_codes": sorted(g.code for g in z.grids.all()),
+        "polygon": z.polygon,
+        "valid_from": z.valid_from,
+        "valid_to": z.valid_to,
+        "notice": z.notice,
+        "previous_id": z.previous_id,
+        "in_force": z.is_current(),
+    }
+
+
+def _zone_data(request: HttpRequest, payload: ZoneIn) -> areas.ZoneData:
+    return areas.zone_validate(
+        actor=actor_of(request),
+        name=payload.name,
+        kind=payload.kind,
+        grid_codes=payload.grid_codes,
+        polygon=payload.polygon,
+        region_code=payload.region_code,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+        notice=payload.notice,
+    )
+
+
+@router.get("/zones", response=ZonePage)
+@scoped
+def zone_list(
+    request: HttpRequest,
+    history: bool = False,
+    kind: str | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> Any:
+    qs = selectors.zone_list(actor=actor_of(request), history=history, kind=kind)
+    count, page, size, rows = page_slice(
+        qs.prefetch_related("grids"), page=page, page_size=page_size, max_size=500
+    )
+    return {"count": count, "page": page, "page_size": size, "results": [zone_out(z) for z in rows]}
+
+
+@router.post("/zones", response={201: ZoneOut, 403: ErrorOut})
+@scoped
+def zone_create(request: HttpRequest, payload: ZoneIn) -> Any:
+    zone = areas.zone_create(actor=actor_of(request), data=_zone_data(request, payload))
+    return 201, zone_out(zone)
+
+
+@router.get("/zones/{int:zone_id}", response=ZoneOut)
+@scoped
+def zone_get(request: HttpRequest, zone_id: int) -> Any:
+    return zone_out(get_scoped_or_404(selectors.zone_get_qs(actor=actor_of(request)), pk=zone_id))
+
+
+@router.post("/zones/{int:zone_id}/revise", response={201: ZoneOut, 403: ErrorOut})
+@scoped
+def zone_revise(request: HttpRequest, zone_id: int, payload: ZoneIn) -> Any:
+    actor = actor_of(request)
+    zone = get_scoped_or_404(selectors.zone_get_qs(actor=actor), pk=zone_id)
+    if payload.valid_from is None:
+        payload.valid_from = dt.datetime.now(tz=dt.UTC)
+    new = areas.zone_revise(actor=actor, zone=zone, data=_zone_data(request, payload))
+    return 201, zone_out(new)
+
+
+@router.post("/zones/{int:zone_id}/close", response={200: ZoneOut, 403: ErrorOut})
+@scoped
+def zone_close(request: HttpRequest, zone_id: int, payload: CloseIn) -> Any:
+    actor = actor_of(request)
+    zone = get_scoped_or_404(selectors.zone_get_qs(actor=actor), pk=zone_id)
+    return zone_out(areas.zone_close(actor=actor, zone=zone, at=payload.at))
+
+
+# ---------------------------------------------------------------- screening records
+
+
+class RouteStop(Schema):
+    place: str = ""
+    code: str = ""
+    date: str = ""
+
+
+class MeasureBrief(Schema):
+    id: int
+    kind: str
+    state: str
+    start_date: dt.date
+    planned_end: dt.date
+
+
+class ScreeningOut(Schema):
+    id: int
+    source: str
+    status: str
+    name: str
+    id_type: str
+    id_number: str
+    phone: str
+    address: str
+    origin_code: str
+    origin_place: str
+    route: list[RouteStop]
+    arrival_at: dt.datetime | None
+    travel_mode: str
+    destination_code: str
+    destination_name: str
+    note: str
+    person_id: int | None
+    rule_id: int | None
+    classification: dict[str, Any]
+    measure: MeasureBrief | None
+    reject_reason: str
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class ScreeningPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[ScreeningOut]
+
+
+class ScreeningIn(Schema):
+    name: str
+    id_type: str = "resident_id"
+    id_number: str
+    phone: str = ""
+    address: str = ""
+    source: str
+    origin_code: str = ""
+    origin_place: str = ""
+    route: list[RouteStop] = []
+    arrival_at: dt.datetime | None = None
+    travel_mode: str = ""
+    destination_code: str
+    note: str = ""
+    confirm: bool = False
+
+
+class TokenIn(Schema):
+    token: str
+
+
+class RejectIn(Schema):
+    reason: str
+
+
+class ConflictOut(Schema):
+    detail: str
+    status: str | None = None
+
+
+def screening_out(r: ScreeningRecord) -> dict[str, Any]:
+    """Masked view: identity numbers, phone and address only ever as masks."""
+    m = r.measure
+    return {
+        "id": r.pk,
+        "source": r.source,
+        "status": r.status,
+        "name": r.name,
+        "id_type": r.id_type,
+        "id_number": r.id_number_mask,
+        "phone": r.phone_mask,
+        "address": r.address_mask,
+        "origin_code": r.origin_code,
+        "origin_place": r.origin_place,
+        "route": r.route,
+        "arrival_at": r.arrival_at,
+        "travel_mode": r.travel_mode,
+        "destination_code": r.destination.code,
+        "destination_name": r.destination.name,
+        "note": r.note,
+        "person_id": r.person_id,
+        "rule_id": r.rule_id,
+        "classification": r.classification,
+        "measure": None
+        if m is None
+        else {
+            "id": m.pk,
+            "kind": m.kind,
+            "state": m.state,
+            "start_date": m.start_date,
+            "planned_end": m.planned_end,
+        },
+        "reject_reason": r.reject_reason,
+        "decided_at": r.decided_at,
+        "created_at": r.created_at,
+    }
+
+
+@router.get("/screenings", response=ScreeningPage)
+@scoped
+def screening_list(
+    request: HttpRequest,
+    status: str | None = None,
+    source: str | None = None,
+    region: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Any:
+    qs = selectors.screening_list(
+        actor=actor_of(request), status=status, source=source, region_code=region
+    )
+    count, page, size, rows = page_slice(qs, page=page, page_size=page_size)
+    return {
+        "count": count,
+        "page": page,
+        "page_size": size,
+        "results": [screening_out(r) for r in rows],
+    }
+
+
+@router.post("/screenings", response={201: ScreeningOut, 403: ErrorOut})
+@scoped
+def screening_create(request: HttpRequest, payload: ScreeningIn) -> Any:
+    """Record a screening (checkpoint, door-to-door, big-data push...); `confirm` classifies
+    it at once."""
+    actor = actor_of(request)
+    destination = (
+        selectors.destination_choices(actor=actor).filter(code=payload.destination_code).first()
+    )
+    if destination is None:
+        raise FieldError("destination_code", _("unknown region or outside your jurisdiction"))
+    data = services.screening_validate(
+        name=payload.name,
+        id_type=payload.id_type,
+        id_number=payload.id_number,
+        phone=payload.phone,
+        address=payload.address,
+        source=payload.source,
+        destination=destination,
+        origin_code=payload.origin_code,
+        origin_place=payload.origin_place,
+        route=[s.dict() for s in payload.route],
+        arrival_at=payload.arrival_at,
+        travel_mode=payload.travel_mode,
+        note=payload.note,
+    )
+    record = services.screening_create(
+        actor=actor, data=data, confirm=payload.confirm, client_ip=client_ip(request)
+    )
+    return 201, screening_out(
+        get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record.pk)
+    )
+
+
+@router.post("/screenings/lookup", response=ScreeningOut)
+@scoped
+def screening_lookup(request: HttpRequest, payload: TokenIn) -> Any:
+    """The record behind a self-declaration QR code (POST body, never a URL)."""
+    qs = selectors.screening_by_token(actor=actor_of(request), token=payload.token)
+    return screening_out(get_scoped_or_404(qs))
+
+
+@router.get("/screenings/{int:record_id}", response=ScreeningOut)
+@scoped
+def screening_get(request: HttpRequest, record_id: int) -> Any:
+    qs = selectors.screening_get_qs(actor=actor_of(request))
+    return screening_out(get_scoped_or_404(qs, pk=record_id))
+
+
+@router.post(
+    "/screenings/{int:record_id}/confirm",
+    response={200: ScreeningOut, 403: ErrorOut, 409: ConflictOut},
+)
+@scoped
+def screening_confirm(request: HttpRequest, record_id: int) -> Any:
+    """Confirm: match or register the person, classify by the rule table, propose the measure."""
+    actor = actor_of(request)
+    record = get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id)
+    services.screening_confirm(actor=actor, record=record, client_ip=client_ip(request))
+    return screening_out(get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id))
+
+
+@router.post(
+    "/screenings/{int:record_id}/reject",
+    response={200: ScreeningOut, 403: ErrorOut, 409: ConflictOut},
+)
+@scoped
+def screening_reject(request: HttpRequest, record_id: int, payload: RejectIn) -> Any:
+    actor = actor_of(request)
+    record = get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id)
+    services.screening_reject(
+        actor=actor, record=record, reason=payload.reason, client_ip=client_ip(request)
+    )
+    return screening_out(get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id))
+
+
+# ---------------------------------------------------------------- the rule table
+
+
+class RuleOut(Schema):
+    id: int
+    priority: int
+    name: str
+    origin_level: str
+    within_days: int | None
+    itinerary_hits_risk: bool
+    sources: list[str]
+    plan_key: str | None
+    plan_name: str | None
+    active: bool
+    valid_from: dt.datetime
+    version: int
+    updated_at: dt.datetime
+
+
+class RuleIn(Schema):
+    priority: int
+    name: str
+    origin_level: str = ""
+    within_days: int | None = None
+    itinerary_hits_risk: bool = False
+    sources: list[str] = []
+    plan_key: str = ""
+    active: bool = True
+    valid_from: dt.datetime | None = None
+
+
+class RulePatch(Schema):
+    priority: int | None = None
+    name: str | None = None
+    origin_level: str | None = None
+    within_days: int | None = None
+    itinerary_hits_risk: bool | None = None
+    sources: list[str] | None = None
+    plan_key: str | None = None
+    active: bool | None = None
+    valid_from: dt.datetime | None = None
+
+
+def rule_out(rule: ClassificationRule) -> dict[str, Any]:
+    return {
+        "id": rule.pk,
+        "priority": rule.priority,
+        "name": rule.name,
+        "origin_level": rule.origin_level,
+        "within_days": rule.within_days,
+        "itinerary_hits_risk": rule.itinerary_hits_risk,
+        "sources": rule.sources or [],
+        "plan_key": rule.plan.key if rule.plan else None,
+        "plan_name": rule.plan.name if rule.plan else None,
+        "active": rule.active,
+        "valid_from": rule.valid_from,
+        "version": rule.version,
+        "updated_at": rule.updated_at,
+    }
+
+
+@router.get("/rules", response=list[RuleOut])
+@scoped
+def rule_list(request: HttpRequest) -> Any:
+    return [rule_out(r) for r in selectors.rule_list(actor=actor_of(request))]
+
+
+@router.post("/rules", response={201: RuleOut, 403: ErrorOut})
+@scoped
+def rule_create(request: HttpRequest, payload: RuleIn) -> Any:
+    values = payload.dict()
+    if values["valid_from"] is None:
+        values.pop("valid_from")
+    rule = services.rule_create(actor=actor_of(request), values=values)
+    return 201, rule_out(rule)
+
+
+@router.patch("/rules/{int:rule_id}", response={200: RuleOut, 403: ErrorOut})
+@scoped
+def rule_update(request: HttpRequest, rule_id: int, payload: RulePatch) -> Any:
+    """Change a rule (command office); only classifications made afterwards use the change.
+    `within_days` may be set to null explicitly to drop the time limit."""
+    actor = actor_of(request)
+    rule = get_scoped_or_404(selectors.rule_list(actor=actor), pk=rule_id)
+    changes = payload.dict(exclude_unset=True)
+    if not changes:
+        raise HttpError(422, _("no fields to change"))
+    rule = services.rule_update(actor=actor, rule=rule, changes=changes)
+    return rule_out(get_scoped_or_404(selectors.rule_list(actor=actor), pk=rule.pk))

@@ -1,0 +1,561 @@
+"""Writes for risk areas elsewhere and zones inside our jurisdiction, and the risk-area list
+import. Nothing is overwritten: a revision closes the current row and opens a new one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from fangkong.core.audit import audit_record
+from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.models import Region, RegionLevel, Role, User
+from fangkong.core.validators import FieldError
+from fangkong.people.import_rows import _cell_text, _norm
+from fangkong.people.sheets import TableError, open_table
+from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
+from fangkong.screening.services import division_code as clean_division_code
+
+AREA_WRITER_ROLES = frozenset({Role.COMMAND_OFFICE, Role.DISTRICT})
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def may_write_areas(actor: User) -> bool:
+    return actor.is_authenticated and actor.role in AREA_WRITER_ROLES
+
+
+def require_area_writer(*, actor: User) -> None:
+    if not may_write_areas(actor):
+        raise Forbidden(_("only the command office and districts may change risk areas and zones"))
+
+
+def _check_period(valid_from: dt.datetime, valid_to: dt.datetime | None) -> None:
+    if valid_to is not None and valid_to <= valid_from:
+        raise FieldError("valid_to", _("the end must be after the start"))
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+# ---------------------------------------------------------------- risk areas
+
+
+@dataclass
+class AreaData:
+    name: str
+    division_code: str
+    level: str
+    kind: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    source: str
+
+
+def risk_area_validate(
+    *,
+    name: str,
+    division_code: str = "",
+    level: str,
+    kind: str = RiskAreaKind.AREA,
+    valid_from: dt.datetime | None = None,
+    valid_to: dt.datetime | None = None,
+    source: str = "",
+) -> AreaData:
+    code = clean_division_code(division_code, field_name="division_code")
+    name = (name or "").strip()[:200] or code
+    if not name:
+        raise FieldError("name", _("give the place name or its division code"))
+    if level not in RiskLevel.values:
+        raise FieldError("level", _("unknown risk level"))
+    if kind not in RiskAreaKind.values:
+        raise FieldError("kind", _("unknown kind"))
+    start = _aware(valid_from) or timezone.now()
+    end = _aware(valid_to)
+    _check_period(start, end)
+    return AreaData(name, code, level, kind, start, end, (source or "").strip()[:255])
+
+
+def _area_details(area: RiskArea) -> dict[str, Any]:
+    return {
+        "code": area.division_code,
+        "name": area.name,
+        "level": area.level,
+        "kind": area.kind,
+        "valid_from": area.valid_from.isoformat(),
+        "valid_to": area.valid_to.isoformat() if area.valid_to else None,
+    }
+
+
+def _new_area(data: AreaData, *, actor: User, previous: RiskArea | None) -> RiskArea:
+    area = RiskArea(
+        division_code=data.division_code,
+        name=data.name,
+        level=data.level,
+        kind=data.kind,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        source=data.source,
+        previous=previous,
+        created_by=actor,
+    )
+    area.save(force_insert=True)
+    return area
+
+
+@transaction.atomic
+def risk_area_create(*, actor: User, data: AreaData) -> RiskArea:
+    require_area_writer(actor=actor)
+    area = _new_area(data, actor=actor, previous=None)
+    audit_record(
+        actor=actor,
+        action="risk_area.create",
+        object_type="risk_area",
+        object_id=area.pk,
+        details=_area_details(area),
+    )
+    return area
+
+
+def _lock_latest(area: RiskArea) -> RiskArea:
+    area = RiskArea.objects.select_for_update().get(pk=area.pk)
+    if RiskArea.objects.filter(previous=area).exists():
+        raise Conflict(_("this risk area was already revised; open its latest version"))
+    return area
+
+
+@transaction.atomic
+def risk_area_revise(*, actor: User, area: RiskArea, data: AreaData) -> RiskArea:
+    """Close `area` where the revision takes effect (`data.valid_from`) and open the new row."""
+    require_area_writer(actor=actor)
+    area = _lock_latest(area)
+    if data.valid_from <= area.valid_from:
+        raise FieldError("valid_from", _("a revision must start after the version it replaces"))
+    if area.valid_to is not None and area.valid_to < data.valid_from:
+        raise FieldError("valid_from", _("this risk area had already ended; add a new one"))
+    area.valid_to = data.valid_from
+    area.save(update_fields=["valid_to"])
+    new = _new_area(data, actor=actor, previous=area)
+    audit_record(
+        actor=actor,
+        action="risk_area.revise",
+        object_type="risk_area",
+        object_id=new.pk,
+        details={"previous": area.pk, **_area_details(new)},
+    )
+    return new
+
+
+@transaction.atomic
+def risk_area_close(*, actor: User, area: RiskArea, at: dt.datetime | None = None) -> RiskArea:
+    """End a risk area (its level is lifted) at `at`, by default now."""
+    require_area_writer(actor=actor)
+    area = _lock_latest(area)
+    at = _aware(at) or timezone.now()
+    if area.valid_to is not None and area.valid_to <= at:
+        raise Conflict(_("this risk area has already ended"))
+    if at <= area.valid_from:
+        raise FieldError("at", _("the end must be after the start"))
+    area.valid_to = at
+    area.save(update_fields=["valid_to"])
+    audit_record(
+        actor=actor,
+        action="risk_area.close",
+        object_type="risk_area",
+        object_id=area.pk,
+        details=_area_details(area),
+    )
+    return area
+
+
+# ---------------------------------------------------------------- risk-area list import
+
+AREA_FIELDS = ("division_code", "name", "level", "valid_from", "valid_to", "kind", "source")
+AREA_LABELS = {
+    "file": gettext_lazy("file"),
+    "division_code": gettext_lazy("division code"),
+    "name": gettext_lazy("place"),
+    "level": gettext_lazy("risk level"),
+    "valid_from": gettext_lazy("valid from"),
+    "valid_to": gettext_lazy("valid to"),
+    "kind": gettext_lazy("kind"),
+    "source": gettext_lazy("source / notice"),
+}
+_AREA_HEADERS: dict[str, tuple[str, ...]] = {
+    "division_code": ("地区代码", "区划代码", "行政区划代码", "code", "area code"),
+    "name": ("地区名称", "地区", "区域名称", "风险区域", "地点", "place", "area", "area name"),
+    "level": ("风险等级", "等级", "risk level", "risk"),
+    "valid_from": ("开始时间", "生效时间", "起始时间", "start", "from", "valid from"),
+    "valid_to": ("结束时间", "解除时间", "截止时间", "end", "to", "valid to"),
+    "kind": ("类型", "类别", "type"),
+    "source": ("来源", "通告", "发布通告", "notice"),
+}
+AREA_HEADER_MAP = {
+    _norm(alias): name for name, aliases in _AREA_HEADERS.items() for alias in (*aliases, name)
+}
+_LEVEL_WORDS = {
+    "high": ("高", "高风险", "高风险区", "高风险地区", "high"),
+    "medium": ("中", "中风险", "中风险区", "中风险地区", "medium", "mid"),
+    "low": ("低", "低风险", "低风险区", "低风险地区", "low"),
+    "case_place": ("病例活动场所", "病例轨迹", "病例到访场所", "case place", "case_place"),
+}
+LEVEL_MAP = {_norm(w): key for key, words in _LEVEL_WORDS.items() for w in words}
+_KIND_WORDS = {
+    RiskAreaKind.AREA: ("风险区", "风险地区", "area"),
+    RiskAreaKind.CASE_PLACE: _LEVEL_WORDS["case_place"],
+}
+KIND_MAP = {_norm(w): str(key) for key, words in _KIND_WORDS.items() for w in words}
+_DATE_TEXT = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:[ T](\d{1,2})(?:[:时](\d{1,2}))?(?::(\d{1,2}))?)?"
+)
+
+
+def area_field_label(name: str) -> str:
+    return str(AREA_LABELS.get(name, name))
+
+
+def parse_when(value: Any, *, field_name: str) -> dt.datetime | None:
+    """A cell as an aware datetime: Excel dates, ISO text, 2022/5/1 or 2022年5月1日 10时."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return _aware(value)
+    if isinstance(value, dt.date):
+        return _aware(dt.datetime.combine(value, dt.time.min))
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    found = _DATE_TEXT.match(text)
+    if found is None:
+        raise FieldError(field_name, _("not a date or time"))
+    year, month, day, hour, minute, second = (int(p) if p else 0 for p in found.groups())
+    try:
+        return _aware(dt.datetime(year, month, day, hour, minute, second))
+    except ValueError:
+        raise FieldError(field_name, _("not a date or time")) from None
+
+
+@dataclass
+class AreaImportReport:
+    rows: int = 0
+    created: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
+
+
+def _header(numbered: Iterator[tuple[int, Sequence[Any]]]) -> dict[str, int]:
+    for row_no, values in numbered:
+        columns: dict[str, int] = {}
+        for idx, value in enumerate(values):
+            name = AREA_HEADER_MAP.get(_norm(_cell_text(value)))
+            if name and name not in columns:
+                columns[name] = idx
+        if "level" in columns and ("name" in columns or "division_code" in columns):
+            return columns
+        if row_no >= 10:
+            break
+    raise TableError(
+        _("missing required column: %(columns)s") % {"columns": "地区名称 / 地区代码、风险等级"}
+    )
+
+
+def _row_data(cells: dict[str, Any], now: dt.datetime) -> AreaData:
+    level_word = LEVEL_MAP.get(_norm(_cell_text(cells.get("level"))))
+    if level_word is None:
+        raise FieldError("level", _("unknown risk level"))
+    kind_text = _norm(_cell_text(cells.get("kind")))
+    kind = KIND_MAP.get(kind_text) if kind_text else RiskAreaKind.AREA
+    if kind is None:
+        raise FieldError("kind", _("unknown kind"))
+    if level_word == "case_place":
+        kind, level_word = RiskAreaKind.CASE_PLACE, RiskLevel.LOW
+    return risk_area_validate(
+        name=_cell_text(cells.get("name")),
+        division_code=_cell_text(cells.get("division_code")),
+        level=level_word,
+        kind=kind,
+        valid_from=parse_when(cells.get("valid_from"), field_name="valid_from") or now,
+        valid_to=parse_when(cells.get("valid_to"), field_name="valid_to"),
+        source=_cell_text(cells.get("source")),
+    )
+
+
+def _current_match(data: AreaData, now: dt.datetime) -> RiskArea | None:
+    """The open, latest row for the same place and kind, which an import row revises."""
+    qs = RiskArea.objects.filter(kind=data.kind, next_version__isnull=True).exclude(
+        valid_to__lte=now
+    )
+    qs = (
+        qs.filter(division_code=data.division_code)
+        if data.division_code
+        else qs.filter(division_code="", name=data.name)
+    )
+    return qs.order_by("-valid_from").first()
+
+
+def _apply_row(actor: User, data: AreaData, now: dt.datetime, report: AreaImportReport) -> None:
+    current = _current_match(data, now)
+    if current is None:
+        risk_area_create(actor=actor, data=data)
+        report.created += 1
+        return
+    same = (current.level, current.valid_to, current.name) == (
+        data.level,
+        data.valid_to,
+        data.name,
+    )
+    if same:
+        report.unchanged += 1
+        return
+    # an unchanged start date in the file means "from now on" for the revision
+    if data.valid_from <= current.valid_from:
+        data.valid_from = max(now, current.valid_from + dt.timedelta(seconds=1))
+        if data.valid_to is not None and data.valid_to <= data.valid_from:
+            raise FieldError("valid_to", _("the end must be after the start"))
+    risk_area_revise(actor=actor, area=current, data=data)
+    report.revised += 1
+
+
+def _import_rows(actor: User, path: Path, now: dt.datetime, report: AreaImportReport) -> None:
+    with open_table(path) as (rows, _total):
+        numbered = enumerate(rows, start=1)
+        columns = _header(numbered)
+        for row_no, values in numbered:
+            cells = {k: values[i] if i < len(values) else None for k, i in columns.items()}
+            if not any(_cell_text(v) for v in cells.values()):
+                continue
+            report.rows += 1
+            try:
+                with transaction.atomic():
+                    _apply_row(actor, _row_data(cells, now), now, report)
+            except FieldError as exc:
+                report.errors.append((row_no, exc.field, exc.message))
+            except Conflict as exc:
+                report.errors.append((row_no, "name", exc.message))
+
+
+def risk_areas_import(
+    *, actor: User, filename: str, content: bytes | IO[bytes] | Any
+) -> AreaImportReport:
+    """Import a risk-area list; each good row commits on its own, bad rows are reported."""
+    require_area_writer(actor=actor)
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".csv"):
+        raise FieldError("file", _("only .xlsx and .csv files can be imported"))
+    report = AreaImportReport()
+    now = timezone.now()
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        _copy(content, tmp)
+        try:
+            _import_rows(actor, Path(tmp.name), now, report)
+        except TableError as exc:
+            raise FieldError("file", exc.message) from None
+    audit_record(
+        actor=actor,
+        action="risk_area.import",
+        object_type="risk_area",
+        object_id="-",
+        details={
+            "rows": report.rows,
+            "created": report.created,
+            "revised": report.revised,
+            "unchanged": report.unchanged,
+            "errors": len(report.errors),
+        },
+    )
+    return report
+
+
+def _copy(content: bytes | IO[bytes] | Any, out: IO[bytes]) -> None:
+    size = 0
+    blocks: Any
+    if isinstance(content, bytes | bytearray):
+        blocks = [bytes(content)]
+    elif hasattr(content, "chunks"):
+        blocks = content.chunks()
+    else:
+        blocks = iter(lambda: content.read(1 << 20), b"")
+    for block in blocks:
+        size += len(block)
+        if size > MAX_IMPORT_BYTES:
+            raise FieldError("file", _("the file is larger than 20 MB"))
+        out.write(block)
+    if size == 0:
+        raise FieldError("file", _("the file is empty"))
+    out.flush()
+
+
+# ---------------------------------------------------------------- zones
+
+
+def _common_ancestor(regions: list[Region]) -> Region:
+    """The lowest region whose subtree holds every one of `regions`."""
+    paths = [r.path for r in regions]
+    prefix = paths[0]
+    for path in paths[1:]:
+        while not path.startswith(prefix):
+            prefix = prefix[: prefix.rstrip("/").rfind("/") + 1]
+    code = prefix.rstrip("/").rsplit("/", 1)[-1]
+    return Region.objects.get(code=code)
+
+
+def _check_polygon(polygon: Any) -> dict[str, Any] | None:
+    if polygon in (None, "", {}):
+        return None
+    if not isinstance(polygon, dict) or polygon.get("type") not in ("Polygon", "MultiPolygon"):
+        raise FieldError("polygon", _("the polygon must be GeoJSON of type Polygon"))
+    coords = polygon.get("coordinates")
+    if not isinstance(coords, list) or not coords:
+        raise FieldError("polygon", _("the polygon has no coordinates"))
+    return {"type": polygon["type"], "coordinates": coords}
+
+
+@dataclass
+class ZoneData:
+    name: str
+    kind: str
+    region: Region
+    grids: list[Region]
+    polygon: dict[str, Any] | None
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    notice: str
+
+
+def zone_validate(
+    *,
+    actor: User,
+    name: str,
+    kind: str,
+    grid_codes: list[str] | None = None,
+    polygon: Any = None,
+    region_code: str = "",
+    valid_from: dt.datetime | None = None,
+    valid_to: dt.datetime | None = None,
+    notice: str = "",
+) -> ZoneData:
+    name = (name or "").strip()[:200]
+    if not name:
+        raise FieldError("name", _("name is required"))
+    if kind not in ZoneKind.values:
+        raise FieldError("kind", _("unknown zone kind"))
+    codes = sorted({c.strip() for c in grid_codes or [] if c and c.strip()})
+    visible = Region.objects.visible_to(actor)
+    grids = list(visible.filter(code__in=codes, level=RegionLevel.GRID))
+    if len(grids) != len(codes):
+        raise FieldError("grid_codes", _("unknown grid or outside your jurisdiction"))
+    shape = _check_polygon(polygon)
+    if not grids and shape is None:
+        raise FieldError("grid_codes", _("choose the grids or draw a polygon"))
+    if region_code:
+        region = visible.filter(code=region_code.strip()).first()
+        if region is None:
+            raise FieldError("region_code", _("unknown region or outside your jurisdiction"))
+    elif grids:
+        region = _common_ancestor(grids)
+    elif actor.region is not None:
+        region = actor.region
+    else:
+        raise FieldError("region_code", _("choose the region the zone lies in"))
+    start = _aware(valid_from) or timezone.now()
+    end = _aware(valid_to)
+    _check_period(start, end)
+    return ZoneData(name, kind, region, grids, shape, start, end, (notice or "").strip()[:255])
+
+
+def _zone_details(zone: Zone, grids: list[Region]) -> dict[str, Any]:
+    return {
+        "name": zone.name,
+        "kind": zone.kind,
+        "region": zone.region.code,
+        "grids": sorted(g.code for g in grids),
+        "valid_from": zone.valid_from.isoformat(),
+        "valid_to": zone.valid_to.isoformat() if zone.valid_to else None,
+    }
+
+
+def _new_zone(data: ZoneData, *, actor: User, previous: Zone | None) -> Zone:
+    zone = Zone(
+        name=data.name,
+        kind=data.kind,
+        region=data.region,
+        polygon=data.polygon,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        notice=data.notice,
+        previous=previous,
+        created_by=actor,
+    )
+    zone.save(force_insert=True)
+    zone.grids.set(data.grids)
+    return zone
+
+
+@transaction.atomic
+def zone_create(*, actor: User, data: ZoneData) -> Zone:
+    require_area_writer(actor=actor)
+    zone = _new_zone(data, actor=actor, previous=None)
+    audit_record(
+        actor=actor,
+        action="zone.create",
+        object_type="zone",
+        object_id=zone.pk,
+        details=_zone_details(zone, data.grids),
+    )
+    return zone
+
+
+@transaction.atomic
+def zone_revise(*, actor: User, zone: Zone, data: ZoneData) -> Zone:
+    require_area_writer(actor=actor)
+    zone = Zone.objects.select_for_update().get(pk=zone.pk)
+    if Zone.objects.filter(previous=zone).exists():
+        raise Conflict(_("this zone was already revised; open its latest version"))
+    if data.valid_from <= zone.valid_from:
+        raise FieldError("valid_from", _("a revision must start after the version it replaces"))
+    if zone.valid_to is not None and zone.valid_to < data.valid_from:
+        raise FieldError("valid_from", _("this zone had already ended; add a new one"))
+    zone.valid_to = data.valid_from
+    zone.save(update_fields=["valid_to"])
+    new = _new_zone(data, actor=actor, previous=zone)
+    audit_record(
+        actor=actor,
+        action="zone.revise",
+        object_type="zone",
+        object_id=new.pk,
+        details={"previous": zone.pk, **_zone_details(new, data.grids)},
+    )
+    return new
+
+
+@transaction.atomic
+def zone_close(*, actor: User, zone: Zone, at: dt.datetime | None = None) -> Zone:
+    require_area_writer(actor=actor)
+    zone = Zone.objects.select_for_update().get(pk=zone.pk)
+    at = _aware(at) or timezone.now()
+    if zone.valid_to is not None and zone.valid_to <= at:
+        raise Conflict(_("this zone has already ended"))
+    if at <= zone.valid_from:
+        raise FieldError("at", _("the end must be after the start"))
+    zone.valid_to = at
+    zone.save(update_fields=["valid_to"])
+    audit_record(
+        actor=actor,
+        action="zone.close",
+        object_type="zone",
+        object_id=zone.pk,
+        details={"valid_to": at.isoformat()},
+    )
+    return zone

@@ -1,0 +1,434 @@
+"""Import of assistance requests (协查): another jurisdiction's list of people to find.
+
+Each good row is matched to a Person by blind index (or registers one), assigned to the town
+responsible for it by the district / town / community it names, and gets a pending screening
+record (source "assistance_request") in that town's inbox with the request's deadline. A row
+whose region cannot be placed inside the importer's jurisdiction is kept in the importer's
+own queue; a row that cannot be read (no name, bad document, bad phone, a repeat) is reported
+with its row, field and reason and imports nothing. Reports never echo the rejected value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import openpyxl
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.core.audit import audit_record
+from fangkong.core.http import Forbidden
+from fangkong.core.models import Region, RegionLevel, User
+from fangkong.core.validators import FieldError
+from fangkong.people.import_rows import _cell_text, _choice, _document_text
+from fangkong.people.models import IdType, Person
+from fangkong.people.services import PersonData, person_build, person_validate
+from fangkong.people.sheets import TableError, open_table
+from fangkong.screening import assistance_layout as layout
+from fangkong.screening.models import (
+    AssistanceItem,
+    AssistanceRequest,
+    AssistanceRowError,
+    ScreeningRecord,
+    ScreeningSource,
+    ScreeningStatus,
+)
+from fangkong.screening.services import require_screener
+
+SUFFIXES = (".xlsx", ".xlsm", ".csv")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 50_000
+DEFAULT_DEADLINE_HOURS = 24
+HEADER_SCAN_ROWS = 10
+
+
+# ---------------------------------------------------------------- placing rows in towns
+
+
+class TownPlacer:
+    """Districts, towns and communities the importer may see, loaded once per import."""
+
+    def __init__(self, actor: User) -> None:
+        rows = Region.objects.visible_to(actor).filter(
+            level__in=(RegionLevel.DISTRICT, RegionLevel.TOWN, RegionLevel.COMMUNITY)
+        )
+        self.by_id: dict[int, Region] = {}
+        self.by_code: dict[str, Region] = {}
+        self.by_name: dict[tuple[int, str], list[Region]] = {}
+        for region in rows.only("id", "code", "name", "level", "parent_id", "path"):
+            self.by_id[region.pk] = region
+            self.by_code[region.code] = region
+            self.by_name.setdefault((region.level, region.name), []).append(region)
+        self._cache: dict[tuple[str, str, str], tuple[Region, Region | None] | None] = {}
+
+    def place(
+        self, district: str, town: str, community: str
+    ) -> tuple[Region, Region | None] | None:
+        """(town, community or None), or None when the row cannot be placed unambiguously."""
+        key = (district, town, community)
+        if key not in self._cache:
+            self._cache[key] = self._place(district, town, community)
+        return self._cache[key]
+
+    def _find(self, level: int, text: str, within: Region | None) -> Region | None:
+        if not text:
+            return None
+        found = self.by_code.get(text)
+        if found is not None:
+            ok = found.level == level and (within is None or found.is_within(within))
+            return found if ok else None
+        named = self.by_name.get((level, text), [])
+        if within is not None:
+            named = [r for r in named if r.is_within(within)]
+        return named[0] if len(named) == 1 else None
+
+    def _place(
+        self, district: str, town: str, community: str
+    ) -> tuple[Region, Region | None] | None:
+        area = self._find(RegionLevel.DISTRICT, district, None)
+        if district and area is None:
+            return None
+        town_region = self._find(RegionLevel.TOWN, town, area)
+        if town and town_region is None:
+            return None
+        comm = self._find(RegionLevel.COMMUNITY, community, town_region or area)
+        if comm is not None:
+            parent = self.by_id.get(comm.parent_id or 0)
+            return (parent, comm) if parent is not None else None
+        if town_region is not None and not community:
+            return town_region, None
+        return None
+
+
+# ---------------------------------------------------------------- reading rows
+
+
+@dataclass
+class GoodRow:
+    row: int
+    data: PersonData
+    town: Region | None
+    community: Region | None
+    risk_type: str
+    note: str
+
+
+@dataclass
+class Counts:
+    rows: int = 0
+    assigned: int = 0
+    unplaced: int = 0
+    created_persons: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _header(numbered: Iterator[tuple[int, Sequence[Any]]]) -> dict[str, int]:
+    best: dict[str, int] = {}
+    for row_no, values in numbered:
+        columns = layout.map_header(values)
+        if not layout.missing_columns(columns):
+            return columns
+        best = columns if len(columns) > len(best) else best
+        if row_no >= HEADER_SCAN_ROWS:
+            break
+    names = "、".join(layout.field_label(f) for f in layout.missing_columns(best))
+    raise TableError(_("missing required column: %(columns)s") % {"columns": names})
+
+
+def _read_row(
+    row_no: int, values: Sequence[Any], columns: dict[str, int], placer: TownPlacer
+) -> GoodRow | None:
+    """A good row, or None for a blank line; raises FieldError for a bad one."""
+    width = len(values)
+    cells = {k: _cell_text(values[i]) if i < width else "" for k, i in columns.items()}
+    if not any(cells.values()):
+        return None
+    data = person_validate(
+        name=cells.get("name", ""),
+        id_type=_choice("id_type", cells.get("id_type", ""), IdType.RESIDENT_ID),
+        id_number=_document_text(cells.get("id_number", "")),
+        phone=_document_text(cells.get("phone", "")),
+        address=cells.get("address", ""),
+    )
+    placed = placer.place(
+        cells.get("district", ""), cells.get("town", ""), cells.get("community", "")
+    )
+    town, community = placed if placed is not None else (None, None)
+    return GoodRow(
+        row=row_no,
+        data=data,
+        town=town,
+        community=community,
+        risk_type=cells.get("risk_type", "")[:64],
+        note=cells.get("note", "")[:255],
+    )
+
+
+def _read_file(path: Path, actor: User, counts: Counts) -> list[GoodRow]:
+    placer = TownPlacer(actor)
+    good: list[GoodRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    with open_table(path) as (rows, _total):
+        numbered = enumerate(rows, start=1)
+        columns = _header(numbered)
+        for row_no, values in numbered:
+            try:
+                item = _read_row(row_no, values, columns, placer)
+            except FieldError as exc:
+                counts.rows += 1
+                counts.errors.append((row_no, exc.field, exc.message))
+                continue
+            if item is None:
+                continue
+            counts.rows += 1
+            if counts.rows > MAX_ROWS:
+                raise TableError(_("the list has more than %(n)s rows") % {"n": MAX_ROWS})
+            key = (item.data.id_type, item.data.id_number)
+            first = seen.setdefault(key, row_no)
+            if first != row_no:
+                reason = _("duplicate of row %(row)d") % {"row": first}
+                counts.errors.append((row_no, "id_number", reason))
+                continue
+            good.append(item)
+    return good
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _persons(
+    rows: list[GoodRow], actor: User, queue: Region, counts: Counts
+) -> tuple[list[Person], list[Person]]:
+    """For every row, in order: the encrypted identity built from the list, and the Person it
+    belongs to (the registered one, or a new one at the row's community, town or the queue)."""
+    built = [
+        person_build(
+            data=r.data, region=r.community or r.town or queue, actor=actor, source="assistance"
+        )
+        for r in rows
+    ]
+    keys = [(p.id_type, p.id_number_bidx) for p in built]
+    # Deliberately unscoped: a document is registered once across all jurisdictions.
+    found = Person.objects.filter(id_number_bidx__in={b for _t, b in keys}).only(
+        "id", "id_type", "id_number_bidx", "region_id", "region_path"
+    )
+    existing = {(p.id_type, p.id_number_bidx): p for p in found}
+    new = [p for p, k in zip(built, keys, strict=True) if k not in existing]
+    Person.objects.bulk_create(new, batch_size=500)
+    counts.created_persons = len(new)
+    existing.update({(p.id_type, p.id_number_bidx): p for p in new})
+    return built, [existing[k] for k in keys]
+
+
+def _screening(
+    item: AssistanceItem, person: Person, built: Person, request: AssistanceRequest, actor: User
+) -> ScreeningRecord:
+    return ScreeningRecord(
+        source=ScreeningSource.ASSISTANCE_REQUEST,
+        status=ScreeningStatus.PENDING,
+        name=built.name,
+        id_type=built.id_type,
+        id_number_ct=built.id_number_ct,
+        id_number_bidx=built.id_number_bidx,
+        id_number_mask=built.id_number_mask,
+        phone_ct=built.phone_ct,
+        phone_mask=built.phone_mask,
+        address_ct=built.address_ct,
+        address_mask=built.address_mask,
+        origin_place=request.from_jurisdiction[:200],
+        destination=item.region,
+        destination_path=item.region_path,
+        note=" ".join(x for x in (item.risk_type, item.note) if x)[:255],
+        person=person,
+        assistance_item=item,
+        created_by=actor,
+    )
+
+
+def _write(request: AssistanceRequest, rows: list[GoodRow], actor: User, counts: Counts) -> None:
+    queue = request.region
+    built, persons = _persons(rows, actor, queue, counts)
+    items = []
+    for good, person in zip(rows, persons, strict=True):
+        target = good.community or good.town or queue
+        items.append(
+            AssistanceItem(
+                request=request,
+                row=good.row,
+                person=person,
+                region=target,
+                region_path=target.path,
+                town=good.town,
+                placed=good.town is not None,
+                risk_type=good.risk_type,
+                note=good.note,
+                deadline=request.deadline,
+            )
+        )
+    AssistanceItem.objects.bulk_create(items, batch_size=500)
+    ScreeningRecord.objects.bulk_create(
+        [
+            _screening(item, person, identity, request, actor)
+            for item, person, identity in zip(items, persons, built, strict=True)
+        ],
+        batch_size=500,
+    )
+    counts.assigned = sum(1 for r in rows if r.town is not None)
+    counts.unplaced = len(rows) - counts.assigned
+    AssistanceRowError.objects.bulk_create(
+        [
+            AssistanceRowError(request=request, row=row, field=fld, reason=reason[:255])
+            for row, fld, reason in counts.errors
+        ],
+        batch_size=1000,
+    )
+
+
+def _store(content: bytes | IO[bytes] | Any, target: Path) -> str:
+    digest, size = hashlib.sha256(), 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    blocks: Any
+    if isinstance(content, bytes | bytearray):
+        blocks = [bytes(content)]
+    elif hasattr(content, "chunks"):
+        blocks = content.chunks()
+    else:
+        blocks = iter(lambda: content.read(1 << 20), b"")
+    with target.open("wb") as out:
+        for block in blocks:
+            size += len(block)
+            if size > MAX_FILE_BYTES:
+                raise FieldError("file", _("the file is larger than 50 MB"))
+            digest.update(block)
+            out.write(block)
+    if size == 0:
+        raise FieldError("file", _("the file is empty"))
+    return digest.hexdigest()
+
+
+@dataclass
+class RequestInfo:
+    from_jurisdiction: str
+    reference_number: str = ""
+    received_at: dt.datetime | None = None
+    deadline: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class _CleanInfo:
+    from_jurisdiction: str
+    reference_number: str
+    received_at: dt.datetime
+    deadline: dt.datetime
+
+
+def _clean_info(info: RequestInfo) -> _CleanInfo:
+    source = (info.from_jurisdiction or "").strip()[:120]
+    if not source:
+        raise FieldError("from_jurisdiction", _("name the requesting jurisdiction"))
+    received = info.received_at or timezone.now()
+    if timezone.is_naive(received):
+        received = timezone.make_aware(received)
+    deadline = info.deadline or received + dt.timedelta(hours=DEFAULT_DEADLINE_HOURS)
+    if timezone.is_naive(deadline):
+        deadline = timezone.make_aware(deadline)
+    if deadline <= received:
+        raise FieldError("deadline", _("the deadline must be after the time received"))
+    return _CleanInfo(source, (info.reference_number or "").strip()[:64], received, deadline)
+
+
+def assistance_import(
+    *, actor: User, info: RequestInfo, filename: str, content: bytes | IO[bytes] | Any
+) -> AssistanceRequest:
+    """Store the list, place every good row and report every bad one; all in one transaction,
+    so a list is either wholly imported (good rows) or not at all."""
+    require_screener(actor=actor)
+    if actor.region is None:
+        raise Forbidden(_("only staff with a jurisdiction can import assistance requests"))
+    clean = _clean_info(info)
+    name = Path(filename or "").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FieldError("file", _("only .xlsx and .csv files can be imported"))
+    request = AssistanceRequest(
+        id=uuid.uuid4(),
+        from_jurisdiction=clean.from_jurisdiction,
+        reference_number=clean.reference_number,
+        received_at=clean.received_at,
+        deadline=clean.deadline,
+        region=actor.region,
+        region_path=actor.region.path,
+        filename=name[:255],
+        created_by=actor,
+    )
+    relative = Path("assistance") / f"{request.pk}{suffix}"
+    target = Path(settings.DATA_DIR) / relative
+    try:
+        request.file_sha256 = _store(content, target)
+        request.stored_path = str(relative)
+        counts = Counts()
+        try:
+            rows = _read_file(target, actor, counts)
+        except TableError as exc:
+            raise FieldError("file", exc.message) from None
+        with transaction.atomic():
+            request.save(force_insert=True)
+            _write(request, rows, actor, counts)
+            _finish(request, actor, counts)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return request
+
+
+def _finish(request: AssistanceRequest, actor: User, counts: Counts) -> None:
+    request.total_rows = counts.rows
+    request.assigned_count = counts.assigned
+    request.unplaced_count = counts.unplaced
+    request.created_persons = counts.created_persons
+    request.error_count = len({row for row, _f, _r in counts.errors})
+    request.save(
+        update_fields=[
+            "total_rows",
+            "assigned_count",
+            "unplaced_count",
+            "created_persons",
+            "error_count",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="assistance.import",
+        object_type="assistance_request",
+        object_id=str(request.pk),
+        details={
+            "file_sha256": request.file_sha256,
+            "from": request.from_jurisdiction,
+            "reference": request.reference_number,
+            "rows": counts.rows,
+            "assigned": counts.assigned,
+            "unplaced": counts.unplaced,
+            "errors": request.error_count,
+        },
+    )
+
+
+def assistance_errors_xlsx(*, request: AssistanceRequest) -> bytes:
+    """Row, field and reason of every rejected row (never the rejected value)."""
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(title=_("Errors")[:31])
+    ws.append([_("Row"), _("Field"), _("Reason")])
+    for err in request.row_errors.order_by("row", "id").iterator(chunk_size=2000):
+        ws.append([err.row, layout.field_label(err.field), err.reason])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,654 @@
+"""Writes for screening records: create (staff or public self-declaration), confirm and
+classify against the rule table, reject; the rule table itself; the public-page throttle.
+
+A screening record keeps the person's identity in vault form until it is confirmed; only then
+is it matched to a Person by blind index (or a new Person is registered at the destination),
+so an unconfirmed self-declaration never touches the person registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.core import vault
+from fangkong.core.audit import audit_record
+from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.models import Region, RegionLevel, Role, User
+from fangkong.core.scoping import scope_of
+from fangkong.core.validators import FieldError
+from fangkong.people import measures
+from fangkong.people.measures_models import MeasurePlan
+from fangkong.people.models import Person
+from fangkong.people.services import (
+    ADDRESS_PURPOSE,
+    ID_PURPOSE,
+    PHONE_PURPOSE,
+    PersonData,
+    id_number_index,
+    person_build,
+    person_validate,
+    region_for_actor,
+)
+from fangkong.screening import classify
+from fangkong.screening.models import (
+    ClassificationRule,
+    DeclarationHit,
+    OriginLevel,
+    RiskArea,
+    ScreeningRecord,
+    ScreeningSource,
+    ScreeningStatus,
+    TravelMode,
+)
+
+DIVISION_CODE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
+MAX_ROUTE_STOPS = 30
+DEFAULT_DECLARATIONS_PER_HOUR = 10
+# Arrivals may be declared ahead of time, but not for next year.
+MAX_DAYS_AHEAD = 30
+MAX_DAYS_BACK = 60
+
+
+class Throttled(Exception):
+    """Too many submissions from one client address; the page answers 429."""
+
+
+# ---------------------------------------------------------------- validation
+
+
+@dataclass
+class ScreeningData:
+    """Validated, normalised screening fields (identity still in plaintext)."""
+
+    person: PersonData
+    source: str
+    destination: Region
+    origin_code: str = ""
+    origin_place: str = ""
+    route: list[dict[str, str]] = field(default_factory=list)
+    arrival_at: dt.datetime | None = None
+    travel_mode: str = ""
+    note: str = ""
+
+
+def division_code(value: str, *, field_name: str) -> str:
+    value = (value or "").strip()
+    if value and not DIVISION_CODE.match(value):
+        raise FieldError(field_name, _("a division code has 6, 9 or 12 digits"))
+    return value
+
+
+def _route_date(value: Any, index: int) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, dt.datetime):
+        return (
+            timezone.localdate(value).isoformat() if timezone.is_aware(value) else str(value.date())
+        )
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise FieldError(
+            "route", _("itinerary stop %(n)s: the date is not a date") % {"n": index}
+        ) from None
+
+
+def clean_route(route: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+    """[{place, code, date}] with empty stops dropped; each stop needs a place or a code."""
+    out: list[dict[str, str]] = []
+    for index, stop in enumerate(route or [], start=1):
+        if not isinstance(stop, dict):
+            raise FieldError("route", _("itinerary stop %(n)s is not readable") % {"n": index})
+        place = str(stop.get("place") or "").strip()[:100]
+        code = str(stop.get("code") or "").strip()
+        if code and not DIVISION_CODE.match(code):
+            raise FieldError(
+                "route",
+                _("itinerary stop %(n)s: a division code has 6, 9 or 12 digits") % {"n": index},
+            )
+        day = _route_date(stop.get("date"), index)
+        if place or code:
+            out.append({"place": place, "code": code, "date": day})
+    if len(out) > MAX_ROUTE_STOPS:
+        raise FieldError("route", _("at most %(n)s itinerary stops") % {"n": MAX_ROUTE_STOPS})
+    return out
+
+
+def _clean_arrival(value: dt.datetime | None, *, required: bool) -> dt.datetime | None:
+    if value is None:
+        if required:
+            raise FieldError("arrival_at", _("arrival time is required"))
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    now = timezone.now()
+    if value > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise FieldError(
+            "arrival_at", _("arrival is more than %(n)s days ahead") % {"n": MAX_DAYS_AHEAD}
+        )
+    if value < now - timedelta(days=MAX_DAYS_BACK):
+        raise FieldError(
+            "arrival_at", _("arrival is more than %(n)s days ago") % {"n": MAX_DAYS_BACK}
+        )
+    return value
+
+
+def screening_validate(
+    *,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str = "",
+    address: str = "",
+    source: str,
+    destination: Region,
+    origin_code: str = "",
+    origin_place: str = "",
+    route: list[dict[str, Any]] | None = None,
+    arrival_at: dt.datetime | None = None,
+    travel_mode: str = "",
+    note: str = "",
+    arrival_required: bool = True,
+) -> ScreeningData:
+    if source not in ScreeningSource.values:
+        raise FieldError("source", _("unknown screening source"))
+    if travel_mode and travel_mode not in TravelMode.values:
+        raise FieldError("travel_mode", _("unknown travel mode"))
+    if destination.level < RegionLevel.TOWN:
+        raise FieldError("destination", _("the destination must be a town, community or grid"))
+    origin_code = division_code(origin_code, field_name="origin_code")
+    origin_place = (origin_place or "").strip()[:200]
+    if arrival_required and not (origin_code or origin_place):
+        raise FieldError("origin_place", _("give where the person came from"))
+    return ScreeningData(
+        person=person_validate(
+            name=name, id_type=id_type, id_number=id_number, phone=phone, address=address
+        ),
+        source=source,
+        destination=destination,
+        origin_code=origin_code,
+        origin_place=origin_place,
+        route=clean_route(route),
+        arrival_at=_clean_arrival(arrival_at, required=arrival_required),
+        travel_mode=travel_mode,
+        note=(note or "").strip()[:255],
+    )
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def require_screener(*, actor: User) -> None:
+    """Screening names people: only jurisdiction staff who work with personal data."""
+    if actor.region_id is None or not scope_of(actor).personal_data:
+        raise Forbidden(_("your role may not screen or decide on arrivals"))
+
+
+def require_command_office(*, actor: User) -> None:
+    if actor.role != Role.COMMAND_OFFICE:
+        raise Forbidden(_("only the command office may change the rule table"))
+
+
+# ---------------------------------------------------------------- create
+
+
+def _record_from(data: ScreeningData, *, actor: User | None) -> ScreeningRecord:
+    p = data.person
+    return ScreeningRecord(
+        source=data.source,
+        status=ScreeningStatus.PENDING,
+        name=p.name,
+        id_type=p.id_type,
+        id_number_ct=vault.encrypt(p.id_number, purpose=ID_PURPOSE),
+        id_number_bidx=id_number_index(p.id_number),
+        id_number_mask=vault.mask_id_number(p.id_number),
+        phone_ct=vault.encrypt(p.phone, purpose=PHONE_PURPOSE) if p.phone else "",
+        phone_mask=vault.mask_phone(p.phone) if p.phone else "",
+        address_ct=vault.encrypt(p.address, purpose=ADDRESS_PURPOSE) if p.address else "",
+        address_mask=vault.mask_address(p.address),
+        origin_code=data.origin_code,
+        origin_place=data.origin_place,
+        route=data.route,
+        arrival_at=data.arrival_at,
+        travel_mode=data.travel_mode,
+        destination=data.destination,
+        destination_path=data.destination.path,
+        note=data.note,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def screening_create(
+    *, actor: User, data: ScreeningData, confirm: bool = False, client_ip: str = ""
+) -> ScreeningRecord:
+    """A record entered by staff (checkpoint, door-to-door, big-data push...), pending unless
+    `confirm`, in which case it is confirmed and classified at once."""
+    require_screener(actor=actor)
+    if data.source == ScreeningSource.SELF_DECLARATION:
+        raise FieldError("source", _("self-declarations come only from the public page"))
+    # the destination must lie inside the creator's jurisdiction
+    region_for_actor(actor=actor, code=data.destination.code, field_name="destination")
+    record = _record_from(data, actor=actor)
+    record.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        action="screening.create",
+        object_type="screening",
+        object_id=record.pk,
+        client_ip=client_ip,
+        details={"source": record.source, "destination": data.destination.code},
+    )
+    if confirm:
+        record = screening_confirm(actor=actor, record=record, client_ip=client_ip)
+    return record
+
+
+def declaration_destinations() -> Any:
+    """Communities a member of the public may declare as their destination."""
+    return Region.objects.filter(level=RegionLevel.COMMUNITY)
+
+
+def declaration_destination(code: str) -> Region:
+    found = declaration_destinations().filter(code=(code or "").strip()).first()
+    if found is None:
+        raise FieldError("destination", _("choose the community you are going to"))
+    return found
+
+
+def declaration_throttle(*, client_ip: str) -> None:
+    """Count one submission from this address; raise Throttled past the hourly limit.
+
+    Counts live in the database, so every web worker shares them; the address is stored only
+    as a keyed hash.
+    """
+    limit = int(getattr(settings, "SELF_DECLARATIONS_PER_HOUR", DEFAULT_DECLARATIONS_PER_HOUR))
+    key = vault.blind_index(client_ip or "-", purpose="screening.declaration_client")
+    now = timezone.now()
+    since = now - timedelta(hours=1)
+    with transaction.atomic():
+        # counts older than the window are useless: drop everyone's, so the table stays small
+        DeclarationHit.objects.filter(at__lt=since).delete()
+        if DeclarationHit.objects.filter(client_key=key, at__gte=since).count() >= limit:
+            raise Throttled()
+        DeclarationHit.objects.create(client_key=key, at=now)
+
+
+@transaction.atomic
+def self_declaration_submit(*, data: ScreeningData) -> ScreeningRecord:
+    """A member of the public declares an arrival: a pending record for the destination
+    community to confirm. Nothing is matched or classified until staff confirm it."""
+    if data.source != ScreeningSource.SELF_DECLARATION:
+        raise FieldError("source", _("unknown screening source"))
+    record = _record_from(data, actor=None)
+    record.save(force_insert=True)
+    audit_record(
+        actor=None,
+        action="screening.self_declare",
+        object_type="screening",
+        object_id=record.pk,
+        details={"destination": data.destination.code},
+    )
+    return record
+
+
+# ---------------------------------------------------------------- confirm and classify
+
+
+def _decrypt(token: str, purpose: str) -> str:
+    return vault.decrypt(token, purpose=purpose) if token else ""
+
+
+def _person_for(record: ScreeningRecord, *, actor: User | None, source: str) -> Person:
+    """Match by blind index across every jurisdiction (a document is registered once), or
+    register the person at the record's destination."""
+    existing = Person.objects.filter(
+        id_type=record.id_type, id_number_bidx=record.id_number_bidx
+    ).first()
+    if existing is not None:
+        return existing
+    data = person_validate(
+        name=record.name,
+        id_type=record.id_type,
+        id_number=_decrypt(record.id_number_ct, ID_PURPOSE),
+        phone=_decrypt(record.phone_ct, PHONE_PURPOSE),
+        address=_decrypt(record.address_ct, ADDRESS_PURPOSE),
+    )
+    person = person_build(data=data, region=record.destination, actor=actor, source=source)
+    try:
+        with transaction.atomic():
+            person.save(force_insert=True)
+    except IntegrityError:
+        # registered concurrently by someone else: use theirs
+        return Person.objects.get(id_type=record.id_type, id_number_bidx=record.id_number_bidx)
+    audit_record(
+        actor=actor,
+        action="person.create",
+        object_type="person",
+        object_id=person.pk,
+        details={"via": "screening", "screening": record.pk},
+    )
+    return person
+
+
+def _rule_fact(rule: ClassificationRule) -> classify.RuleFact:
+    return classify.RuleFact(
+        id=rule.pk,
+        version=rule.version,
+        priority=rule.priority,
+        name=rule.name,
+        origin_level=rule.origin_level,
+        within_days=rule.within_days,
+        itinerary_hits_risk=rule.itinerary_hits_risk,
+        sources=tuple(rule.sources or ()),
+        plan_key=rule.plan.key if rule.plan_id and rule.plan else None,
+    )
+
+
+def _stops(record: ScreeningRecord, arrival_day: dt.date) -> tuple[Any, list[Any]]:
+    origin = None
+    if record.origin_code or record.origin_place:
+        origin = classify.Stop(
+            place=record.origin_place,
+            code=record.origin_code,
+            day=arrival_day,
+            is_origin=True,
+            at=record.arrival_at,
+        )
+    itinerary = [
+        classify.Stop(
+            place=s.get("place", ""),
+            code=s.get("code", ""),
+            day=dt.date.fromisoformat(s["date"]) if s.get("date") else arrival_day,
+        )
+        for s in record.route or []
+    ]
+    return origin, itinerary
+
+
+def _areas(days: list[dt.date]) -> list[classify.AreaFact]:
+    """Risk areas in force on any of the days (one query)."""
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(min(days), dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(max(days), dt.time.min, tzinfo=tz) + timedelta(days=1)
+    rows = RiskArea.objects.filter(valid_from__lt=end).exclude(valid_to__lte=start)
+    return [
+        classify.AreaFact(
+            id=a.pk,
+            name=a.name,
+            code=a.division_code,
+            level=a.level,
+            kind=a.kind,
+            valid_from=a.valid_from,
+            valid_to=a.valid_to,
+        )
+        for a in rows
+    ]
+
+
+def measure_start_day(record: ScreeningRecord) -> dt.date:
+    """The arrival day, or today when the arrival is already past."""
+    today = timezone.localdate()
+    if record.arrival_at is None:
+        return today
+    return max(timezone.localdate(record.arrival_at), today)
+
+
+def classification_evaluate(record: ScreeningRecord) -> tuple[ClassificationRule | None, Any]:
+    """Which rule classifies the record now, against the areas in force on each stop's day."""
+    now = timezone.now()
+    rules = list(
+        ClassificationRule.objects.filter(active=True, valid_from__lte=now).select_related("plan")
+    )
+    arrival_day = timezone.localdate(record.arrival_at) if record.arrival_at else None
+    reference = measure_start_day(record)
+    origin, itinerary = _stops(record, arrival_day or reference)
+    days = [s.day for s in ([origin] if origin else []) + itinerary] or [reference]
+    outcome = classify.evaluate(
+        [_rule_fact(r) for r in rules],
+        source=record.source,
+        origin=origin,
+        # the origin is part of the journey: a case place there counts as an itinerary hit
+        itinerary=([origin] if origin else []) + itinerary,
+        reference=reference,
+        areas=_areas(days),
+        tz=timezone.get_current_timezone(),
+    )
+    chosen = next((r for r in rules if outcome.rule and r.pk == outcome.rule.id), None)
+    return chosen, outcome
+
+
+def _plan_snapshot(plan: MeasurePlan | None) -> dict[str, Any] | None:
+    if plan is None:
+        return None
+    return {
+        "key": plan.key,
+        "name": plan.name,
+        "phases": plan.phases,
+        "test_offsets": plan.test_offsets,
+    }
+
+
+def _classify(record: ScreeningRecord, *, actor: User | None) -> None:
+    rule, outcome = classification_evaluate(record)
+    snapshot = classify.outcome_snapshot(outcome)
+    plan = rule.plan if rule is not None else None
+    snapshot["plan"] = _plan_snapshot(plan)
+    snapshot["classified_at"] = timezone.now().isoformat()
+    measure = None
+    if plan is not None and record.person is not None and rule is not None:
+        measure = measures.measure_propose(
+            actor=actor,
+            person=record.person,
+            plan=plan,
+            start=measure_start_day(record),
+            source_type="screening",
+            source_id=str(record.pk),
+            reason=rule.name,
+        )
+        snapshot["measure"] = {
+            "id": measure.pk,
+            "plan": plan.name,
+            "start": measure.start_date.isoformat(),
+            "planned_end": measure.planned_end.isoformat(),
+            "state": measure.state,
+        }
+    record.rule, record.measure, record.classification = rule, measure, snapshot
+    record.status = ScreeningStatus.CLASSIFIED
+
+
+def _locked(record: ScreeningRecord) -> ScreeningRecord:
+    return (
+        ScreeningRecord.objects.select_for_update().select_related("destination").get(pk=record.pk)
+    )
+
+
+@transaction.atomic
+def screening_confirm(
+    *, actor: User, record: ScreeningRecord, client_ip: str = ""
+) -> ScreeningRecord:
+    """Confirm a pending record: match or register the person, classify, propose the measure."""
+    require_screener(actor=actor)
+    record = _locked(record)
+    if record.status != ScreeningStatus.PENDING:
+        raise Conflict(
+            _("only a pending record can be confirmed; this one is %(status)s")
+            % {"status": ScreeningStatus(record.status).label},
+            status=record.status,
+        )
+    source = "assistance" if record.source == ScreeningSource.ASSISTANCE_REQUEST else "screening"
+    record.person = record.person or _person_for(record, actor=actor, source=source)
+    record.status = ScreeningStatus.CONFIRMED
+    record.decided_by, record.decided_at = actor, timezone.now()
+    _classify(record, actor=actor)
+    record.save()
+    audit_record(
+        actor=actor,
+        action="screening.confirm",
+        object_type="screening",
+        object_id=record.pk,
+        client_ip=client_ip,
+        details={
+            "person": record.person_id,
+            "rule": record.rule_id,
+            "rule_version": (record.classification.get("rule") or {}).get("version"),
+            "measure": record.measure_id,
+        },
+    )
+    return record
+
+
+@transaction.atomic
+def screening_reject(
+    *, actor: User, record: ScreeningRecord, reason: str, client_ip: str = ""
+) -> ScreeningRecord:
+    """Reject a pending record (a duplicate, a false declaration, not our jurisdiction...)."""
+    require_screener(actor=actor)
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise FieldError("reason", _("give the reason for rejecting"))
+    record = _locked(record)
+    if record.status != ScreeningStatus.PENDING:
+        raise Conflict(
+            _("only a pending record can be rejected; this one is %(status)s")
+            % {"status": ScreeningStatus(record.status).label},
+            status=record.status,
+        )
+    record.status, record.reject_reason = ScreeningStatus.REJECTED, reason[:255]
+    record.decided_by, record.decided_at = actor, timezone.now()
+    record.save()
+    audit_record(
+        actor=actor,
+        action="screening.reject",
+        object_type="screening",
+        object_id=record.pk,
+        reason=record.reject_reason,
+        client_ip=client_ip,
+    )
+    return record
+
+
+# ---------------------------------------------------------------- the rule table
+
+RULE_FIELDS = frozenset(
+    {
+        "priority",
+        "name",
+        "origin_level",
+        "within_days",
+        "itinerary_hits_risk",
+        "sources",
+        "plan_key",
+        "active",
+        "valid_from",
+    }
+)
+
+
+def _clean_rule(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate rule fields; `plan_key` ("" for "record only, no measure") becomes `plan`."""
+    unknown = set(values) - RULE_FIELDS
+    if unknown:
+        raise FieldError(sorted(unknown)[0], _("this field cannot be changed"))
+    out = dict(values)
+    if "name" in out:
+        out["name"] = (out["name"] or "").strip()[:120]
+        if not out["name"]:
+            raise FieldError("name", _("name is required"))
+    if "priority" in out and not (
+        isinstance(out["priority"], int) and 0 <= out["priority"] < 10**6
+    ):
+        raise FieldError("priority", _("priority is a whole number from 0"))
+    if "origin_level" in out and (out["origin_level"] or "") not in OriginLevel.values:
+        raise FieldError("origin_level", _("unknown risk level"))
+    within = out.get("within_days")
+    if within is not None and not (isinstance(within, int) and 0 <= within <= 365):
+        raise FieldError("within_days", _("within days is 0 to 365, or empty"))
+    if "sources" in out:
+        sources = sorted(set(out["sources"] or []))
+        if any(s not in ScreeningSource.values for s in sources):
+            raise FieldError("sources", _("unknown screening source"))
+        out["sources"] = sources
+    if "plan_key" in out:
+        key = out.pop("plan_key") or ""
+        out["plan"] = MeasurePlan.objects.filter(key=key, active=True).first() if key else None
+        if key and out["plan"] is None:
+            raise FieldError("plan_key", _("unknown or inactive measure plan"))
+    if "valid_from" in out and out["valid_from"] is None:
+        raise FieldError("valid_from", _("valid from is required"))
+    return out
+
+
+def _rule_state(rule: ClassificationRule) -> dict[str, Any]:
+    return {
+        "priority": rule.priority,
+        "name": rule.name,
+        "origin_level": rule.origin_level,
+        "within_days": rule.within_days,
+        "itinerary_hits_risk": rule.itinerary_hits_risk,
+        "sources": list(rule.sources or []),
+        "plan": rule.plan.key if rule.plan_id and rule.plan else None,
+        "active": rule.active,
+        "valid_from": rule.valid_from.isoformat(),
+    }
+
+
+@transaction.atomic
+def rule_update(
+    *, actor: User, rule: ClassificationRule, changes: dict[str, Any]
+) -> ClassificationRule:
+    """Change a rule; its version goes up and only classifications made afterwards see it."""
+    require_command_office(actor=actor)
+    clean = _clean_rule(changes)
+    rule = (
+        ClassificationRule.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .get(pk=rule.pk)
+    )
+    before = _rule_state(rule)
+    for name, value in clean.items():
+        setattr(rule, name, value)
+    after = _rule_state(rule)
+    if after == before:
+        return rule
+    rule.version += 1
+    rule.updated_by = actor
+    rule.save()
+    audit_record(
+        actor=actor,
+        action="screening_rule.update",
+        object_type="screening_rule",
+        object_id=rule.pk,
+        details={"version": rule.version, "before": before, "after": after},
+    )
+    return rule
+
+
+@transaction.atomic
+def rule_create(*, actor: User, values: dict[str, Any]) -> ClassificationRule:
+    require_command_office(actor=actor)
+    clean = _clean_rule(values)
+    for needed in ("priority", "name"):
+        if needed not in clean:
+            raise FieldError(needed, _("this field is required"))
+    rule = ClassificationRule(updated_by=actor, **clean)
+    rule.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        action="screening_rule.create",
+        object_type="screening_rule",
+        object_id=rule.pk,
+        details={"after": _rule_state(rule)},
+    )
+    return rule
