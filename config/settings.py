@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -139,6 +140,11 @@ API_TOKEN_TTL_HOURS = env_int("FANGKONG_API_TOKEN_TTL_HOURS", 12, minimum=1)
 # Behind one reverse proxy every request comes from the proxy's address: set this, or the
 # per-address lock-out counts everyone's failures together and locks the whole site out.
 TRUST_X_FORWARDED_FOR = env_bool("FANGKONG_TRUST_X_FORWARDED_FOR", False)
+# Person imports of at least IMPORT_PARALLEL_MIN_ROWS rows validate and encrypt in worker
+# processes (one per core unless IMPORT_WORKERS says otherwise; 0 turns it off).
+IMPORT_WORKERS = env_int("FANGKONG_IMPORT_WORKERS", os.cpu_count() or 1, minimum=0)
+IMPORT_PARALLEL_MIN_ROWS = env_int("FANGKONG_IMPORT_PARALLEL_MIN_ROWS", 20_000, minimum=1)
+SELF_DECLARATIONS_PER_HOUR = env_int("FANGKONG_SELF_DECLARATIONS_PER_HOUR", 10, minimum=1)
 # Roles that may reveal unmasked personal data; every reveal is audited.
 REVEAL_ROLES = env_list(
     "FANGKONG_REVEAL_ROLES", ("command_office", "working_group", "district", "town", "community")

@@ -27,6 +27,10 @@ PHONE_PURPOSE = "person.phone"
 ADDRESS_PURPOSE = "person.address"
 REVEALABLE = ("id_number", "phone", "address")
 
+# Choice values, computed once: the enum properties rebuild their lists on every access.
+_ID_TYPES = frozenset(IdType.values)
+_KEY_GROUPS = frozenset(KeyGroup.values)
+
 
 @dataclass
 class PersonData:
@@ -58,9 +62,9 @@ def person_validate(
         raise FieldError("name", _("name is required"))
     if len(name) > 64:
         raise FieldError("name", _("name is longer than 64 characters"))
-    if id_type not in IdType.values:
+    if id_type not in _ID_TYPES:
         raise FieldError("id_type", _("unknown ID type"))
-    if key_group not in KeyGroup.values:
+    if key_group not in _KEY_GROUPS:
         raise FieldError("key_group", _("unknown key group"))
     return PersonData(
         name=name,
