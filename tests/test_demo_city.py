@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import stat
 from collections import Counter
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import phonenumbers
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
-from django.utils import translation
+from django.test import Client, TestCase, override_settings
+from django.utils import timezone, translation
 from stdnum.cn import ric
 
 from fangkong.cli import data_dir_flag
 from fangkong.core import vault
-from fangkong.core.models import Institution, InstitutionKind, Region, RegionLevel, Role, User
+from fangkong.core.models import (
+    AuditEvent,
+    Institution,
+    InstitutionKind,
+    Region,
+    RegionLevel,
+    Role,
+    User,
+)
 from fangkong.drill.checks import production_start_problems
 from fangkong.drill.citygen import plan_city, stage_rng
 from fangkong.drill.geo import polygon_bbox
+from fangkong.drill.outbreak import MARKER, outbreak_seed, outbreak_seeded
+from fangkong.drill.outbreak_people import SMALL_FANOUT, Local, Population, TreePlanner, TreeSpec
 from fangkong.drill.residents import ResidentMaker
 from fangkong.drill.services import (
     ACCOUNTS_FILE,
@@ -30,8 +42,21 @@ from fangkong.drill.services import (
     city_seed,
     demo_accounts_ensure,
 )
+from fangkong.people.measures_models import ControlMeasure, MeasureState
+from fangkong.people.measures_selectors import measure_list
 from fangkong.people.models import Person
 from fangkong.people.services import ADDRESS_PURPOSE, ID_PURPOSE, PHONE_PURPOSE
+from fangkong.screening.models import RiskArea, ScreeningRecord, ScreeningSource, Zone
+from fangkong.screening.selectors import (
+    risk_area_list,
+    screening_by_token,
+    screening_list,
+    zone_list,
+)
+from fangkong.tracing.models import Case, CaseContact, Exposure
+from fangkong.tracing.selectors import case_list, investigation_list
+from fangkong.tracing.services import case_create
+from tests.conftest import FAST_HASHERS
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +216,9 @@ def test_demo_command_writes_one_account_per_role(
     # a second start keeps the city and the passwords
     call_command("demo", "--no-serve", stdout=io.StringIO())
     assert json.loads(path.read_text()) == rows
-    assert Person.objects.count() == SIZE
+    # the residents, plus the visitors registered when their arrival was confirmed
+    assert Person.objects.filter(source="demo").count() == SIZE
+    assert Case.objects.count() == 5 and AuditEvent.objects.filter(action=MARKER).count() == 1
 
 
 def test_demo_accounts_log_in_and_town_sees_only_its_town(
@@ -259,3 +286,167 @@ def test_lost_accounts_file_gets_fresh_passwords_and_real_users_are_left_alone(
     User.objects.filter(username="sysadmin").update(is_demo=False)
     with pytest.raises(DemoAccountClash):
         demo_accounts_ensure(data_dir=tmp_path)
+
+
+# -- the demo outbreak ------------------------------------------------------------------------
+
+
+class TestOutbreak(TestCase):
+    """One seeded outbreak shared by the read-only checks (seeding costs about 1.5 s)."""
+
+    users: dict[str, User]
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        with override_settings(PASSWORD_HASHERS=FAST_HASHERS), TemporaryDirectory() as tmp:
+            city_seed(size=SIZE, seed=7)
+            demo_accounts_ensure(data_dir=Path(tmp))
+        result = outbreak_seed(seed=7)
+        assert result.created and not result.skipped
+        cls.users = {
+            u.username: u for u in User.objects.filter(is_demo=True).select_related("region")
+        }
+
+    def test_outbreak_is_live_with_every_state_the_screens_show(self) -> None:
+        office = self.users["city_office"]
+        cases = list(case_list(actor=office))
+        assert len(cases) == 5 and {c.status for c in cases} == {"confirmed"}
+        # one case per town, one in each town of district 1 (the two demo towns among them)
+        towns = [c.region_path.split("/")[2] for c in cases]
+        assert len(set(towns)) == 5 and {"990101001", "990101002", "990101003"} <= set(towns)
+        for case in cases:
+            generations = set(
+                CaseContact.objects.filter(case=case).values_list("generation", flat=True)
+            )
+            assert generations == {1, 2, 3}, case.pk
+            assert Exposure.objects.filter(case=case).exists()
+        # a contact is one person in one case: the trees never share anybody
+        contacts = list(CaseContact.objects.values_list("person_id", flat=True))
+        assert len(contacts) == len(set(contacts))
+        states = set(ControlMeasure.objects.values_list("state", flat=True))
+        assert {"proposed", "in_force", "extended", "released", "converted"} <= states
+        converted = ControlMeasure.objects.get(state=MeasureState.CONVERTED)
+        assert converted.converted_to == "case"
+        assert Case.objects.filter(person_id=converted.person_id, kind="asymptomatic").exists()
+        overdue = list(investigation_list(actor=office, overdue=True))
+        assert [i.case.region_path.split("/")[2] for i in overdue] == ["990101002"]
+        assert measure_list(actor=office, overdue="release").exists()
+        assert measure_list(actor=office, overdue="test").exists()
+
+    def test_outbreak_arrivals_risk_areas_and_zones(self) -> None:
+        office = self.users["city_office"]
+        levels = {a.division_code: a.level for a in risk_area_list(actor=office)}
+        assert levels["310115"] == "high" and levels["110105"] == "medium"
+        assert levels["440305"] == "low"  # revised down: the high-risk version is history
+        assert RiskArea.objects.filter(division_code="440305", level="high").exists()
+        assert "120101" not in levels  # its validity window has ended
+        zones = list(zone_list(actor=office))
+        assert sorted(z.kind for z in zones) == ["control", "lockdown"]
+        lockdown = next(z for z in zones if z.kind == "lockdown")
+        assert list(lockdown.grids.values_list("code", flat=True)) == ["990101001001G01"]
+        records = ScreeningRecord.objects.all()
+        assert 30 <= records.count() <= 45
+        pending = records.filter(status="pending")
+        assert pending.count() > records.count() / 2
+        classified = records.filter(status="classified")
+        assert classified.filter(measure__isnull=False).count() >= 5
+        assert classified.filter(measure__isnull=True).exists()  # no rule applies: record only
+        assert len({r.source for r in records}) >= 6
+        for town in ("town_east_1", "town_east_2"):
+            assert screening_list(actor=self.users[town], status="pending").count() >= 5
+        declared = pending.filter(source=ScreeningSource.SELF_DECLARATION)
+        assert declared.count() >= 2
+        record = declared.filter(destination__code="990101001001").first()
+        assert record is not None
+        for username in ("town_east_1", "community_1"):
+            assert screening_by_token(actor=self.users[username], token=record.token).exists()
+        assert not screening_by_token(actor=self.users["town_east_2"], token=record.token).exists()
+
+    def test_outbreak_is_written_by_the_demo_accounts(self) -> None:
+        by_action = dict(
+            AuditEvent.objects.filter(
+                action__in=("case.create", "risk_area.create", "zone.create", "screening.confirm")
+            ).values_list("action", "actor_username")
+        )
+        assert by_action["case.create"] == "wg_tracing"
+        assert by_action["risk_area.create"] == "city_office"
+        assert by_action["zone.create"] == "district_east"
+        assert by_action["screening.confirm"] in set(self.users) - {"wg_tracing"}
+        assert AuditEvent.objects.filter(action=MARKER).count() == 1
+
+    def test_town_users_see_their_own_cases_and_not_the_siblings(self) -> None:
+        own = {}
+        for town, code in (("town_east_1", "990101001"), ("town_east_2", "990101002")):
+            cases = list(case_list(actor=self.users[town]))
+            assert len(cases) == 1 and cases[0].region.code.startswith(code)
+            own[town] = cases[0]
+            assert measure_list(actor=self.users[town]).exists()
+        mine, theirs = own["town_east_1"], own["town_east_2"]
+        # the grid worker of the first case's grid sees that case too
+        assert case_list(actor=self.users["grid_1"]).get() == mine
+        self.client.force_login(self.users["town_east_1"])
+        assert self.client.get(f"/tracing/cases/{theirs.pk}/").status_code == 404
+        page = self.client.get(f"/tracing/cases/{mine.pk}/")
+        assert page.status_code == 200
+        assert mine.person.id_number_mask in page.content.decode()
+        listing = self.client.get("/tracing/").content.decode()
+        assert mine.person.id_number_mask in listing
+        assert theirs.person.id_number_mask not in listing
+        inbox = self.client.get("/screening/")
+        assert inbox.status_code == 200
+        first = screening_list(actor=self.users["town_east_1"], status="pending").first()
+        assert first is not None and first.id_number_mask in inbox.content.decode()
+        assert self.client.get("/control/").status_code == 200
+
+    def test_seeding_the_outbreak_twice_adds_nothing(self) -> None:
+        models: list[Any] = [
+            Case, CaseContact, Exposure, ControlMeasure, ScreeningRecord, RiskArea, Zone,
+            AuditEvent, Person,
+        ]  # fmt: skip
+        before = [m.objects.count() for m in models]
+        again = outbreak_seed(seed=99)
+        assert outbreak_seeded() and not again.created and not again.skipped
+        assert [m.objects.count() for m in models] == before
+        assert again.summary.cases == 5 and again.summary.pending_screenings > 0
+
+
+def test_outbreak_leaves_a_city_with_its_own_cases_alone(
+    city: dict[str, Region], tmp_path: Path, fast_hashing: None
+) -> None:
+    demo_accounts_ensure(data_dir=tmp_path)
+    tracer = User.objects.get(username="wg_tracing")
+    person = Person.objects.order_by("pk").first()
+    assert person is not None
+    today = timezone.localdate()
+    case_create(actor=tracer, person=person, kind="confirmed", report_date=today, source="local")
+    result = outbreak_seed(seed=7)
+    assert not result.created and result.skipped and not outbreak_seeded()
+    assert Case.objects.count() == 1 and not ScreeningRecord.objects.exists()
+
+
+def _four_from(pk: int) -> list[int]:
+    first = pk - (pk - 1) % 4
+    return list(range(first, first + 4))
+
+
+def test_contact_trees_are_deterministic_and_never_reuse_a_person() -> None:
+    residents = [Local(pk, grid_id=pk // 10, town=f"99010100{pk % 3 + 1}", working_age=True)
+                 for pk in range(1, 400)]  # fmt: skip
+    days = [dt.date(2025, 1, d) for d in range(1, 5)]
+
+    def plan() -> list[Any]:
+        pop = Population(residents)
+        # households of four consecutive residents, as the generator writes them
+        pop._households = {
+            grid: {pk: _four_from(pk) for pk in range(grid * 10, grid * 10 + 10)}
+            for grid in range(40)
+        }
+        planner = TreePlanner(pop, stage_rng(5, "contacts"), {}, SMALL_FANOUT)
+        return planner.tree(TreeSpec(root=1, first_context="workplace", first_place="x", days=days))
+
+    first, second = plan(), plan()
+    assert first == second
+    assert {c.generation for c in first} == {1, 2, 3}
+    people = [c.person for c in first]
+    assert len(people) == len(set(people)) and 1 not in people
+    assert all(c.day in days for c in first)

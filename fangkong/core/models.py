@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.scoping import ScopedQuerySet
 
@@ -23,7 +24,7 @@ class Region(models.Model):
     """A node of the jurisdiction tree; `path` lets "everything under X" be one prefix query."""
 
     code = models.CharField(_("code"), max_length=20, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("entity", "name"), max_length=100)
     level = models.PositiveSmallIntegerField(_("level"), choices=RegionLevel.choices)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -77,10 +78,10 @@ class InstitutionKind(models.TextChoices):
 
 class Institution(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(pgettext_lazy("entity", "name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=32, choices=InstitutionKind.choices)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="institutions")
-    address = models.CharField(_("address"), max_length=255, blank=True)
+    address = models.CharField(pgettext_lazy("entity", "address"), max_length=255, blank=True)
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     capacity = models.PositiveIntegerField(_("capacity"), default=0)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -233,6 +234,85 @@ def _save(measure: ControlMeasure, *fields: str) -> None:
 # --- services ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """One item of `measure_propose_many`: the arguments of `measure_propose`."""
+
+    person: Person
+    plan: MeasurePlan
+    start: dt.date
+    source_type: str
+    source_id: str
+    generation: int | None = None
+    reason: str = ""
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.person.pk, self.source_type, str(self.source_id))
+
+
+# Keys per statement: with the usual one or two sources per batch this stays under the
+# 999 parameters older SQLite builds allow.
+BULK_CHUNK = 800
+
+
+def _keys_q(keys: list[tuple[int, str, str]]) -> Q:
+    by_source: dict[tuple[str, str], list[int]] = {}
+    for person_id, source_type, source_id in keys:
+        by_source.setdefault((source_type, source_id), []).append(person_id)
+    condition = Q(pk__in=[])
+    for (source_type, source_id), person_ids in by_source.items():
+        condition |= Q(source_type=source_type, source_id=source_id, person_id__in=person_ids)
+    return condition
+
+
+def _existing_many(keys: list[tuple[int, str, str]]) -> dict[tuple[int, str, str], ControlMeasure]:
+    """The measures already stored for these keys: one query per chunk of keys."""
+    found: dict[tuple[int, str, str], ControlMeasure] = {}
+    for start in range(0, len(keys), BULK_CHUNK):
+        chunk = keys[start : start + BULK_CHUNK]
+        for m in ControlMeasure.objects.filter(_keys_q(chunk)).select_related("plan"):
+            found[(m.person_id, m.source_type, m.source_id)] = m
+    return found
+
+
+def _lock_persons(person_ids: list[int]) -> None:
+    """Row-lock the persons in id order, so two batches cannot deadlock.
+
+    Every proposal takes this lock before it inserts, so while a batch holds it nobody else
+    can write a measure for these persons: the keys found missing after the lock are exactly
+    the rows the batch inserts. NO KEY UPDATE leaves foreign-key checks (exposures, contact
+    rows naming the person) free to proceed.
+    """
+    for start in range(0, len(person_ids), BULK_CHUNK):
+        chunk = person_ids[start : start + BULK_CHUNK]
+        list(
+            Person.objects.select_for_update(no_key=True)
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
+def _new_measure(item: Proposal) -> ControlMeasure:
+    plan = item.plan
+    measure = ControlMeasure(
+        person=item.person,
+        source_type=item.source_type,
+        source_id=str(item.source_id),
+        region_id=item.person.region_id,
+        region_path=item.person.region_path,
+        plan=plan,
+        kind=plan.phases[0]["kind"],
+        state=MeasureState.PROPOSED,
+        phases=[{"kind": p["kind"], "days": int(p["days"])} for p in plan.phases],
+        generation=item.generation,
+        reason=(item.reason or "")[:255],
+    )
+    _set_dates(measure, item.start)
+    return measure
+
+
 def _existing(key: dict[str, Any]) -> ControlMeasure | None:
     return ControlMeasure.objects.filter(**key).select_related("plan").first()
 
@@ -259,20 +339,12 @@ def measure_propose(
         return existing
     if not plan.phases:
         raise FieldError("plan", _("the plan has no phases"))
-    measure = ControlMeasure(
-        **key,
-        region_id=person.region_id,
-        region_path=person.region_path,
-        plan=plan,
-        kind=plan.phases[0]["kind"],
-        state=MeasureState.PROPOSED,
-        phases=[{"kind": p["kind"], "days": int(p["days"])} for p in plan.phases],
-        generation=generation,
-        reason=(reason or "")[:255],
+    measure = _new_measure(
+        Proposal(person, plan, start, source_type, str(source_id), generation, reason)
     )
-    _set_dates(measure, start)
     try:
         with transaction.atomic():
+            _lock_persons([person.pk])  # queue behind a batch proposing for the same person
             measure.save(force_insert=True)
             _sync_tests(measure)
             _log(
@@ -290,6 +362,97 @@ def measure_propose(
             raise
         return existing
     return measure
+
+
+@transaction.atomic
+def measure_propose_many(
+    *, actor: User | None, items: list[Proposal], batch_ref: str = ""
+) -> list[ControlMeasure]:
+    """`measure_propose` for many persons at once; the answer is one measure per item.
+
+    The same rules: a (person, source) already proposed returns the stored measure
+    unchanged, and a proposal never touches the measure a person may have in force (the
+    one-in-force rule is applied when a proposal is started). Every new measure gets its
+    test rows and its "proposed" history event; the batch writes one audit row with the
+    counts (`batch_ref`, e.g. "case:12", names what it was for).
+
+    A fixed number of statements whatever the size, apart from the INSERT batches the
+    database's parameter limit forces (on SQLite about 45 measures per INSERT).
+    """
+    if not items:
+        return []
+    for item in items:
+        if not item.plan.phases:
+            raise FieldError("plan", _("the plan has no phases"))
+    keys = list(dict.fromkeys(item.key for item in items))
+    _lock_persons(sorted({k[0] for k in keys}))
+    stored = _existing_many(keys)
+    fresh: dict[tuple[int, str, str], ControlMeasure] = {}
+    for item in items:
+        if item.key not in stored and item.key not in fresh:
+            fresh[item.key] = _new_measure(item)
+    if fresh:
+        # conflicts are only possible from writers that skip the person lock; the re-read
+        # below answers with their rows, exactly as the single proposal does
+        ControlMeasure.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+        _attach_ids(fresh)
+        _record_proposals(actor, list(fresh.values()), batch_ref, len(stored))
+        stored.update(fresh)
+    return [stored[item.key] for item in items]
+
+
+def _attach_ids(fresh: dict[tuple[int, str, str], ControlMeasure]) -> None:
+    """Re-read the ids of the rows just inserted (an INSERT that ignores conflicts returns
+    none). Under the person locks nobody else can have written these keys, so a key that
+    is still missing means a row the database refused: fail rather than answer without it."""
+    keys = list(fresh)
+    ids: dict[tuple[int, str, str], int] = {}
+    for start in range(0, len(keys), BULK_CHUNK):
+        chunk = keys[start : start + BULK_CHUNK]
+        rows = ControlMeasure.objects.filter(_keys_q(chunk)).values_list(
+            "pk", "person_id", "source_type", "source_id"
+        )
+        ids.update(((p, t, s), pk) for pk, p, t, s in rows)
+    missing = set(keys) - set(ids)
+    if missing:
+        raise IntegrityError(f"{len(missing)} proposed measures were not stored")
+    for key, measure in fresh.items():
+        measure.pk = ids[key]
+        measure._state.adding = False
+        measure._state.db = ControlMeasure.objects.db
+
+
+def _record_proposals(
+    actor: User | None, created: list[ControlMeasure], batch_ref: str, existing: int
+) -> None:
+    tests = [
+        MeasureTest(measure=m, day=dt.date.fromisoformat(day))
+        for m in created
+        for day in m.test_days
+    ]
+    MeasureTest.objects.bulk_create(tests, ignore_conflicts=True)
+    MeasureEvent.objects.bulk_create(
+        [
+            MeasureEvent(measure=m, actor=actor, from_state="", to_state=m.state, note=m.reason)
+            for m in created
+        ]
+    )
+    by_plan: dict[str, int] = {}
+    for m in created:
+        by_plan[m.plan.key] = by_plan.get(m.plan.key, 0) + 1
+    audit_record(
+        actor=actor,
+        action="measure.propose_many",
+        object_type="measure_batch",
+        object_id=batch_ref or f"{created[0].source_type}:{created[0].source_id}",
+        details={
+            "created": len(created),
+            "existing": existing,
+            "by_plan": dict(sorted(by_plan.items())),
+            "first_id": min(m.pk for m in created),
+            "last_id": max(m.pk for m in created),
+        },
+    )
 
 
 def _outranks(new: ControlMeasure, old: ControlMeasure) -> bool:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.models import Institution, Region
 from fangkong.core.scoping import ScopedQuerySet
@@ -40,7 +41,7 @@ class MeasurePlan(models.Model):
     """A named plan such as "7+3": phases [{"kind": ..., "days": N}], tests on day offsets."""
 
     key = models.SlugField(_("key"), max_length=48, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("entity", "name"), max_length=100)
     phases = models.JSONField(_("phases"), default=list)
     test_offsets = models.JSONField(_("test days (offsets from start)"), default=list)
     active = models.BooleanField(_("active"), default=True)
@@ -61,7 +62,7 @@ class DiseaseProfile(models.Model):
     """Outbreak configuration; exactly one is active at a time."""
 
     key = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("entity", "name"), max_length=100)
     active = models.BooleanField(default=False)
     incubation_days = models.PositiveSmallIntegerField(_("incubation period (days)"), default=7)
     lookback_days = models.PositiveSmallIntegerField(_("look-back period (days)"), default=4)

@@ -22,11 +22,12 @@ from typing import IO, Any
 import openpyxl
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Forbidden
+from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import _cell_text, _choice, _document_text
@@ -432,3 +433,77 @@ def assistance_errors_xlsx(*, request: AssistanceRequest) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- placing rows by hand
+
+
+def _assign_one(item: AssistanceItem, region: Region, town: Region) -> bool:
+    """Move one queued row, its pending screening record and (when the import registered
+    them at the queue) its person to the chosen place; True when the person moved."""
+    record = ScreeningRecord.objects.select_for_update().filter(assistance_item=item).first()
+    if record is not None and record.status != ScreeningStatus.PENDING:
+        raise Conflict(
+            _("row %(row)s was already decided in the queue; it stays there") % {"row": item.row}
+        )
+    item.region, item.town, item.placed = region, town, True
+    item.save(update_fields=["region", "region_path", "town", "placed"])
+    if record is not None:
+        record.destination = region
+        record.save(update_fields=["destination", "destination_path", "updated_at"])
+    # A person registered at the importing unit itself (the queue) belongs where the row is
+    # now placed, inside that unit; anyone registered somewhere more precise stays there.
+    moved = Person.objects.filter(pk=item.person_id, region_id=item.request.region_id).update(
+        region=region, region_path=region.path, updated_at=timezone.now()
+    )
+    return bool(moved)
+
+
+@transaction.atomic
+def assistance_items_assign(
+    *, actor: User, items: list[AssistanceItem], region: Region, client_ip: str = ""
+) -> int:
+    """Assign rows the import could not place to a town (or one of its communities) of the
+    caller's jurisdiction; each goes to that town's inbox. Returns how many were assigned.
+
+    The caller obtained `items` through a scoped selector; the region is checked here.
+    """
+    require_screener(actor=actor)
+    levels = (RegionLevel.TOWN, RegionLevel.COMMUNITY)
+    visible = Region.objects.visible_to(actor).filter(pk=region.pk, level__in=levels).exists()
+    if not visible:
+        raise FieldError("region", _("choose a town or community of your jurisdiction"))
+    town = region if region.level == RegionLevel.TOWN else region.parent
+    if town is None:
+        raise FieldError("region", _("choose a town or community of your jurisdiction"))
+    locked = list(
+        AssistanceItem.objects.select_for_update()
+        .select_related("request")
+        .filter(pk__in=[i.pk for i in items])
+        .order_by("pk")
+    )
+    if any(i.placed for i in locked):
+        raise Conflict(_("a chosen row is already assigned to a town; reload the page"))
+    moved = sum(_assign_one(item, region, town) for item in locked)
+    by_request: dict[uuid.UUID, int] = {}
+    for item in locked:
+        by_request[item.request_id] = by_request.get(item.request_id, 0) + 1
+    for request_id, n in by_request.items():
+        AssistanceRequest.objects.filter(pk=request_id).update(
+            assigned_count=F("assigned_count") + n, unplaced_count=F("unplaced_count") - n
+        )
+    if locked:
+        audit_record(
+            actor=actor,
+            action="assistance.assign",
+            object_type="assistance_request",
+            object_id=str(locked[0].request_id),
+            client_ip=client_ip,
+            details={
+                "rows": [i.row for i in locked],
+                "region": region.code,
+                "town": town.code,
+                "persons_moved": moved,
+            },
+        )
+    return len(locked)

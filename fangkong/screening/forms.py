@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.models import RegionLevel
 from fangkong.core.validators import FieldError, normalize_id_number, normalize_phone
@@ -95,7 +96,7 @@ def community_choices(regions: Any) -> list[tuple[str, Any]]:
 class ArrivalForm(forms.Form):
     """Identity, origin and journey of an arrival: shared by the public and the staff form."""
 
-    name = forms.CharField(label=_("Name"), max_length=64)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=64)
     id_type = forms.ChoiceField(label=_("ID type"), choices=IdType.choices, initial="resident_id")
     id_number = forms.CharField(
         label=_("ID number"), max_length=32, widget=NoEchoInput(attrs={"autocomplete": "off"})

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.models import Region
 from fangkong.core.scoping import ScopedQuerySet, scope_of
@@ -119,7 +120,7 @@ class Zone(models.Model):
     polygon), so the town whose grids are locked down sees its own zone.
     """
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(pgettext_lazy("entity", "name"), max_length=200)
     kind = models.CharField(_("zone kind"), max_length=16, choices=ZoneKind.choices)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     region_path = models.CharField(max_length=255, editable=False)
@@ -181,7 +182,7 @@ class ClassificationRule(models.Model):
     """
 
     priority = models.PositiveIntegerField(_("priority"))
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("entity", "name"), max_length=120)
     origin_level = models.CharField(
         _("origin risk level"), max_length=8, choices=OriginLevel.choices, blank=True, default=""
     )
@@ -242,7 +243,7 @@ class ScreeningSource(models.TextChoices):
 
 
 class ScreeningStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("screening", "Pending")
     CONFIRMED = "confirmed", _("Confirmed")
     CLASSIFIED = "classified", _("Classified")
     REJECTED = "rejected", _("Rejected")

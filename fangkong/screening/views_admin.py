@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fangkong.core import selectors as core_selectors
 from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
-from fangkong.core.models import Role
+from fangkong.core.middleware import client_ip
+from fangkong.core.models import RegionLevel, Role
 from fangkong.core.validators import FieldError
 from fangkong.screening import areas, assistance, selectors, services
 from fangkong.screening import assistance_layout as layout
@@ -373,12 +375,28 @@ def _personal(actor: Any) -> bool:
     return True
 
 
+def _assign_choices(actor: Any) -> Any:
+    """Towns and communities a queued row may be assigned to: the caller's own."""
+    return (
+        core_selectors.region_list(actor=actor)
+        .filter(level__in=(RegionLevel.TOWN, RegionLevel.COMMUNITY))
+        .select_related("parent")
+        .order_by("path")
+    )
+
+
 @scoped
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def assistance_detail(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    """The result of an import; POST assigns chosen queued rows to a town (or community)."""
     actor = actor_of(request)
     found = get_scoped_or_404(selectors.assistance_request_list(actor=actor), pk=request_id)
+    status = 200
+    if request.method == "POST":
+        status = _assign_posted(request, found.pk)
+        if status == 200:
+            return redirect("screening:assistance_detail", request_id=found.pk)
     errors = [
         (e.row, layout.field_label(e.field), e.reason)
         for e in selectors.assistance_error_list(actor=actor, request_id=found.pk)[:ERRORS_SHOWN]
@@ -392,8 +410,40 @@ def assistance_detail(request: HttpRequest, request_id: uuid.UUID) -> HttpRespon
             selectors.assistance_item_list(actor=actor, request_id=found.pk, placed=False)[:100]
         ),
         "now": timezone.now(),
+        "may_assign": _personal(actor),
+        "assign_regions": list(_assign_choices(actor)) if _personal(actor) else [],
     }
-    return render(request, "screening/assistance_detail.html", context)
+    return render(request, "screening/assistance_detail.html", context, status=status)
+
+
+def _assign_posted(request: HttpRequest, request_id: uuid.UUID) -> int:
+    """Assign the rows ticked on the page; the answer's status (errors go to messages)."""
+    actor = actor_of(request)
+    ids = [int(v) for v in request.POST.getlist("item") if v.isdigit()]
+    queued = selectors.assistance_item_list(actor=actor, request_id=request_id, placed=False)
+    items = list(queued.filter(pk__in=ids))
+    region = _assign_choices(actor).filter(code=request.POST.get("region", "")).first()
+    if not items:
+        messages.error(request, _("Tick the rows to assign."))
+        return 422
+    if region is None:
+        messages.error(request, _("Choose a town or community of your jurisdiction."))
+        return 422
+    try:
+        n = assistance.assistance_items_assign(
+            actor=actor, items=items, region=region, client_ip=client_ip(request)
+        )
+    except (Conflict, FieldError) as exc:
+        messages.error(request, _message(exc))
+        return 422
+    except Forbidden as exc:
+        messages.error(request, _message(exc))
+        return 403
+    messages.success(
+        request,
+        _("%(n)s rows assigned to %(region)s.") % {"n": n, "region": region.name},
+    )
+    return 200
 
 
 @scoped

@@ -16,7 +16,8 @@ Rules (the configuration lives in the active DiseaseProfile):
 
 Edges are loaded level by level with one query per level (ids chunked for SQLite's parameter
 limit), so the cost is a handful of queries however many persons are reached; the levels are
-then laid out as a CSR graph (fangkong.tracing.graph) for the generation/parent arrays.
+then laid out as a CSR graph (fangkong.tracing.graph) for the generation/parent arrays. The
+measures of new (and nearer-moved) contacts are proposed in one `measure_propose_many` batch.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ from django.utils.translation import gettext as _
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict
 from fangkong.core.models import User
-from fangkong.people.measures import active_profile, measure_propose, plan_for_generation
+from fangkong.people.measures import (
+    Proposal,
+    active_profile,
+    measure_propose_many,
+    plan_for_generation,
+)
 from fangkong.people.models import ControlMeasure, DiseaseProfile, MeasurePlan, Person
 from fangkong.tracing.graph import ContactGraph, dense_ids
 from fangkong.tracing.models import CASE_STATUSES, Case, CaseContact, CaseStatus, Exposure
@@ -144,29 +150,21 @@ class _Plans:
         return self.by_generation[generation]
 
 
-def _propose(
-    *,
-    actor: User | None,
-    case: Case,
-    person: Person,
-    generation: int,
-    plans: _Plans,
-    upgrade: bool,
-) -> ControlMeasure | None:
+def _proposal(
+    *, case: Case, person: Person, generation: int, plans: _Plans, upgrade: bool
+) -> Proposal | None:
     plan = plans.get(generation)
     if plan is None:
         return None
     # The first proposal for a contact of this case uses the case id as its source; when a
     # new exposure brings the person nearer the case, the stronger plan of the new
     # generation is proposed under its own source so the weaker proposal cannot mask it.
-    source_id = f"{case.pk}:g{generation}" if upgrade else str(case.pk)
-    return measure_propose(
-        actor=actor,
+    return Proposal(
         person=person,
         plan=plan,
         start=timezone.localdate(),
         source_type="case_contact",
-        source_id=source_id,
+        source_id=f"{case.pk}:g{generation}" if upgrade else str(case.pk),
         generation=generation,
         reason=f"case #{case.pk} generation {generation}",
     )
@@ -274,22 +272,30 @@ class _Work:
                 (p.pk, p) for p in Person.objects.filter(pk__in=ids).defer("id_number_ct")
             )
 
-    def _measure_for(self, person_id: int, generation: int, upgrade: bool) -> ControlMeasure | None:
-        measure = _propose(
-            actor=self.actor,
-            case=self.case,
-            person=self.persons[person_id],
-            generation=generation,
-            plans=self.plans,
-            upgrade=upgrade,
+    def propose(self, target: dict[int, Found]) -> dict[int, ControlMeasure]:
+        """The measures of new and upgraded contacts, proposed in one batch."""
+        wanted = [(p, False) for p in self.new] + [(p, True) for p in sorted(self.upgraded)]
+        items: list[tuple[int, Proposal]] = []
+        for person_id, upgrade in wanted:
+            item = _proposal(
+                case=self.case,
+                person=self.persons[person_id],
+                generation=target[person_id].generation,
+                plans=self.plans,
+                upgrade=upgrade,
+            )
+            if item is not None:
+                items.append((person_id, item))
+        measures = measure_propose_many(
+            actor=self.actor, items=[item for _, item in items], batch_ref=f"case:{self.case.pk}"
         )
-        if measure is not None:
-            self.proposed += 1
-        return measure
+        self.proposed = len(measures)
+        return {person_id: m for (person_id, _), m in zip(items, measures, strict=True)}
 
     def apply(
         self, *, target: dict[int, Found], existing: dict[int, CaseContact]
     ) -> tuple[int, int]:
+        measures = self.propose(target)
         rows = []
         for person_id in self.new:
             f = target[person_id]
@@ -300,7 +306,7 @@ class _Work:
                     generation=f.generation,
                     parent_id=f.parent,
                     region_path=self.case.region_path,
-                    measure=self._measure_for(person_id, f.generation, upgrade=False),
+                    measure=measures.get(person_id),
                     computed_at=self.now,
                     updated_at=self.now,
                 )
@@ -314,9 +320,7 @@ class _Work:
             )
             row.parent_id = row.parent_id if keep_parent else f.parent
             if person_id in self.upgraded:
-                row.measure = (
-                    self._measure_for(person_id, f.generation, upgrade=True) or row.measure
-                )
+                row.measure = measures.get(person_id) or row.measure
             row.generation, row.computed_at, row.updated_at = f.generation, self.now, self.now
             changed.append(row)
         CaseContact.objects.bulk_update(

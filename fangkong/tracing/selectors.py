@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from fangkong.core.models import Region, User
 from fangkong.core.scoping import scope_of
+from fangkong.people import selectors as people_selectors
 from fangkong.people.measures_models import IN_FORCE_STATES
 from fangkong.people.models import ControlMeasure, Person
 from fangkong.tracing.models import Case, CaseContact, Exposure, Investigation, TraceStatus
@@ -184,3 +185,37 @@ def elsewhere_contacts(*, actor: User, case: Case) -> QuerySet[CaseContact]:
     if scope.region_path:
         return qs.exclude(person__region_path__startswith=scope.region_path)
     return qs.none()  # a viewer over every region has nobody living elsewhere
+
+
+# --- pickers of the case pages ---------------------------------------------------------------
+
+PICK_LIMIT = 20
+
+
+def person_lookup(*, actor: User, text: str) -> QuerySet[Person]:
+    """Persons of the caller's jurisdiction for a picker: a document number (anything with a
+    digit) matches exactly through the blind index, other text is the start of a name."""
+    text = (text or "").strip()
+    if not text:
+        return Person.objects.visible_to(actor).none()
+    if any(ch.isdigit() for ch in text):
+        qs = people_selectors.person_search(actor=actor, id_number=text)
+    else:
+        qs = people_selectors.person_list(actor=actor, name=text)
+    return qs.defer("id_number_ct", "phone_ct", "address_ct").order_by("name", "pk")
+
+
+def exposure_sources(*, actor: User, case: Case, max_generation: int) -> QuerySet[CaseContact]:
+    """Contacts of the case, inside the caller's jurisdiction, who may have contacts of their
+    own to record (everyone nearer the case than the last generation traced)."""
+    scope = scope_of(actor)
+    qs = (
+        CaseContact.objects.visible_to(actor)
+        .filter(case=case, generation__lt=max_generation)
+        .select_related("person")
+        .only("id", "generation", "person__id", "person__name", "person__id_number_mask")
+        .order_by("generation", "person__name", "person_id")
+    )
+    if not scope.personal_data or scope.region_path is None:
+        return qs.none()
+    return qs.filter(person__region_path__startswith=scope.region_path)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,12 +15,12 @@ from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404,
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
 from fangkong.tracing import selectors, services
-from fangkong.tracing.chain import chain_graph, mask_name
+from fangkong.tracing.chain import chain_graph
 from fangkong.tracing.export import XLSX_TYPE, assistance_export
-from fangkong.tracing.models import Case, CaseKind, CaseStatus
+from fangkong.tracing.models import Case, CaseStatus
+from fangkong.tracing.page import case_of, case_page_context, may_act
 
 PAGE_SIZE = 50
-TREE_LIMIT = 2000  # the tree lists this many contacts; the API pages through the rest
 
 
 def _page(request: HttpRequest) -> int:
@@ -50,44 +48,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "status": status or "",
         "overdue": overdue,
         "statuses": CaseStatus.choices,
+        "may_act": may_act(actor),
     }
     return render(request, "tracing/case_list.html", context)
 
 
 def _case(request: HttpRequest, case_id: int) -> Case:
-    return get_scoped_or_404(selectors.case_get_qs(actor=actor_of(request)), pk=case_id)
-
-
-def _tree(actor: Any, case: Case) -> list[dict[str, Any]]:
-    """Contacts grouped by generation; outsiders carry nothing but their generation."""
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for contact in selectors.contact_list(actor=actor, case=case)[:TREE_LIMIT]:
-        inside = selectors.in_jurisdiction(actor=actor, person=contact.person)
-        groups.setdefault(contact.generation, []).append(
-            {"contact": contact, "inside": inside, "person": contact.person if inside else None}
-        )
-    return [{"generation": g, "rows": rows} for g, rows in sorted(groups.items())]
+    return case_of(request, case_id)
 
 
 @scoped
 @login_required
 @require_GET
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    actor = actor_of(request)
     case = _case(request, case_id)
-    counts = selectors.generation_counts(actor=actor, case=case)
-    context = {
-        "case": case,
-        "masked_name": mask_name(case.person.name),
-        "investigation": getattr(case, "investigation", None),
-        "untraced": services.untraced_contacts(case=case),
-        "counts": [(g, counts.get(g, 0)) for g in range(1, max([3, *counts]) + 1)],
-        "total": sum(counts.values()),
-        "tree": _tree(actor, case),
-        "tree_limit": TREE_LIMIT,
-        "may_export": actor.role in settings.REVEAL_ROLES,
-        "is_confirmed": case.kind == CaseKind.CONFIRMED,
-    }
+    context = case_page_context(request, case)
     return render(request, "tracing/case_detail.html", context)
 
 

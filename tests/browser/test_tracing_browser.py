@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from fangkong.people.measures import measure_start
+from fangkong.core import vault
+from fangkong.people.measures import active_profile, measure_start
+from fangkong.people.models import Person
+from fangkong.people.services import ID_PURPOSE
 from fangkong.tracing.generations import case_compute_generations
-from fangkong.tracing.models import Case, CaseContact
+from fangkong.tracing.models import Case, CaseContact, Exposure
 from tests.browser.conftest import City, login, shot
+from tests.factories import UserFactory, make_resident_id
 from tests.factories_tracing import build_scenario, confirmed_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -80,3 +84,113 @@ def test_case_page_tree_and_chain_graph(page: Any, live_server: Any, traced_case
     page.goto(f"{live_server.url}/tracing/investigations/?show=all")
     assert page.is_visible("[data-testid=investigation-table]")
     shot(page, "tracing-investigations-en")
+
+
+def test_report_a_case_and_record_exposures(page: Any, live_server: Any, city: City) -> None:
+    """The tracer's day: report a case, confirm it, record its contacts, recompute, trace."""
+    index, colleague = city.persons[1], city.persons[2]
+    neighbour = Person.objects.get(name="邻镇人员")  # lives in the sibling town
+    neighbour_id = vault.decrypt(neighbour.id_number_ct, purpose=ID_PURPOSE)
+    login(page, live_server.url)
+    page.goto(f"{live_server.url}/tracing/")
+    page.click("[data-testid=report-case]")
+    page.wait_for_url("**/tracing/cases/new/")
+
+    # the person is found by name through a POST search, then chosen
+    page.fill("#pick-q", index.name[:2])
+    page.wait_for_selector(f"[data-testid=pick-results-person] input[value='{index.pk}']")
+    assert index.id_number_mask in page.inner_text("[data-testid=pick-results-person]")
+    assert page.url.removeprefix(live_server.url) == "/tracing/cases/new/"  # nothing in the URL
+    page.check(f"[data-testid=pick-results-person] input[value='{index.pk}']")
+    today = timezone.localdate()
+    page.select_option("#id_kind", "confirmed")
+    page.select_option("#id_source", "local")
+    page.select_option("#id_severity", "moderate")
+    page.fill("#id_onset_date", (today - dt.timedelta(days=2)).isoformat())
+    page.fill("#id_sampling_date", (today - dt.timedelta(days=1)).isoformat())
+    page.fill("#id_notes", "发热门诊报告，核酸阳性")
+    shot(page, "tracing-report-zh")
+    page.click("[data-testid=report-submit]")
+    page.wait_for_url("**/tracing/cases/*/")
+    case = Case.objects.get(person=index)
+    assert case.status == "reported"
+
+    # confirm it; contacts are computed from the exposures recorded next
+    page.click("[data-testid=status-confirmed]")
+    page.wait_for_selector("[data-testid=recompute]")
+    assert Case.objects.get(pk=case.pk).status == "confirmed"
+
+    # a contact found in the jurisdiction
+    page.fill("#contact-q", colleague.name[:2])
+    page.wait_for_selector(f"[data-testid=pick-results-contact] input[value='{colleague.pk}']")
+    page.check(f"[data-testid=pick-results-contact] input[value='{colleague.pk}']")
+    page.select_option("#id_context", "workplace")
+    page.fill("#id_place", "东街农贸市场")
+    page.click("[data-testid=exposure-submit]")
+    page.wait_for_selector("[data-testid=exposure-notice]")
+    assert colleague.name in page.inner_text("[data-testid=exposure-table]")
+
+    # a new person, registered in one of the town's communities
+    page.fill("#id_name", "新登记密接")
+    page.fill("#id_id_number", make_resident_id())
+    page.fill("#id_phone", "13912345678")
+    page.select_option("#id_region", city.tree.community_a1.code)
+    page.select_option("#id_context", "household")
+    page.click("[data-testid=exposure-submit]")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=exposure-table]').innerText.includes('新登记密接')"
+    )
+    # a document registered in the sibling town is matched to that person, shown without data
+    page.fill("#contact-q", "邻镇")
+    page.wait_for_selector("[data-testid=pick-results-contact] .trc-pick-none")
+    page.fill("#id_name", "某某")
+    page.fill("#id_id_number", neighbour_id)
+    page.select_option("#id_region", city.tree.community_a1.code)
+    page.select_option("#id_context", "venue")
+    page.click("[data-testid=exposure-submit]")
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=exposure-table] tbody tr').length === 3"
+    )
+    assert Exposure.objects.filter(case=case).count() == 3
+
+    # recompute: the three close contacts appear with their proposed measures
+    page.click("[data-testid=recompute]")
+    page.wait_for_selector("[data-testid=gen-1-count]:text('3')")
+    assert "3" in page.inner_text(".trc-messages")
+    tree = page.inner_text("[data-testid=tree-gen-1]")
+    assert colleague.name in tree and "新登记密接" in tree
+
+    # trace: one unreachable (with a reason), one put under its measure
+    unreachable = CaseContact.objects.get(case=case, person=colleague)
+    row = f"#contact-{unreachable.pk}"
+    page.click(f"{row} [data-testid=trace-edit]")
+    page.wait_for_selector(f"[data-testid=contact-edit-{unreachable.pk}]")
+    page.select_option(f"#trace-status-{unreachable.pk}", "unreachable")
+    page.fill(f"#trace-note-{unreachable.pk}", "电话关机，已报公安协查")
+    page.click(f"[data-testid=contact-edit-{unreachable.pk}] [data-testid=trace-save]")
+    page.wait_for_selector(f"{row}[data-testid=contact-row]")
+    assert "电话关机" in page.inner_text(row)
+    newcomer = CaseContact.objects.get(case=case, person__name="新登记密接")
+    page.click(f"#contact-{newcomer.pk} [data-testid=start-measure]")
+    page.wait_for_function(
+        f"!document.querySelector('#contact-{newcomer.pk} [data-testid=start-measure]')"
+    )
+    assert CaseContact.objects.get(pk=newcomer.pk).measure.state == "in_force"
+    assert page.inner_text("[data-testid=untraced-count]") == "1"
+    assert neighbour.name not in page.content() and neighbour_id not in page.content()
+    shot(page, "tracing-case-actions-zh")
+
+
+def test_configuration_pages(page: Any, live_server: Any, city: City) -> None:
+    UserFactory(username="city_office", role="command_office", region=city.tree.city)
+    login(page, live_server.url, "city_office")
+    page.goto(f"{live_server.url}/tracing/config/")
+    assert page.is_visible("[data-testid=profile-form]")
+    page.fill("#id_investigation_hours", "12")
+    page.click("[data-testid=profile-save]")
+    page.wait_for_selector(".trc-messages")
+    assert active_profile().investigation_hours == 12
+    shot(page, "tracing-config-zh")
+    page.click("a[href='/tracing/config/plans/centralised_7_home_3/']")
+    page.wait_for_selector("[data-testid=plan-form]")
+    shot(page, "tracing-plan-zh")

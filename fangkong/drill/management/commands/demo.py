@@ -16,6 +16,7 @@ from rich.table import Table
 
 from fangkong.drill.citygen import DEFAULT_SEED, DEFAULT_SIZE
 from fangkong.drill.names import CITY_NAME
+from fangkong.drill.outbreak import OutbreakResult, outbreak_seed
 from fangkong.drill.server import ServeOptions, default_workers, serve
 from fangkong.drill.services import (
     ACCOUNTS_FILE,
@@ -27,6 +28,7 @@ from fangkong.drill.services import (
     city_seeded,
     demo_accounts_ensure,
 )
+from fangkong.people.measures_models import MeasureState
 
 
 def command_console(command: BaseCommand) -> Console:
@@ -94,6 +96,9 @@ class Command(BaseCommand):
             except DemoAccountClash as exc:
                 raise CommandError(str(exc)) from None
         print_accounts(console, accounts)
+        with console.status(_("Seeding the demo outbreak…")):
+            outbreak = outbreak_seed(seed=options["seed"])
+        print_outbreak(console, outbreak)
         if options["no_serve"]:
             return
         url = f"http://{options['host']}:{options['port']}/"
@@ -147,4 +152,41 @@ def print_accounts(console: Console, accounts: list[DemoAccount]) -> None:
     table.add_column(_("jurisdiction"), overflow="fold")
     for a in accounts:
         table.add_row(a.username, a.password, a.role, a.region_code or a.institution or "")
+    console.print(table)
+
+
+def _joined(counts: dict[str, int]) -> str:
+    return " · ".join(f"{label} {n}" for label, n in counts.items()) or "0"
+
+
+def print_outbreak(console: Console, result: OutbreakResult) -> None:
+    """What the demo outbreak holds, so staff know what to look for on the new screens."""
+    if result.created:
+        console.print(_("Seeded the demo outbreak in %(s).1f s") % {"s": result.seconds})
+    elif result.skipped:
+        console.print(_("The demo outbreak was not seeded: %(why)s") % {"why": result.skipped})
+        return
+    else:
+        console.print(_("The demo outbreak is already seeded; seeding skipped"))
+    s = result.summary
+    table = Table(title=_("Demo outbreak"), title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(_("what"), no_wrap=True)
+    table.add_column(_("count"), overflow="fold")
+    generations = {
+        _("generation %(n)d") % {"n": g}: n for g, n in sorted(s.contacts_by_generation.items())
+    }
+    states = {str(MeasureState(k).label): n for k, n in sorted(s.measures_by_state.items())}
+    overdue = {
+        _("investigations"): s.overdue.get("investigations", 0),
+        _("release"): s.overdue.get("release", 0),
+        _("test"): s.overdue.get("test", 0),
+    }
+    towns = {name: counts["pending"] for name, counts in s.towns.items()}
+    table.add_row(_("cases"), str(s.cases))
+    table.add_row(_("contacts"), _joined(generations))
+    table.add_row(_("measures"), _joined(states))
+    table.add_row(_("overdue"), _joined(overdue))
+    table.add_row(_("pending screenings"), f"{s.pending_screenings} ({_joined(towns)})")
+    table.add_row(_("risk areas / zones in force"), f"{s.risk_areas} / {s.zones}")
+    table.add_row(_("self-declaration tokens"), " ".join(s.declaration_tokens) or "-")
     console.print(table)

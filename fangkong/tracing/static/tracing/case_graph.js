@@ -9,8 +9,12 @@
     return Math.min(node.generation, 4);
   }
 
-  function sizeOf(node) {
-    return [34, 16, 11, 8, 7][Math.min(node.generation, 4)];
+  // A chain of a few dozen persons is drawn larger, spread out and labelled; a big one stays
+  // compact so that thousands of nodes fit the panel.
+  var SMALL = 60;
+
+  function sizeOf(node, small) {
+    return (small ? [40, 22, 17, 13, 11] : [34, 16, 11, 8, 7])[Math.min(node.generation, 4)];
   }
 
   function tooltip(el, node) {
@@ -36,14 +40,22 @@
     var names = [el.dataset.labelCase, el.dataset.labelG1, el.dataset.labelG2, el.dataset.labelG3,
       el.dataset.labelGn, el.dataset.labelOutside];
     var byId = {};
+    var small = data.nodes.length <= SMALL;
     var nodes = data.nodes.map(function (n) {
       byId[n.id] = n;
+      var labelled = n.case || (small && !n.outside);
       return {
         id: n.id,
         name: n.id,
         category: category(n),
-        symbolSize: sizeOf(n),
-        label: { show: !!n.case, formatter: n.case ? n.name : "" },
+        symbolSize: sizeOf(n, small),
+        label: {
+          show: labelled,
+          formatter: labelled ? n.name : "",
+          position: n.case ? "inside" : "bottom",
+          fontSize: n.case ? 12 : 11,
+          color: n.case ? "#fff" : "#4a5565"
+        },
         itemStyle: n.case ? { borderColor: "#0c2140", borderWidth: 3, shadowBlur: 8, shadowColor: "rgba(179,20,29,0.5)" } : (n.outside ? { opacity: 0.55 } : {})
       };
     });
@@ -65,7 +77,9 @@
         links: data.links,
         lineStyle: { color: "#9aa5b1", width: 0.8, opacity: 0.7 },
         emphasis: { focus: "adjacency", lineStyle: { width: 2 } },
-        force: { repulsion: 38, gravity: 0.12, edgeLength: [8, 26], layoutAnimation: false, friction: 0.2 },
+        force: small
+          ? { repulsion: 360, gravity: 0.06, edgeLength: [60, 110], layoutAnimation: false, friction: 0.2 }
+          : { repulsion: 38, gravity: 0.12, edgeLength: [8, 26], layoutAnimation: false, friction: 0.2 },
         top: 40
       }]
     });
