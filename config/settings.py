@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.screening",
     "fangkong.tracing",
+    "fangkong.masstesting",
     "fangkong.drill",
     "fangkong.web",
 ]

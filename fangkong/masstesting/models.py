@@ -1,0 +1,3 @@
+"""Models of the mass-testing domain."""
+
+from __future__ import annotations
