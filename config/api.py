@@ -10,6 +10,8 @@ from fangkong.core.api import router as core_router
 from fangkong.core.http import API_AUTH, Conflict, Forbidden
 from fangkong.core.services import LoginLocked
 from fangkong.core.validators import FieldError
+from fangkong.masstesting.api import router as masstesting_router
+from fangkong.masstesting.api_capacity import router as capacity_router
 from fangkong.people.api import router as people_router
 from fangkong.people.api_imports import router as imports_router
 from fangkong.people.api_measures import router as measures_router
@@ -29,6 +31,8 @@ api.add_router("/people", people_router)
 api.add_router("/measures", measures_router)
 api.add_router("/screening", screening_router)
 api.add_router("/tracing", tracing_router)
+api.add_router("/masstesting", masstesting_router)
+api.add_router("/masstesting/capacity", capacity_router)
 
 
 @api.exception_handler(FieldError)

@@ -8,5 +8,6 @@ urlpatterns = [
     path("screening/", include("fangkong.screening.urls")),
     path("declare/", include("fangkong.screening.urls_public")),
     path("tracing/", include("fangkong.tracing.urls")),
+    path("masstesting/", include("fangkong.masstesting.urls")),
     path("", include("fangkong.web.urls")),
 ]

@@ -83,7 +83,12 @@ MODULES: tuple[Module, ...] = (
         ),
     ),
     Module("quarantine", pgettext_lazy("navigation", "Quarantine"), None),
-    Module("masstesting", pgettext_lazy("navigation", "Mass testing"), None),
+    Module(
+        "masstesting",
+        pgettext_lazy("navigation", "Mass testing"),
+        "masstesting:capacity",
+        ("masstesting:capacity",),
+    ),
     Module("sentinel", pgettext_lazy("navigation", "Sentinels"), None),
     Module("coldchain", pgettext_lazy("navigation", "Cold chain"), None),
     Module("supplies", pgettext_lazy("navigation", "Supplies"), None),
