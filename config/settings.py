@@ -159,6 +159,7 @@ REVEAL_ROLES = env_list(
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "fangkong" / "locale"]
+FORMAT_MODULE_PATH = ["fangkong.formats"]
 TIME_ZONE = env_str("FANGKONG_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
