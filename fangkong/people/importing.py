@@ -16,7 +16,6 @@ because it is usually an ID or phone number.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import multiprocessing
 import os
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
@@ -54,7 +52,7 @@ from fangkong.people.import_rows import (
 from fangkong.people.import_worker import check_batch, key_fingerprint, worker_init
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
 from fangkong.people.services import require_person_writer
-from fangkong.people.sheets import TableError, open_table
+from fangkong.people.sheets import TableError, errors_workbook, open_table
 
 logger = logging.getLogger(__name__)
 
@@ -384,13 +382,8 @@ def import_job_run(*, job_id: uuid.UUID | str, progress: ProgressFn | None = Non
 
 def import_errors_xlsx(*, job: ImportJob) -> bytes:
     """The row-level error report as a workbook: row, field, reason (never the bad value)."""
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(title=_("Errors")[:31])
-    ws.append([_("Row"), _("Field"), _("Reason")])
+    head: list[tuple[int | None, str, str]] = []
     if job.message and job.status == ImportStatus.FAILED:
-        ws.append([None, field_label("file"), job.message])
-    for err in job.row_errors.order_by("row", "id").iterator(chunk_size=2000):
-        ws.append([err.row, field_label(err.field), err.reason])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+        head.append((None, field_label("file"), job.message))
+    errors = job.row_errors.order_by("row", "id").iterator(chunk_size=2000)
+    return errors_workbook([*head, *((e.row, field_label(e.field), e.reason) for e in errors)])

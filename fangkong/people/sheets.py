@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -212,3 +212,15 @@ def open_table(path: Path, *, lean: bool = True) -> Iterator[tuple[Iterator[Sequ
     text = _decode_csv(path.read_bytes())
     total = sum(1 for _row in _csv_reader(text))
     yield _csv_reader(text), total
+
+
+def errors_workbook(rows: Iterable[tuple[int | None, str, str]]) -> bytes:
+    """A row-level error report: row, field label, reason per line (never the bad value)."""
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(title=_("Errors")[:31])
+    ws.append([_("Row"), _("Field"), _("Reason")])
+    for row in rows:
+        ws.append(list(row))
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

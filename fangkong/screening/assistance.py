@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -33,7 +31,7 @@ from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import _cell_text, _choice, _document_text
 from fangkong.people.models import IdType, Person
 from fangkong.people.services import PersonData, person_build, person_validate
-from fangkong.people.sheets import TableError, open_table
+from fangkong.people.sheets import TableError, errors_workbook, open_table
 from fangkong.screening import assistance_layout as layout
 from fangkong.screening.models import (
     AssistanceItem,
@@ -425,14 +423,8 @@ def _finish(request: AssistanceRequest, actor: User, counts: Counts) -> None:
 
 def assistance_errors_xlsx(*, request: AssistanceRequest) -> bytes:
     """Row, field and reason of every rejected row (never the rejected value)."""
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(title=_("Errors")[:31])
-    ws.append([_("Row"), _("Field"), _("Reason")])
-    for err in request.row_errors.order_by("row", "id").iterator(chunk_size=2000):
-        ws.append([err.row, layout.field_label(err.field), err.reason])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    errors = request.row_errors.order_by("row", "id").iterator(chunk_size=2000)
+    return errors_workbook((e.row, layout.field_label(e.field), e.reason) for e in errors)
 
 
 # ---------------------------------------------------------------- placing rows by hand
