@@ -12,6 +12,10 @@ from fangkong.core.services import LoginLocked
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.api import router as masstesting_router
 from fangkong.masstesting.api_capacity import router as capacity_router
+from fangkong.masstesting.api_coverage import router as coverage_router
+from fangkong.masstesting.api_groups import router as groups_router
+from fangkong.masstesting.api_lab import router as lab_router
+from fangkong.masstesting.api_status import router as status_router
 from fangkong.people.api import router as people_router
 from fangkong.people.api_imports import router as imports_router
 from fangkong.people.api_measures import router as measures_router
@@ -33,6 +37,10 @@ api.add_router("/screening", screening_router)
 api.add_router("/tracing", tracing_router)
 api.add_router("/masstesting", masstesting_router)
 api.add_router("/masstesting/capacity", capacity_router)
+api.add_router("/masstesting/lab", lab_router)
+api.add_router("/masstesting/status", status_router)
+api.add_router("/masstesting/coverage", coverage_router)
+api.add_router("/masstesting/groups", groups_router)
 
 
 @api.exception_handler(FieldError)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("declare/", include("fangkong.screening.urls_public")),
     path("tracing/", include("fangkong.tracing.urls")),
     path("masstesting/", include("fangkong.masstesting.urls")),
+    path("hs/", include("fangkong.masstesting.urls_public")),
     path("", include("fangkong.web.urls")),
 ]

@@ -2,8 +2,9 @@
 
 A model opts in by using `ScopedQuerySet.as_manager()` and naming, in class attributes, the
 lookup to a region's materialized path (`scope_path_field`) and optionally to an owning
-institution (`scope_institution_field`). `visible_to(user)` is the only way to get a queryset
-that the API and UI helpers accept; they assert `is_scoped` and fail loudly otherwise.
+institution (`scope_institution_field`, a lookup or a tuple of them). `visible_to(user)` is
+the only way to get a queryset that the API and UI helpers accept; they assert `is_scoped`
+and fail loudly otherwise.
 """
 
 from __future__ import annotations
@@ -94,7 +95,10 @@ class ScopedQuerySet(models.QuerySet[_M], Generic[_M]):
             else:
                 condition |= Q(**{f"{path_field}__startswith": scope.region_path})
         if scope.institution_id is not None and inst_field:
-            condition |= Q(**{inst_field: scope.institution_id})
+            # A tuple names several institutions that may each see the row (a tube: the
+            # sampling point that filled it and the lab it was handed to).
+            for name in (inst_field,) if isinstance(inst_field, str) else inst_field:
+                condition |= Q(**{name: scope.institution_id})
         qs = self.filter(condition)
         qs._scoped_for = getattr(user, "pk", 0) or 0
         return qs

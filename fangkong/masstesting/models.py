@@ -41,6 +41,11 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.RUNNING
     )
+    # Empty: every resident of the region should be tested. Otherwise only members of these
+    # key groups (a routine round for cold-chain workers, say).
+    key_groups = models.JSONField(_("key groups"), default=list, blank=True)
+    # Pool size per key group where it differs from the campaign's (medical staff 1-in-1).
+    group_pool_sizes = models.JSONField(_("pool size per key group"), default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -83,6 +88,28 @@ class SamplingPoint(models.Model):
         return self.name
 
 
+class SamplingTeam(models.Model):
+    """A team that staffs a point in a shift; its samplers are users of the point's institution."""
+
+    point = models.ForeignKey(SamplingPoint, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(pgettext_lazy("entity", "name"), max_length=100)
+    shift = models.CharField(_("shift"), max_length=100, blank=True)
+    size = models.PositiveSmallIntegerField(_("team size"), default=1)
+    samplers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "point__region__path"
+    scope_institution_field: ClassVar[str] = "point__institution"
+
+    class Meta:
+        ordering = ["point_id", "name"]
+        verbose_name = _("sampling team")
+        verbose_name_plural = _("sampling teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RegistrationCode(models.Model):
     """A person's stable 核酸码: an opaque random token, nothing personal in it."""
 
@@ -102,8 +129,86 @@ class RegistrationCode(models.Model):
 class TubeStatus(models.TextChoices):
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")
+    BOXED = "boxed", _("In a transfer box")
     RECEIVED = "received", _("Received by lab")
     RESULTED = "resulted", _("Resulted")
+
+
+class TubeKind(models.TextChoices):
+    POOL = "pool", _("Pooled sample")
+    RECHECK = "recheck", _("Single-tube recheck")
+
+
+class TestResult(models.TextChoices):
+    NEGATIVE = "negative", _("Negative")
+    POSITIVE = "positive", _("Positive")
+    INVALID = "invalid", _("Invalid")
+
+
+class BoxStatus(models.TextChoices):
+    PACKED = "packed", _("Packed")
+    HANDED_OVER = "handed_over", _("Handed over to the lab")
+    RECEIVED = "received", _("Received by the lab")
+
+
+class TransferBox(models.Model):
+    """A cool box of closed tubes carried from a point to a lab; the lab sees what it is handed."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="boxes")
+    code = models.CharField(_("box code"), max_length=64)
+    point = models.ForeignKey(SamplingPoint, on_delete=models.PROTECT, related_name="boxes")
+    lab = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=16, choices=BoxStatus.choices, default=BoxStatus.PACKED
+    )
+    tube_count = models.PositiveIntegerField(_("tubes declared"), default=0)
+    received_count = models.PositiveIntegerField(_("tubes received"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "point__region__path"
+    scope_institution_field: ClassVar[tuple[str, ...]] = ("point__institution", "lab")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("transfer box")
+        verbose_name_plural = _("transfer boxes")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "code"], name="box_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ResultBatch(models.Model):
+    """One upload of lab results; its stored answer is what a retry with the same key gets."""
+
+    lab = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=128)
+    body_hash = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    counts = models.JSONField(default=dict)
+    results = models.JSONField(default=list)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "lab__region__path"
+    scope_institution_field: ClassVar[str] = "lab"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lab", "idempotency_key"], name="resultbatch_unique_key"
+            ),
+        ]
 
 
 class Tube(models.Model):
@@ -117,10 +222,29 @@ class Tube(models.Model):
     )
     opened_at = models.DateTimeField(_("opened at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=TubeKind.choices, default=TubeKind.POOL
+    )
+    box = models.ForeignKey(
+        TransferBox, null=True, blank=True, on_delete=models.SET_NULL, related_name="tubes"
+    )
+    # Set when the box is handed over: from then on the lab sees the tube.
+    lab = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    result = models.CharField(
+        _("result"), max_length=8, choices=TestResult.choices, blank=True, default=""
+    )
+    ct_value = models.FloatField(_("Ct value"), null=True, blank=True)
+    resulted_at = models.DateTimeField(_("resulted at"), null=True, blank=True)
+    result_batch = models.ForeignKey(
+        ResultBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_path_field: ClassVar[str] = "point__region__path"
-    scope_institution_field: ClassVar[str] = "point__institution"
+    scope_institution_field: ClassVar[tuple[str, ...]] = ("point__institution", "lab")
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -132,6 +256,8 @@ class Tube(models.Model):
                 condition=models.Q(members__lte=models.F("capacity")), name="tube_not_overfull"
             ),
         ]
+        # A lab uploads results by barcode among the tubes handed to it.
+        indexes = [models.Index(fields=["lab", "barcode"], name="tube_lab_barcode")]
 
     def __str__(self) -> str:
         return self.barcode
@@ -193,4 +319,106 @@ class Scan(models.Model):
         verbose_name_plural = _("scans")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "person"], name="scan_one_per_person"),
+        ]
+
+
+class RecheckReason(models.TextChoices):
+    POSITIVE_POOL = "positive_pool", _("Positive pool")
+    INVALID_POOL = "invalid_pool", _("Invalid pool")
+
+
+class RecheckStatus(models.TextChoices):
+    OPEN = "open", _("Awaiting resampling")
+    SAMPLED = "sampled", _("Resampled, awaiting result")
+    RESULTED = "resulted", _("Resulted")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class RecheckTask(models.Model):
+    """Single-tube resampling of one person of a positive or invalid pool, for their grid."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="rechecks")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    source_tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="rechecks")
+    # The person's grid (their region), denormalised so a grid worker's list is one prefix scan.
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    region_path = models.CharField(max_length=255, editable=False)
+    reason = models.CharField(_("reason"), max_length=16, choices=RecheckReason.choices)
+    # Under a control measure: resample at home, not at a point.
+    at_home = models.BooleanField(_("at home"), default=False)
+    status = models.CharField(
+        _("status"), max_length=12, choices=RecheckStatus.choices, default=RecheckStatus.OPEN
+    )
+    sample_tube = models.ForeignKey(
+        Tube, null=True, blank=True, on_delete=models.SET_NULL, related_name="recheck_of"
+    )
+    sampled_at = models.DateTimeField(_("resampled at"), null=True, blank=True)
+    result = models.CharField(
+        _("result"), max_length=8, choices=TestResult.choices, blank=True, default=""
+    )
+    resulted_at = models.DateTimeField(_("resulted at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("recheck task")
+        verbose_name_plural = _("recheck tasks")
+        constraints = [
+            # One task per person per pool: re-resolving the same result creates nothing new.
+            models.UniqueConstraint(fields=["source_tube", "person"], name="recheck_one_per_pool"),
+        ]
+        indexes = [models.Index(fields=["region_path", "status"], name="recheck_region_status")]
+
+
+class KeyGroupRegime(models.Model):
+    """Routine testing of a key group: how often its members must be tested, per region."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    key_group = models.CharField(_("key group"), max_length=24)
+    every_days = models.PositiveSmallIntegerField(_("test every (days)"))
+    pool_size = models.PositiveSmallIntegerField(
+        _("pool size"), choices=[(n, f"{n}-in-1") for n in POOL_SIZES], default=1
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "region__path"
+
+    class Meta:
+        ordering = ["region_id", "key_group"]
+        verbose_name = _("key-group testing regime")
+        verbose_name_plural = _("key-group testing regimes")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "key_group"], name="regime_unique_group"),
+        ]
+
+
+class KeyGroupMember(models.Model):
+    """A person enrolled in a key group's routine testing, with the unit that employs them."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    region_path = models.CharField(max_length=255, editable=False)
+    key_group = models.CharField(_("key group"), max_length=24)
+    unit = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    unit_name = models.CharField(_("unit"), max_length=200, blank=True)
+    enrolled_on = models.DateField(_("enrolled on"))
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+
+    class Meta:
+        ordering = ["key_group", "unit_name", "id"]
+        verbose_name = _("key-group member")
+        verbose_name_plural = _("key-group members")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "key_group"], name="member_unique_group"),
         ]

@@ -17,7 +17,8 @@ class Module:
     key: str
     label: str | Promise
     url_name: str | None  # None: planned module, shown greyed and never linked
-    sections: tuple[str, ...] = ()  # url names that highlight this entry
+    # url names that highlight this entry; "<namespace>:*" stands for a whole app's pages
+    sections: tuple[str, ...] = ()
 
 
 MODULES: tuple[Module, ...] = (
@@ -87,7 +88,7 @@ MODULES: tuple[Module, ...] = (
         "masstesting",
         pgettext_lazy("navigation", "Mass testing"),
         "masstesting:capacity",
-        ("masstesting:capacity",),
+        ("masstesting:*",),
     ),
     Module("sentinel", pgettext_lazy("navigation", "Sentinels"), None),
     Module("coldchain", pgettext_lazy("navigation", "Cold chain"), None),
@@ -108,7 +109,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "label": m.label,
             "href": reverse(m.url_name) if m.url_name else None,
             # other apps' pages name their sections with the namespace ("people:...")
-            "active": current in m.sections or (match and match.view_name) in m.sections,
+            "active": current in m.sections
+            or (match and match.view_name) in m.sections
+            or (match and f"{match.namespace}:*") in m.sections,
         }
         for m in MODULES
     ]

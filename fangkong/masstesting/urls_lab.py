@@ -1,0 +1,5 @@
+"""Operator pages of the mass-testing module: lab (included by masstesting/urls.py)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
