@@ -157,7 +157,7 @@ def post_all(port: int, token: str, payloads: list[bytes], clients: int) -> tupl
             response = conn.getresponse()
             data = response.read()
             conn.close()
-            if response.status == 503:  # shed: retry with the same key, as a sampler would
+            if response.status in (429, 503):  # shed: retry with the same key, as a sampler would
                 time.sleep(0.05)
                 continue
             if response.status != 200:

@@ -284,14 +284,14 @@ def test_concurrent_duplicates_store_once(tree: Tree, users: dict[str, User]) ->
     assert sum(Tube.objects.values_list("members", flat=True)) == 40
 
 
-def test_overload_is_shed_with_503(setup: Any, tree: Tree, api_as: Any, monkeypatch: Any) -> None:
+def test_overload_is_shed_with_429(setup: Any, tree: Tree, api_as: Any, monkeypatch: Any) -> None:
     from fangkong.masstesting import api as mt_api
 
     monkeypatch.setattr(mt_api, "_INFLIGHT", threading.BoundedSemaphore(1))
     mt_api._INFLIGHT.acquire()  # one batch already in flight, the limit is one
     tokens = persons(tree.community_a1, 2)
     response = post(api_as("sampler"), setup["point"], scans_for(tokens), "busy")
-    assert response.status_code == 503
+    assert response.status_code == 429
     assert response["Retry-After"] == "2"
     assert not Scan.objects.exists()
     mt_api._INFLIGHT.release()

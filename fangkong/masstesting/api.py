@@ -3,7 +3,7 @@
 The batch endpoint parses its body by hand rather than through a Pydantic schema: 5,000
 scans through model validation cost more than the database work. Overload is shed, not
 queued: at most MASSTESTING_MAX_INFLIGHT_BATCHES (default 4) batches run at once in a
-process; any more answer 503 with Retry-After at once, so a morning rush of uploads cannot
+process; any more answer 429 with Retry-After at once, so a morning rush of uploads cannot
 pile up threads and connections until the server falls over. Clients retry with the same
 Idempotency-Key, which is safe.
 """
@@ -225,7 +225,7 @@ def _parse_batch(body: bytes) -> tuple[int, list[ScanIn]]:
     return point_id, scans
 
 
-@router.post("/scans/batch", response={200: dict[str, Any], 409: ErrorOut, 503: ErrorOut})
+@router.post("/scans/batch", response={200: dict[str, Any], 409: ErrorOut, 429: ErrorOut})
 @scoped
 def scan_batch(request: HttpRequest) -> Any:
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -236,7 +236,7 @@ def scan_batch(request: HttpRequest) -> Any:
     point = get_scoped_or_404(selectors.point_list(actor=actor), pk=point_id)
     if not _INFLIGHT.acquire(blocking=False):
         busy = JsonResponse(
-            {"detail": _("Too many uploads in progress; retry shortly")}, status=503
+            {"detail": _("Too many uploads in progress; retry shortly")}, status=429
         )
         busy["Retry-After"] = "2"
         return busy

@@ -14,7 +14,7 @@ from fangkong.core.models import Institution, Region, Role, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.models import POOL_SIZES, Campaign, RegistrationCode, SamplingPoint
-from fangkong.people.models import Person
+from fangkong.people.models import KeyGroup, Person
 
 PLANNING_ROLES = frozenset({Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.DISTRICT, Role.TOWN})
 
@@ -44,6 +44,21 @@ def _require_planner(actor: User, region: Region) -> None:
         raise Forbidden(_("The region is outside your jurisdiction"))
 
 
+def _clean_groups(
+    key_groups: list[str], pool_sizes: dict[str, int]
+) -> tuple[list[str], dict[str, int]]:
+    known = set(KeyGroup.values) - {""}
+    for group in [*key_groups, *pool_sizes]:
+        if group not in known:
+            raise FieldError("key_groups", _("Unknown key group: %(g)s") % {"g": group})
+    for group, size in pool_sizes.items():
+        if size not in POOL_SIZES:
+            raise FieldError(
+                "group_pool_sizes", _("Pool size of %(g)s must be 1, 5, 10 or 20") % {"g": group}
+            )
+    return sorted(set(key_groups)), dict(sorted(pool_sizes.items()))
+
+
 @transaction.atomic
 def campaign_create(
     *,
@@ -53,18 +68,23 @@ def campaign_create(
     pool_size: int,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
+    key_groups: list[str] | None = None,
+    group_pool_sizes: dict[str, int] | None = None,
 ) -> Campaign:
     _require_planner(actor, region)
     if pool_size not in POOL_SIZES:
         raise FieldError("pool_size", _("Pool size must be 1, 5, 10 or 20"))
     if ends_at <= starts_at:
         raise FieldError("ends_at", _("The window must end after it starts"))
+    groups = _clean_groups(key_groups or [], group_pool_sizes or {})
     campaign = Campaign.objects.create(
         name=name,
         region=region,
         pool_size=pool_size,
         starts_at=starts_at,
         ends_at=ends_at,
+        key_groups=groups[0],
+        group_pool_sizes=groups[1],
         created_by=actor,
     )
     audit_record(
