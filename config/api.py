@@ -15,6 +15,7 @@ from fangkong.masstesting.api_capacity import router as capacity_router
 from fangkong.masstesting.api_coverage import router as coverage_router
 from fangkong.masstesting.api_groups import router as groups_router
 from fangkong.masstesting.api_lab import router as lab_router
+from fangkong.masstesting.api_rechecks import router as rechecks_router
 from fangkong.masstesting.api_status import router as status_router
 from fangkong.people.api import router as people_router
 from fangkong.people.api_imports import router as imports_router
@@ -41,6 +42,7 @@ api.add_router("/masstesting/lab", lab_router)
 api.add_router("/masstesting/status", status_router)
 api.add_router("/masstesting/coverage", coverage_router)
 api.add_router("/masstesting/groups", groups_router)
+api.add_router("/masstesting/rechecks", rechecks_router)
 
 
 @api.exception_handler(FieldError)

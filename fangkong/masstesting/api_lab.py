@@ -1,7 +1,255 @@
-"""Mass-testing API: lab (mounted by config/api.py)."""
+"""Mass-testing API: transfer boxes, lab receipt, lab tube lists and the xlsx results upload
+(mounted at /api/v1/masstesting/lab by config/api.py). The JSON results upload is
+POST /api/v1/masstesting/results/batch, in api.py beside the scan upload."""
 
 from __future__ import annotations
 
-from ninja import Router
+import datetime as dt
+from typing import Any
 
-router = Router(tags=["masstesting"])
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import File, Router, Schema, UploadedFile
+from ninja.errors import HttpError
+
+from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.models import Institution, Role, User
+from fangkong.masstesting import lab as lab_services
+from fangkong.masstesting import selectors_lab
+from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_ingest, row_errors_workbook
+from fangkong.masstesting.models import TestResult, TransferBox
+from fangkong.people.sheets import TableError
+
+router = Router(tags=["masstesting-lab"])
+
+
+class BoxIn(Schema):
+    point_id: int
+    lab_id: int
+    code: str
+    tube_barcodes: list[str]
+
+
+class BoxOut(Schema):
+    id: int
+    campaign_id: int
+    code: str
+    point_id: int
+    point_name: str
+    lab_id: int
+    lab_name: str
+    status: str
+    tube_count: int
+    received_count: int
+    created_at: dt.datetime
+    handed_over_at: dt.datetime | None
+    received_at: dt.datetime | None
+
+
+class BoxPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[BoxOut]
+
+
+class ReceiveIn(Schema):
+    barcodes: list[str]
+
+
+class LabTubeOut(Schema):
+    id: int
+    campaign_id: int
+    barcode: str
+    kind: str
+    members: int
+    box_code: str | None
+    status: str
+    received_at: dt.datetime | None
+    result: str
+    ct_value: float | None
+    resulted_at: dt.datetime | None
+
+
+class LabTubePage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[LabTubeOut]
+
+
+class BatchOut(Schema):
+    id: int
+    lab_name: str
+    uploaded_by: str
+    received_at: dt.datetime
+    counts: dict[str, int]
+
+
+class BatchPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[BatchOut]
+
+
+def box_out(box: TransferBox) -> dict[str, Any]:
+    fields = {f: getattr(box, f) for f in BoxOut.model_fields if not f.endswith("_name")}
+    return {**fields, "point_name": box.point.name, "lab_name": box.lab.name}
+
+
+def actor_lab(actor: User) -> Institution:
+    """The lab a lab user works for; others may not receive or upload."""
+    if actor.role != Role.LAB or actor.institution is None:
+        raise Forbidden(_("Only the lab's own staff receive tubes and upload results"))
+    return actor.institution
+
+
+def _paged(qs: Any, page: int, page_size: int, out: Any) -> dict[str, Any]:
+    count, page, page_size, items = page_slice(qs, page=page, page_size=page_size)
+    return {"count": count, "page": page, "page_size": page_size, "items": [out(i) for i in items]}
+
+
+@router.post("/boxes", response={201: BoxOut})
+@scoped
+def box_create(request: HttpRequest, payload: BoxIn) -> Any:
+    actor = actor_of(request)
+    point = get_scoped_or_404(selectors_lab.transport_points(actor=actor), pk=payload.point_id)
+    lab = selectors_lab.lab_choices(point=point).filter(pk=payload.lab_id).first()
+    if lab is None:
+        raise Http404()
+    box = lab_services.box_pack(
+        actor=actor, point=point, lab=lab, code=payload.code, tube_barcodes=payload.tube_barcodes
+    )
+    return 201, box_out(box)
+
+
+@router.post("/boxes/{box_id}/hand-over", response=BoxOut)
+@scoped
+def box_hand_over(request: HttpRequest, box_id: int) -> Any:
+    actor = actor_of(request)
+    box = get_scoped_or_404(selectors_lab.box_list(actor=actor), pk=box_id)
+    return box_out(lab_services.box_hand_over(actor=actor, box=box))
+
+
+@router.get("/boxes", response=BoxPage)
+@scoped
+def box_list(
+    request: HttpRequest, status: str | None = None, page: int = 1, page_size: int = 50
+) -> Any:
+    qs = selectors_lab.box_list(actor=actor_of(request), status=status)
+    return _paged(qs, page, page_size, box_out)
+
+
+@router.get("/boxes/{box_id}", response=BoxOut)
+@scoped
+def box_get(request: HttpRequest, box_id: int) -> Any:
+    return box_out(get_scoped_or_404(selectors_lab.box_list(actor=actor_of(request)), pk=box_id))
+
+
+@router.post("/receive", response=dict[str, Any])
+@scoped
+def tubes_receive(request: HttpRequest, payload: ReceiveIn) -> Any:
+    actor = actor_of(request)
+    answer = lab_services.tubes_receive(
+        actor=actor, lab=actor_lab(actor), barcodes=payload.barcodes
+    )
+    return {"counts": answer.counts, "results": answer.results}
+
+
+def _tube_out(tube: Any) -> dict[str, Any]:
+    out = {f: getattr(tube, f) for f in LabTubeOut.model_fields if f != "box_code"}
+    return {**out, "box_code": tube.box.code if tube.box else None}
+
+
+@router.get("/tubes", response=LabTubePage)
+@scoped
+def lab_tube_list(
+    request: HttpRequest,
+    status: str | None = None,
+    result: str | None = None,
+    awaiting_result: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+) -> Any:
+    if result is not None and result not in TestResult.values:
+        raise HttpError(422, _("result must be negative, positive or invalid"))
+    qs = selectors_lab.lab_tube_list(
+        actor=actor_of(request), status=status, result=result, awaiting_result=awaiting_result
+    )
+    return _paged(qs, page, page_size, _tube_out)
+
+
+class CorrectionIn(Schema):
+    result: str
+    ct_value: float | None = None
+    reason: str
+
+
+@router.post("/tubes/{tube_id}/correct", response=LabTubeOut)
+@scoped
+def tube_result_correct(request: HttpRequest, tube_id: int, payload: CorrectionIn) -> Any:
+    """Replace a tube's stored result; the reason goes to the audit log."""
+    actor = actor_of(request)
+    tube = get_scoped_or_404(selectors_lab.lab_tube_list(actor=actor), pk=tube_id)
+    tube = lab_services.tube_result_correct(
+        actor=actor,
+        tube=tube,
+        result=payload.result,
+        ct_value=payload.ct_value,
+        reason=payload.reason,
+    )
+    return _tube_out(tube)
+
+
+def _batch_out(batch: Any) -> dict[str, Any]:
+    return {
+        "id": batch.pk,
+        "lab_name": batch.lab.name,
+        "uploaded_by": batch.uploaded_by.get_username() if batch.uploaded_by else "",
+        "received_at": batch.received_at,
+        "counts": batch.counts,
+    }
+
+
+@router.get("/batches", response=BatchPage)
+@scoped
+def result_batch_list(request: HttpRequest, page: int = 1, page_size: int = 20) -> Any:
+    qs = selectors_lab.result_batch_list(actor=actor_of(request))
+    return _paged(qs, page, page_size, _batch_out)
+
+
+@router.get("/batches/{batch_id}/errors.xlsx")
+@scoped
+def result_batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The rejected rows of a batch as a workbook: row, field, reason (never the value)."""
+    qs = selectors_lab.result_batch_list(actor=actor_of(request))
+    batch = get_scoped_or_404(qs, pk=batch_id)
+    response = HttpResponse(
+        row_errors_workbook(batch.results),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="result-batch-{batch.pk}-errors.xlsx"'
+    return response
+
+
+@router.post("/results/xlsx", response=dict[str, Any])
+@scoped
+def results_xlsx(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Upload results as xlsx (multipart field `file`): columns 试管条码/barcode, 结果/result
+    (阴性/阳性/无效 or negative/positive/invalid), optional Ct值/ct_value."""
+    actor = actor_of(request)
+    lab = actor_lab(actor)
+    if (file.size or 0) > MAX_FILE_BYTES:
+        raise HttpError(422, _("The file is larger than 10 MB"))
+    try:
+        answer, errors = results_xlsx_ingest(actor=actor, lab=lab, content=file.read())
+    except TableError as exc:
+        raise HttpError(422, exc.message) from None
+    return {
+        "batch_id": answer.batch_id,
+        "replayed": answer.replayed,
+        "counts": answer.counts,
+        "resolve": answer.resolve,
+        "errors": [{"row": r, "field": f, "reason": m} for r, f, m in errors],
+    }

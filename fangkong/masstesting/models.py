@@ -371,7 +371,14 @@ class RecheckTask(models.Model):
             # One task per person per pool: re-resolving the same result creates nothing new.
             models.UniqueConstraint(fields=["source_tube", "person"], name="recheck_one_per_pool"),
         ]
-        indexes = [models.Index(fields=["region_path", "status"], name="recheck_region_status")]
+        indexes = [
+            models.Index(fields=["region_path", "status"], name="recheck_region_status"),
+            models.Index(
+                fields=["region_path"],
+                name="recheck_region_path",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
 
 
 class KeyGroupRegime(models.Model):
@@ -421,4 +428,10 @@ class KeyGroupMember(models.Model):
         verbose_name_plural = _("key-group members")
         constraints = [
             models.UniqueConstraint(fields=["person", "key_group"], name="member_unique_group"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["region_path"], name="member_region_path", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["key_group", "active"], name="member_group_active"),
         ]

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import secrets
 
+import openpyxl
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Forbidden
-from fangkong.core.models import Institution, Region, Role, User
+from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.models import Institution, Region, RegionLevel, Role, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.masstesting.models import POOL_SIZES, Campaign, RegistrationCode, SamplingPoint
+from fangkong.masstesting.coverage import coverage_root, not_sampled_list, not_sampled_row
+from fangkong.masstesting.models import (
+    POOL_SIZES,
+    Campaign,
+    CampaignStatus,
+    RegistrationCode,
+    SamplingPoint,
+    SamplingTeam,
+)
 from fangkong.people.models import KeyGroup, Person
 
 PLANNING_ROLES = frozenset({Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.DISTRICT, Role.TOWN})
@@ -122,3 +132,175 @@ def point_create(
         actor=actor, action="point.create", object_type="sampling_point", object_id=point.pk
     )
     return point
+
+
+def _require_point_planner(actor: User, point: SamplingPoint) -> None:
+    _require_planner(actor, point.region)
+
+
+def _clean_grids(campaign: Campaign, grids: list[Region]) -> list[Region]:
+    for grid in grids:
+        if grid.level != RegionLevel.GRID:
+            raise FieldError("grids", _("%(r)s is not a grid") % {"r": grid.name})
+        if not grid.path.startswith(campaign.region.path):
+            raise FieldError(
+                "grids", _("Grid %(r)s lies outside the campaign's region") % {"r": grid.name}
+            )
+    return grids
+
+
+@transaction.atomic
+def point_update(
+    *,
+    actor: User,
+    point: SamplingPoint,
+    grids: list[Region] | None = None,
+    opening_hours: str | None = None,
+    hourly_capacity: int | None = None,
+) -> SamplingPoint:
+    """Change what a point serves: its grids (residents follow their grid), hours, capacity."""
+    _require_point_planner(actor, point)
+    if point.campaign.status == CampaignStatus.CLOSED:
+        raise Conflict(_("The campaign is closed"))
+    changed: dict[str, object] = {}
+    if opening_hours is not None:
+        point.opening_hours = opening_hours.strip()[:200]
+        changed["opening_hours"] = point.opening_hours
+    if hourly_capacity is not None:
+        if hourly_capacity < 0:
+            raise FieldError("hourly_capacity", _("The hourly capacity cannot be negative"))
+        point.hourly_capacity = hourly_capacity
+        changed["hourly_capacity"] = hourly_capacity
+    point.save()
+    if grids is not None:
+        point.grids.set(_clean_grids(point.campaign, grids))
+        changed["grids"] = sorted(g.code for g in grids)
+    audit_record(
+        actor=actor,
+        action="point.update",
+        object_type="sampling_point",
+        object_id=point.pk,
+        details=changed,
+    )
+    return point
+
+
+def _clean_samplers(point: SamplingPoint, samplers: list[User]) -> list[User]:
+    for user in samplers:
+        if user.role != Role.SAMPLER or point.institution_id is None:
+            raise FieldError("samplers", _("%(u)s is not a sampler") % {"u": user.username})
+        if user.institution_id != point.institution_id:
+            raise FieldError(
+                "samplers",
+                _("%(u)s does not work for this point's institution") % {"u": user.username},
+            )
+    return samplers
+
+
+@transaction.atomic
+def team_create(
+    *,
+    actor: User,
+    point: SamplingPoint,
+    name: str,
+    shift: str = "",
+    size: int = 1,
+    samplers: list[User] | None = None,
+) -> SamplingTeam:
+    _require_point_planner(actor, point)
+    name = name.strip()
+    if not name:
+        raise FieldError("name", _("The team needs a name"))
+    if not 1 <= size <= 100:
+        raise FieldError("size", _("A team has 1 to 100 members"))
+    team = SamplingTeam.objects.create(point=point, name=name[:100], shift=shift[:100], size=size)
+    if samplers:
+        team.samplers.set(_clean_samplers(point, samplers))
+    audit_record(actor=actor, action="team.create", object_type="sampling_team", object_id=team.pk)
+    return team
+
+
+@transaction.atomic
+def team_update(
+    *,
+    actor: User,
+    team: SamplingTeam,
+    name: str | None = None,
+    shift: str | None = None,
+    size: int | None = None,
+    samplers: list[User] | None = None,
+) -> SamplingTeam:
+    _require_point_planner(actor, team.point)
+    if name is not None:
+        if not name.strip():
+            raise FieldError("name", _("The team needs a name"))
+        team.name = name.strip()[:100]
+    if shift is not None:
+        team.shift = shift[:100]
+    if size is not None:
+        if not 1 <= size <= 100:
+            raise FieldError("size", _("A team has 1 to 100 members"))
+        team.size = size
+    team.save()
+    if samplers is not None:
+        team.samplers.set(_clean_samplers(team.point, samplers))
+    audit_record(actor=actor, action="team.update", object_type="sampling_team", object_id=team.pk)
+    return team
+
+
+@transaction.atomic
+def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
+    """Stop sampling: later scans are rejected (campaign_closed); results still arrive."""
+    _require_planner(actor, campaign.region)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status == CampaignStatus.CLOSED:
+        raise Conflict(_("The campaign is already closed"))
+    locked.status = CampaignStatus.CLOSED
+    locked.save(update_fields=["status"])
+    campaign.status = locked.status
+    audit_record(
+        actor=actor, action="campaign.close", object_type="campaign", object_id=campaign.pk
+    )
+    return campaign
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_LIMIT = 100_000
+
+
+@transaction.atomic
+def not_sampled_export(
+    *, actor: User, campaign: Campaign, region: Region | None = None, client_ip: str = ""
+) -> tuple[bytes, str]:
+    """The "not yet sampled" list as xlsx (masked values, as on screen); an export of personal
+    data, so it writes one audit row naming the region and how many people it listed."""
+    root = coverage_root(actor=actor, campaign=campaign, region=region)
+    rows = [
+        not_sampled_row(p)
+        for p in not_sampled_list(actor=actor, campaign=campaign, region=root)[:EXPORT_LIMIT]
+    ]
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(title=_("Not yet sampled")[:31])
+    ws.append([_("Name"), _("ID number"), _("Phone"), _("Address"), _("Grid"), _("Key group")])
+    for row in rows:
+        ws.append(
+            [
+                row["name"],
+                row["id_number"],
+                row["phone"],
+                row["address"],
+                row["region_name"],
+                row["key_group"],
+            ]
+        )
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    audit_record(
+        actor=actor,
+        action="masstesting.not_sampled_export",
+        object_type="campaign",
+        object_id=campaign.pk,
+        client_ip=client_ip,
+        details={"region": root.code, "rows": len(rows)},
+    )
+    return buffer.getvalue(), f"not-sampled-{campaign.pk}-{root.code}.xlsx"

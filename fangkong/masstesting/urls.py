@@ -7,6 +7,7 @@ from fangkong.masstesting import (
     urls_codes,
     urls_groups,
     urls_lab,
+    urls_rechecks,
     urls_sampler,
     views_capacity,
 )
@@ -19,4 +20,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *urls_sampler.urlpatterns,
     *urls_codes.urlpatterns,
     *urls_groups.urlpatterns,
+    *urls_rechecks.urlpatterns,
 ]

@@ -1,5 +1,10 @@
 """Operator pages of the mass-testing module: codes (included by masstesting/urls.py)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from fangkong.masstesting import views_codes
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("codes/", views_codes.code_sheets, name="code_sheets"),
+    path("codes/print/", views_codes.code_sheet_print, name="code_sheet_print"),
+]

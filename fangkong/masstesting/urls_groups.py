@@ -1,5 +1,17 @@
-"""Operator pages of the mass-testing module: groups (included by masstesting/urls.py)."""
+"""Operator pages of the mass-testing module: key-group routine testing (included by
+masstesting/urls.py)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from fangkong.masstesting import views_groups as v
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("groups/", v.regimes, name="groups"),
+    path("groups/regimes/<int:regime_id>/", v.regime_edit, name="groups_regime_edit"),
+    path("groups/regimes/<int:regime_id>/round/", v.regime_round, name="groups_regime_round"),
+    path("groups/members/", v.members, name="groups_members"),
+    path("groups/members/sync/", v.members_sync, name="groups_members_sync"),
+    path("groups/members/import/", v.members_import, name="groups_members_import"),
+    path("groups/bulletin/", v.bulletin, name="groups_bulletin"),
+    path("groups/bulletin/export/", v.bulletin_xlsx, name="groups_bulletin_xlsx"),
+]

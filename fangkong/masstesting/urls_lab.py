@@ -1,5 +1,24 @@
-"""Operator pages of the mass-testing module: lab (included by masstesting/urls.py)."""
+"""Operator pages of the mass-testing module: lab and transport (included by
+masstesting/urls.py)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from fangkong.masstesting import views_lab
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("lab/", views_lab.lab_page, name="lab"),
+    path("lab/receive/", views_lab.lab_receive, name="lab_receive"),
+    path("lab/results/", views_lab.lab_results_upload, name="lab_results_upload"),
+    path(
+        "lab/batches/<int:batch_id>/errors.xlsx",
+        views_lab.lab_batch_errors,
+        name="lab_batch_errors",
+    ),
+    path("transport/", views_lab.transport_page, name="transport"),
+    path("transport/pack/", views_lab.transport_pack, name="transport_pack"),
+    path(
+        "transport/boxes/<int:box_id>/hand-over/",
+        views_lab.transport_hand_over,
+        name="transport_hand_over",
+    ),
+]

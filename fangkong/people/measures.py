@@ -159,9 +159,10 @@ def person_under_control(*, person: Person) -> ControlMeasure | None:
 # --- internals -----------------------------------------------------------------------------
 
 
-def _require_operator(actor: User) -> None:
-    # Measures name people: only roles that work with personal data may change them.
-    if not scope_of(actor).personal_data:
+def _require_operator(actor: User | None) -> None:
+    # Measures name people: only roles that work with personal data may change them. None is
+    # the system acting on data (a positive test result converting a measure to a case).
+    if actor is not None and not scope_of(actor).personal_data:
         raise Forbidden(_("your role may not change control measures"))
 
 
@@ -566,7 +567,7 @@ def measure_extend(
 
 
 def _finish(
-    *, actor: User, measure: ControlMeasure, to: str, on: dt.date, reason: str, action: str
+    *, actor: User | None, measure: ControlMeasure, to: str, on: dt.date, reason: str, action: str
 ) -> ControlMeasure:
     measure = _locked(measure)
     _check_transition(measure, to)
@@ -600,7 +601,7 @@ def measure_release(
 
 @transaction.atomic
 def measure_convert(
-    *, actor: User, measure: ControlMeasure, to: str, reason: str
+    *, actor: User | None, measure: ControlMeasure, to: str, reason: str
 ) -> ControlMeasure:
     """End a measure because the person's situation changed, e.g. to="case"."""
     _require_operator(actor)
@@ -658,6 +659,46 @@ def measure_record_test(*, measure: ControlMeasure, on: dt.date, result: str) ->
         details={"day": on.isoformat(), "result": result, "previous": previous},
     )
     return test
+
+
+@transaction.atomic
+def measure_record_tests_many(*, rows: list[tuple[int, dt.date, str]], batch_ref: str = "") -> int:
+    """`measure_record_test` for many (measure id, day, result) at once, e.g. the people
+    under control among 250,000 resulted pools: a fixed number of statements whatever the
+    size, and one audit row with the counts (as `measure_propose_many`). Recording the same
+    result again changes nothing. Returns how many tests were written or changed."""
+    for _m, _d, result in rows:
+        if result not in MeasureTestResult.values or not result:
+            raise FieldError("result", _("unknown test result"))
+    wanted = {(m, d): r for m, d, r in rows}
+    if not wanted:
+        return 0
+    stored: dict[tuple[int, dt.date], MeasureTest] = {}
+    measure_ids = sorted({m for m, _d in wanted})
+    for start in range(0, len(measure_ids), BULK_CHUNK):
+        chunk = measure_ids[start : start + BULK_CHUNK]
+        for test in MeasureTest.objects.filter(measure_id__in=chunk):
+            stored[(test.measure_id, test.day)] = test
+    now = timezone.now()
+    new = [
+        MeasureTest(measure_id=m, day=d, planned=False, result=r, recorded_at=now)
+        for (m, d), r in wanted.items()
+        if (m, d) not in stored
+    ]
+    changed = [stored[k] for k, r in wanted.items() if k in stored and stored[k].result != r]
+    for test in changed:
+        test.result, test.recorded_at = wanted[(test.measure_id, test.day)], now
+    MeasureTest.objects.bulk_create(new, batch_size=BULK_CHUNK)
+    MeasureTest.objects.bulk_update(changed, ["result", "recorded_at"], batch_size=BULK_CHUNK)
+    if new or changed:
+        audit_record(
+            actor=None,
+            action="measure.test_results",
+            object_type="measure_batch",
+            object_id=batch_ref or "tests",
+            details={"new": len(new), "changed": len(changed), "measures": len(measure_ids)},
+        )
+    return len(new) + len(changed)
 
 
 @transaction.atomic

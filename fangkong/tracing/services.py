@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import User
 from fangkong.core.validators import FieldError
 from fangkong.people.measures import active_profile, measure_convert, person_under_control
@@ -105,7 +105,7 @@ def _became_a_case(*, actor: User, case: Case) -> None:
 @transaction.atomic
 def case_create(
     *,
-    actor: User,
+    actor: User | None,
     person: Person,
     kind: str,
     report_date: dt.date,
@@ -117,8 +117,14 @@ def case_create(
     notes: str = "",
     client_ip: str = "",
 ) -> Case:
-    """Register a case of a person the caller can see, and open its investigation."""
-    require_person_writer(actor=actor)
+    """Register a case of a person the caller can see, and open its investigation.
+
+    `actor=None` is the system proposing a case from data (a positive single-tube recheck):
+    it may only report, never confirm."""
+    if actor is not None:
+        require_person_writer(actor=actor)
+    elif status != CaseStatus.REPORTED:
+        raise Forbidden(_("only a person may confirm a case"))
     values = _clean_case(
         {
             "kind": kind,
@@ -170,7 +176,7 @@ def case_create(
         client_ip=client_ip,
         details={"person": person.pk, "kind": kind, "status": status},
     )
-    if status == CaseStatus.CONFIRMED:
+    if status == CaseStatus.CONFIRMED and actor is not None:
         _became_a_case(actor=actor, case=case)
     return case
 

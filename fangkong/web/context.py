@@ -87,7 +87,7 @@ MODULES: tuple[Module, ...] = (
     Module(
         "masstesting",
         pgettext_lazy("navigation", "Mass testing"),
-        "masstesting:capacity",
+        "masstesting:board",
         ("masstesting:*",),
     ),
     Module("sentinel", pgettext_lazy("navigation", "Sentinels"), None),

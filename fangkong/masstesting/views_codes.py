@@ -1,0 +1,89 @@
+"""Printable registration-code sheets for households without phones.
+
+A community or grid worker (or a town, a district) picks a grid, sees its residents and
+prints the codes of all of them or of the ones ticked: an A4 page of cards, each with the QR,
+the masked name and ID number, the grid and short instructions. Printing creates missing
+codes in bulk and writes one audit row per sheet (who printed which grid, how many cards).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from fangkong.core.http import actor_of, get_scoped_or_404, scoped
+from fangkong.core.middleware import client_ip
+from fangkong.core.models import Region, RegionLevel, User
+from fangkong.core.scoping import scope_of
+from fangkong.core.selectors import region_list
+from fangkong.masstesting.codes import MAX_SHEET_PERSONS, code_sheet_generate, mask_name
+from fangkong.people.selectors import person_list
+
+CARDS_PER_PAGE = 10
+MAX_GRID_OPTIONS = 2000
+
+
+def _grids(actor: User) -> Any:
+    return region_list(actor=actor, level=RegionLevel.GRID).select_related("parent")
+
+
+def _residents(actor: User, grid: Region) -> Any:
+    return person_list(actor=actor).filter(region_path__startswith=grid.path).order_by("name", "pk")
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@scoped
+@login_required
+@require_GET
+def code_sheets(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    grids = list(_grids(actor).order_by("path")[:MAX_GRID_OPTIONS])
+    grid_id = _int_or_none(request.GET.get("grid"))
+    grid = get_scoped_or_404(_grids(actor), pk=grid_id) if grid_id else None
+    residents: list[dict[str, Any]] = []
+    if grid is not None:
+        rows = _residents(actor, grid).values_list("pk", "name", "id_number_mask", "reg_code__id")
+        residents = [
+            {"id": pk, "masked_name": mask_name(name), "id_mask": id_mask, "has_code": bool(c)}
+            for pk, name, id_mask, c in rows[:MAX_SHEET_PERSONS]
+        ]
+    context = {
+        "grids": grids,
+        "grid": grid,
+        "residents": residents,
+        "with_code": sum(1 for r in residents if r["has_code"]),
+        "max_persons": MAX_SHEET_PERSONS,
+        "personal_data": scope_of(actor).personal_data,
+    }
+    return render(request, "masstesting/codes.html", context)
+
+
+@scoped
+@login_required
+@require_POST
+def code_sheet_print(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    if not scope_of(actor).personal_data:
+        raise PermissionDenied
+    grid = get_scoped_or_404(_grids(actor), pk=_int_or_none(request.POST.get("grid")))
+    residents = _residents(actor, grid).select_related(None).only("pk", "name", "id_number_mask")
+    if request.POST.get("scope") != "grid":
+        wanted = [i for i in map(_int_or_none, request.POST.getlist("person")) if i]
+        residents = residents.filter(pk__in=wanted)
+    cards = code_sheet_generate(
+        actor=actor, grid=grid, persons=residents[:MAX_SHEET_PERSONS], client_ip=client_ip(request)
+    )
+    pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
+    context = {"grid": grid, "pages": pages, "count": len(cards)}
+    return render(request, "masstesting/codes_print.html", context)

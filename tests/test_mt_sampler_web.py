@@ -1,0 +1,68 @@
+"""The sampler page's server side: which points a user may scan at, and nothing else."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.test import Client
+
+from fangkong.core.models import User
+from fangkong.masstesting.models import CampaignStatus
+from tests.factories import Tree
+from tests.factories_masstesting import campaign_setup
+
+URL = "/masstesting/sampler/"
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def config_of(html: str) -> dict[str, Any]:
+    found = re.search(r'<script id="sampler-config" type="application/json">(.*?)</script>', html)
+    assert found
+    return dict(json.loads(found.group(1)))
+
+
+def test_sampler_gets_their_point_and_an_upload_config(tree: Tree, users: dict[str, User]) -> None:
+    setup = campaign_setup(tree, users)
+    campaign = setup.campaign
+    campaign.group_pool_sizes = {"medical": 1}
+    campaign.save()
+    response = client_for(setup.sampler).get(URL)
+    assert response.status_code == 200
+    config = config_of(response.content.decode())
+    assert config["pointId"] == setup.point.pk
+    assert config["api"] == "/api/v1/masstesting/scans/batch"
+    assert config["poolSizes"] == [1, 10] and config["batchSize"] == 500
+    assert config["storageKey"].endswith(f".{setup.sampler.pk}.{setup.point.pk}")
+    assert "tube_full" in config["reasons"] and config["decoder"].endswith("jsQR.js")
+    # the other point of the campaign is not theirs
+    assert client_for(setup.sampler).get(URL, {"point": setup.other.pk}).status_code == 404
+
+
+def test_chooser_lists_visible_running_points_only(
+    tree: Tree, users: dict[str, User], django_assert_num_queries: Any
+) -> None:
+    setup = campaign_setup(tree, users)
+    district = client_for(users["district_a"])
+    # session, user, the points; the idle-timeout middleware then touches the session
+    with django_assert_num_queries(6):
+        body = district.get(URL).content.decode()
+    assert setup.point.name in body and setup.other.name in body
+    assert district.get(URL, {"point": setup.other.pk}).status_code == 200
+    # a sibling town and a sibling district see no point and get 404 for one by id
+    for who in ("town_a2", "district_b"):
+        sibling = client_for(users[who])
+        assert setup.point.name not in sibling.get(URL).content.decode()
+        assert sibling.get(URL, {"point": setup.point.pk}).status_code == 404
+    assert client_for(users["district_a"]).get(URL, {"point": "x"}).status_code == 404
+    # a closed campaign's points leave the list
+    setup.campaign.status = CampaignStatus.CLOSED
+    setup.campaign.save()
+    assert setup.point.name not in district.get(URL).content.decode()
+    assert client_for(setup.sampler).get(URL).status_code == 200
