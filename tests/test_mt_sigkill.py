@@ -161,8 +161,9 @@ class Server:
         raise RuntimeError("gunicorn did not start")
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:  # never signal a reaped (possibly reused) process id
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
 
 
@@ -200,12 +201,15 @@ class Run:
     acked: dict[str, dict[str, Any]] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)  # no answer: connection died with the server
     in_flight: int = 0
+    killed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     ready: threading.Event = field(default_factory=threading.Event)
 
 
-def _upload_until_killed(port: int, token: str, batches: dict[str, bytes], run: Run) -> None:
-    queue = list(batches)
+def _upload_until_killed(server: Server, token: str, batches: dict[str, bytes], run: Run) -> None:
+    """Client threads post batches; the thread that gets the ACKS_BEFORE_KILL-th answer kills
+    the server there and then, under the lock, so other uploads are certainly on the wire."""
+    queue, port = list(batches), server.port
 
     def client() -> None:
         while True:
@@ -225,7 +229,9 @@ def _upload_until_killed(port: int, token: str, batches: dict[str, bytes], run: 
                 run.in_flight -= 1
                 assert status == 200, body
                 run.acked[key] = body
-                if len(run.acked) >= ACKS_BEFORE_KILL and run.in_flight > 0:
+                if len(run.acked) >= ACKS_BEFORE_KILL and run.in_flight > 0 and not run.killed:
+                    server.kill()  # SIGKILL while at least one upload is on the wire
+                    run.killed = True
                     run.ready.set()
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
@@ -258,11 +264,8 @@ def test_sigkill_mid_upload_keeps_every_acknowledged_scan(backend: Backend, tmp_
     server = Server(env)
     run = Run()
     try:
-        _upload_until_killed(server.port, token, batches, run)
-        assert run.ready.wait(timeout=60), "no batch was acknowledged"
-        with run.lock:
-            assert run.in_flight > 0
-            server.kill()  # SIGKILL while at least one upload is on the wire
+        _upload_until_killed(server, token, batches, run)
+        assert run.ready.wait(timeout=60), "the server was not killed mid-upload"
     finally:
         server.kill()
     deadline = time.monotonic() + 30

@@ -24,13 +24,21 @@ from fangkong.core.audit import audit_record
 from fangkong.core.models import AuditEvent, Institution, InstitutionKind, Region, RegionLevel, User
 from fangkong.drill.citygen import DEFAULT_SEED, stage_rng
 from fangkong.drill.names import CITY_CODE
+from fangkong.drill.outbreak_keygroups import KeyGroupDemo, seed_demo_key_groups
+from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import services
 from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
-from fangkong.masstesting.models import Campaign, RegistrationCode, SamplingPoint
+from fangkong.masstesting.models import (
+    Campaign,
+    RegistrationCode,
+    SamplingPoint,
+    Tube,
+    TubeStatus,
+)
 from fangkong.people.models import Person
 
 MARKER = "drill.masstesting_seed"
-OFFICE, SAMPLER = "city_office", "sampler_1"
+OFFICE, SAMPLER, LAB = "city_office", "sampler_1", "lab_1"
 HOURS_RUNNING = 9  # the campaign opened at 07:00-ish; the demo starts mid-afternoon
 WINDOW_HOURS = 24
 POOL = 10
@@ -58,9 +66,9 @@ def masstesting_seeded() -> bool:
 def _users() -> tuple[User, User | None]:
     users = {
         u.username: u
-        for u in User.objects.filter(username__in=[OFFICE, SAMPLER], is_demo=True).select_related(
-            "region", "institution"
-        )
+        for u in User.objects.filter(
+            username__in=[OFFICE, SAMPLER, LAB], is_demo=True
+        ).select_related("region", "institution")
     }
     if OFFICE not in users:
         raise LookupError(f"demo account {OFFICE} missing: seed the demo accounts first")
@@ -232,6 +240,9 @@ def seed_demo_campaign(
             tokens = [codes[pid] for pid in chosen if pid in codes]
             for key, n in _scan_point(rng, point, scanner, tokens, opened, now).items():
                 counts[key] = counts.get(key, 0) + n
+        lab_user = User.objects.filter(username=LAB, is_demo=True).first()
+        if lab_user is not None and lab_user.institution is not None:
+            counts.update(_lab_stage(office, lab_user, points, rng))
         audit_record(
             actor=None,
             action=MARKER,
@@ -247,4 +258,65 @@ def seed_demo_campaign(
         sampled=counts.get("accepted", 0),
         seconds=time.monotonic() - started,
         counts=counts,
+    )
+
+
+def _lab_stage(
+    office: User, lab_user: User, points: list[SamplingPoint], rng: random.Random
+) -> dict[str, int]:
+    """The morning's tubes on their way: most points' closed tubes boxed and handed to the demo
+    lab, which has received and resulted most of them — all negative but one positive and
+    one invalid pool, so the recheck list has its 20 tasks — and left a few boxes unopened."""
+    lab = lab_user.institution
+    assert lab is not None
+    handed: list[list[str]] = []
+    for point in points:
+        closed = list(
+            Tube.objects.filter(point=point, status=TubeStatus.CLOSED)
+            .order_by("barcode")
+            .values_list("barcode", flat=True)[: lab_services.MAX_BOX_TUBES]
+        )
+        if len(closed) < 2 or rng.random() < 0.25:  # some boxes are still being packed
+            continue
+        box = lab_services.box_pack(
+            actor=office, point=point, lab=lab, code=f"ZY-{point.pk:03d}-01", tube_barcodes=closed
+        )
+        lab_services.box_hand_over(actor=office, box=box)
+        handed.append(closed)
+    resulted = [b for i, tubes in enumerate(handed) if i % 5 != 4 for b in tubes]
+    if not resulted:
+        return {}
+    lab_services.tubes_receive(actor=lab_user, lab=lab, barcodes=[b for t in handed for b in t])
+    special = rng.sample(resulted, 2)
+    items = [
+        lab_services.ResultIn(
+            barcode=b,
+            result="positive" if b == special[0] else "invalid" if b == special[1] else "negative",
+            ct_value=31.5 if b == special[0] else None,
+        )
+        for b in resulted
+    ]
+    for offset in range(0, len(items), lab_services.MAX_ITEMS):
+        lab_services.results_batch_ingest(
+            actor=lab_user,
+            lab=lab,
+            idempotency_key=f"demo-results-{offset}",
+            items=items[offset : offset + lab_services.MAX_ITEMS],
+        )
+    return {"tubes_handed_over": sum(map(len, handed)), "tubes_resulted": len(resulted)}
+
+
+@dataclass
+class MassTestingSeed:
+    campaign: MassTestingDemo
+    key_groups: KeyGroupDemo
+
+
+def masstesting_demo_seed(*, seed: int = DEFAULT_SEED) -> MassTestingSeed:
+    """The running campaign and the key groups' routine testing, once each (both idempotent),
+    also into a data directory whose outbreak was seeded by an earlier version."""
+    office, _sampler = _users()
+    return MassTestingSeed(
+        campaign=seed_demo_campaign(seed=seed),
+        key_groups=seed_demo_key_groups(actor=office, seed=seed),
     )

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from fangkong.core.http import actor_of, get_scoped_or_404, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, public, scoped
 from fangkong.masstesting import selectors
 from fangkong.masstesting.ingest import MAX_SCANS, allowed_pool_sizes, reason_messages
 from fangkong.masstesting.models import CampaignStatus, SamplingPoint
@@ -96,4 +97,32 @@ def _config(request: HttpRequest, point: SamplingPoint) -> dict[str, Any]:
         "strings": _strings(),
         "reasons": reason_messages(),
         "decoder": static("vendor/jsqr-1.4.0/jsQR.js"),
+        "serviceWorker": reverse("masstesting:sampler_sw"),
     }
+
+
+# What the sampler page loads, cached by its service worker for a reload without network.
+SW_ASSETS = (
+    "masstesting/sampler.js",
+    "masstesting/sampler.css",
+    "css/fangkong.css",
+    "js/fangkong.js",
+    "vendor/htmx/htmx.min.js",
+    "img/favicon.svg",
+)
+
+
+@public("the sampler page's service worker: a fixed script and static file names, no data")
+@require_GET
+def sampler_sw(request: HttpRequest) -> HttpResponse:
+    path = finders.find("masstesting/sampler.sw.js")
+    assert isinstance(path, str)
+    with open(path, encoding="utf-8") as handle:
+        script = handle.read()
+    assets = json.dumps([static(a) for a in SW_ASSETS])
+    response = HttpResponse(
+        f"var ASSETS = {assets};\n{script}", content_type="text/javascript; charset=utf-8"
+    )
+    # browsers re-check a worker at most daily anyway; a deploy should reach phones at once
+    response["Cache-Control"] = "no-cache"
+    return response

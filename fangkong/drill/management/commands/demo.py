@@ -17,6 +17,7 @@ from rich.table import Table
 from fangkong.drill.citygen import DEFAULT_SEED, DEFAULT_SIZE
 from fangkong.drill.names import CITY_NAME
 from fangkong.drill.outbreak import OutbreakResult, outbreak_seed
+from fangkong.drill.outbreak_masstesting import MassTestingSeed, masstesting_demo_seed
 from fangkong.drill.server import ServeOptions, default_workers, serve
 from fangkong.drill.services import (
     ACCOUNTS_FILE,
@@ -99,6 +100,10 @@ class Command(BaseCommand):
         with console.status(_("Seeding the demo outbreak…")):
             outbreak = outbreak_seed(seed=options["seed"])
         print_outbreak(console, outbreak)
+        if outbreak.created or not outbreak.skipped:
+            with console.status(_("Seeding the demo mass-testing campaign…")):
+                testing = masstesting_demo_seed(seed=options["seed"])
+            print_masstesting(console, testing)
         if options["no_serve"]:
             return
         url = f"http://{options['host']}:{options['port']}/"
@@ -157,6 +162,28 @@ def print_accounts(console: Console, accounts: list[DemoAccount]) -> None:
 
 def _joined(counts: dict[str, int]) -> str:
     return " · ".join(f"{label} {n}" for label, n in counts.items()) or "0"
+
+
+def print_masstesting(console: Console, result: MassTestingSeed) -> None:
+    c, k = result.campaign, result.key_groups
+    if not c.created:
+        console.print(_("The demo mass-testing campaign is already seeded; seeding skipped"))
+        return
+    console.print(
+        _(
+            "Seeded the demo mass-testing campaign in %(s).1f s: %(points)d sampling points, "
+            "%(sampled)d of %(residents)d residents sampled, %(resulted)d tubes resulted; "
+            "%(members)d key-group members under routine testing"
+        )
+        % {
+            "s": c.seconds,
+            "points": c.points,
+            "sampled": c.sampled,
+            "residents": c.residents,
+            "resulted": c.counts.get("tubes_resulted", 0),
+            "members": k.members,
+        }
+    )
 
 
 def print_outbreak(console: Console, result: OutbreakResult) -> None:

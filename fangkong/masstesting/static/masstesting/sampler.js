@@ -526,6 +526,18 @@
     }
   });
 
+  // lets the page reload without network (secure contexts only: https or localhost)
+  if ("serviceWorker" in navigator && window.isSecureContext && cfg.serviceWorker) {
+    navigator.serviceWorker.register(cfg.serviceWorker).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function () {
+      // this very page, loaded before the worker ran: cache it now (name as in sampler.sw.js)
+      return window.caches.open("fk-sampler-v1").then(function (cache) { return cache.add(location.href); });
+    }).then(function () {
+      document.body.dataset.offlineReady = "1";
+    }).catch(function () { /* optional: without it a reload needs the network */ });
+  }
+
   // a batch left "sending" by a reload goes out again under its stored key
   render();
   kick(0);
