@@ -188,7 +188,7 @@ def test_sync_and_import(tree: Tree, users: dict[str, User], api_as: Any) -> Non
         {
             "row": 2,
             "field": "id_number",
-            "reason": "No person with this ID number in your jurisdiction",
+            "reason": "您的辖区内没有该证件号码对应的人员",
         }
     ]
 
@@ -201,7 +201,7 @@ def test_compliance_and_bulletin(
     body = api.get(f"{BASE}/compliance", week=week).json()
     assert [(r["unit"], r["members"], r["tested"], r["percent"]) for r in body["rows"]] == [
         ("东一冷库", 2, 1, 50.0),
-        ("No unit", 1, 0, 0.0),
+        ("无单位", 1, 0, 0.0),
     ]
     assert body["total"]["members"] == 3 and len(body["not_tested"]) == 2
     assert all(x["name"] == "p*" for x in body["not_tested"])

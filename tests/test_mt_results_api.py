@@ -213,7 +213,7 @@ def test_result_correction_is_audited(mt: MassTestingSetup, tree: Tree, users: A
         items=[ResultIn(barcode=barcodes[0], result="negative")],
     )  # fmt: skip
     tube = Tube.objects.get()
-    with pytest.raises(Exception, match="reason"):
+    with pytest.raises(Exception, match="原因"):
         tube_result_correct(actor=users["lab"], tube=tube, result="positive", reason=" ")
     tube_result_correct(
         actor=users["lab"], tube=tube, result="positive", ct_value=33, reason="样本标签贴错"

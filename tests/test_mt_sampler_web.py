@@ -66,3 +66,12 @@ def test_chooser_lists_visible_running_points_only(
     setup.campaign.save()
     assert setup.point.name not in district.get(URL).content.decode()
     assert client_for(setup.sampler).get(URL).status_code == 200
+
+
+def test_service_worker_script_is_served_under_the_page(db: Any) -> None:
+    response = Client().get("/masstesting/sampler/sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert response["Cache-Control"] == "no-cache"
+    body = response.content.decode()
+    assert body.startswith("var ASSETS = [") and "masstesting/sampler.js" in body

@@ -96,7 +96,7 @@ def scan_everyone(city: Region, points: dict[int, tuple[int, User]]) -> dict[int
         "pk", "region_id"
     ):
         residents[points[grid_id][0]].append(pid)
-    samplers = {point_id: sampler for point_id, sampler in points.values()}
+    samplers = dict(points.values())
     tubes: dict[int, list[str]] = {}
     for point_id, person_ids in residents.items():
         tokens = codes_ensure(person_ids=person_ids)
@@ -120,7 +120,7 @@ def scan_everyone(city: Region, points: dict[int, tuple[int, User]]) -> dict[int
 def box_and_hand_over(
     tubes: dict[int, list[str]], points: dict[int, tuple[int, User]], lab: Institution
 ) -> None:
-    samplers = {point_id: sampler for point_id, sampler in points.values()}
+    samplers = dict(points.values())
     for point_id, barcodes in tubes.items():
         api = client_for(samplers[point_id])
         body = {"point_id": point_id, "lab_id": lab.pk, "code": f"BOX{point_id}"}

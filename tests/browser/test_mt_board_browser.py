@@ -24,7 +24,7 @@ def test_board_drills_down_to_the_grid_and_its_list(
     tree = city.tree
     now = timezone.now()
     campaign = Campaign.objects.create(
-        name="全员核酸检测",
+        name="东城区第一轮核酸",
         region=tree.district_a,
         pool_size=10,
         starts_at=now - dt.timedelta(hours=3),
@@ -47,7 +47,7 @@ def test_board_drills_down_to_the_grid_and_its_list(
     )
     login(page, live_server.url)
     page.goto(f"{live_server.url}/masstesting/")
-    page.click("text=全员核酸检测")
+    page.click("text=东城区第一轮核酸")
     page.wait_for_selector("[data-testid=board-kpis]")
     # the town's own part: 24 residents of town A1, 10 sampled
     assert page.inner_text("[data-testid=kpi-sampled]") == "10"

@@ -1,11 +1,12 @@
 """The sampler page in Chromium at phone size: tube, keyboard-wedge scans, the offline queue.
 
-Offline has two shapes here. `context.set_offline(True)` is the phone losing its network:
-scans queue and the page says so. A page cannot be reloaded without a network, so the
-reload is done while only the upload endpoint is cut off (the route aborts), which is what
-a reload looks like to the queue. One batch is let through to the server and its answer
-dropped on the way back: the retry under the stored key must be answered from the stored
-result, so every scan is stored exactly once.
+`context.set_offline(True)` is the phone losing its network: scans queue, the page says
+so, and a reload is served by the page's service worker from its cache while the queue
+comes back from localStorage. Then the network returns but the upload endpoint is cut off
+(the route aborts) and the page is reloaded again: the batch formed before the reload keeps
+its stored key. One batch is let through to the server and its answer dropped on the way
+back: the retry under the stored key is answered from the stored result, so every scan is
+stored exactly once.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def test_sampler_scans_queue_offline_and_upload_exactly_once(
     login(page, live_server.url, setup.sampler.username)
     page.goto(f"{live_server.url}/masstesting/sampler/")
     storage = f"fk.sampler.v1.{setup.sampler.pk}.{setup.point.pk}"
+    # the service worker has cached the page and its files
+    page.wait_for_selector("body[data-offline-ready='1']", state="attached")
 
     # open a tube and scan three codes, one as the QR payload with its prefix
     scan(page, "T0001")
@@ -75,6 +78,15 @@ def test_sampler_scans_queue_offline_and_upload_exactly_once(
     assert page.locator("[data-testid=scan-list] li[data-status=queued], "
                         "[data-testid=scan-list] li[data-status=sending]").count() == 3  # fmt: skip
     shot(page, "mt-sampler-phone-offline")
+
+    # a reload without network: the page comes from the service worker's cache, the queue
+    # from localStorage
+    reloaded = page.reload()
+    assert reloaded is not None and reloaded.from_service_worker
+    page.wait_for_selector("[data-testid=waiting][data-count='3']")
+    assert page.inner_text("[data-testid=tube-barcode]") == "T0001"
+    assert page.locator("[data-testid=scan-list] li[data-action=add]").count() == 6
+    assert Scan.objects.count() == 3
 
     # back on the network but uploads cut off; a reload keeps the queue and its batch key
     page.route(API, lambda route: route.abort())

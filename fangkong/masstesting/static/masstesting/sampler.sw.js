@@ -30,7 +30,10 @@ function networkFirst(request) {
     }
     return response;
   }).catch(function () {
-    return caches.match(request).then(function (cached) { return cached || Response.error(); });
+    // ignoreVary: Django varies on Cookie and Accept-Language, which a reload may not repeat
+    return caches.match(request, { ignoreVary: true }).then(function (cached) {
+      return cached || Response.error();
+    });
   });
 }
 
