@@ -145,11 +145,16 @@ TRUST_X_FORWARDED_FOR = env_bool("FANGKONG_TRUST_X_FORWARDED_FOR", False)
 # processes (one per core unless IMPORT_WORKERS says otherwise; 0 turns it off).
 IMPORT_WORKERS = env_int("FANGKONG_IMPORT_WORKERS", os.cpu_count() or 1, minimum=0)
 IMPORT_PARALLEL_MIN_ROWS = env_int("FANGKONG_IMPORT_PARALLEL_MIN_ROWS", 20_000, minimum=1)
-# Scan batches processed at once per server process; more answer 503 + Retry-After at once
-# instead of queueing until the server falls over.
+# Scan and result batches processed at once per server process; more answer 429 +
+# Retry-After at once instead of queueing until the server falls over.
 MASSTESTING_MAX_INFLIGHT_BATCHES = env_int(
     "FANGKONG_MASSTESTING_MAX_INFLIGHT_BATCHES", 4, minimum=1
 )
+MASSTESTING_MAX_INFLIGHT_RESULT_BATCHES = env_int(
+    "FANGKONG_MASSTESTING_MAX_INFLIGHT_RESULT_BATCHES", 2, minimum=1
+)
+# Self-service page look-ups (/hs/<token>/) per client address per hour (429 beyond).
+MASSTESTING_LOOKUPS_PER_HOUR = env_int("FANGKONG_MASSTESTING_LOOKUPS_PER_HOUR", 120, minimum=1)
 SELF_DECLARATIONS_PER_HOUR = env_int("FANGKONG_SELF_DECLARATIONS_PER_HOUR", 10, minimum=1)
 # Roles that may reveal unmasked personal data; every reveal is audited.
 REVEAL_ROLES = env_list(
