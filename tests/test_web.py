@@ -225,6 +225,13 @@ def test_search_is_post_only_and_scoped(users: dict[str, User], tree: Tree) -> N
     assert "<html" in text(page) and "周可查" in text(page) and mine not in text(page)
 
 
+def test_samplers_and_labs_start_on_their_page(users: dict[str, User]) -> None:
+    assert client_for(users["lab"]).get("/")["Location"] == "/masstesting/lab/"
+    sampler = UserFactory(username="smp", role=Role.SAMPLER, institution=users["lab"].institution)
+    assert client_for(sampler).get("/")["Location"] == "/masstesting/sampler/"
+    assert client_for(users["town_a1"]).get("/").status_code == 200
+
+
 def test_roles_without_personal_data_see_why(users: dict[str, User], tree: Tree) -> None:
     make_person(tree.grid_a1, name="看不见")
     lab = client_for(users["lab"])
