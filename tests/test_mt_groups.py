@@ -411,4 +411,4 @@ def test_parse_week() -> None:
     assert sel.parse_week("2026-W47") == (2026, 47)
     with pytest.raises(ValueError):
         sel.parse_week("2026-W60")
-    assert sel.mask_name("欧阳明华") == "欧***"
+    assert sel.mask_name("欧阳明华", keep_last=False) == "欧***"

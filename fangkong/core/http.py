@@ -93,6 +93,14 @@ class Page(Schema):
     page_size: int
 
 
+def page_number(request: HttpRequest) -> int:
+    """The ?page= of a list page; anything that is not a positive number means the first."""
+    try:
+        return max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        return 1
+
+
 def page_slice(
     qs: models.QuerySet[_M], *, page: int, page_size: int, max_size: int = 200
 ) -> tuple[int, int, int, Iterable[_M]]:

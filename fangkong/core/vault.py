@@ -63,6 +63,20 @@ def mask_phone(value: str) -> str:
     return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
 
 
+def mask_name(name: str, *, keep_last: bool = True) -> str:
+    """张* / 王*明 / 欧**明: enough to recognise someone you already know, no more.
+
+    keep_last=False (张* / 欧***) for lists that circulate beyond the people who need names."""
+    name = (name or "").strip()
+    if not keep_last:
+        return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def mask_address(value: str) -> str:
     """Keep the coarse part (district/street) and hide house-level detail."""
     keep = min(len(value) // 2, 9)

@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
 from fangkong.core.models import Region, User
+from fangkong.core.vault import mask_name
 from fangkong.masstesting.models import RegistrationCode
 from fangkong.masstesting.services import new_token, registration_code_for
 from fangkong.people.models import Person
@@ -65,16 +66,6 @@ def qr_svg(token: str, *, scale: int = 6, border: int = 2, dark: str = "#0c2140"
         omitsize=True,
     )
     return mark_safe(svg)  # noqa: S308  # our own token, no user input
-
-
-def mask_name(name: str) -> str:
-    """张* / 王*明 / 欧**明: enough for a household to find its card, no more."""
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 # ---------------------------------------------------------------- lookups by token (public)

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.models import Region, User
 from fangkong.core.scoping import ScopedQuerySet, scope_of
+from fangkong.core.vault import mask_name
 from fangkong.masstesting.models import KeyGroupMember, KeyGroupRegime, RecheckTask, Scan
 from fangkong.people.models import KeyGroup
 
@@ -259,12 +260,6 @@ def last_complete_week(today: dt.date | None = None) -> tuple[int, int]:
     return current_week((today or timezone.localdate()) - dt.timedelta(days=7))
 
 
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳明华 → 欧***: the bulletin circulates beyond the people who need names."""
-    name = name.strip()
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
-
-
 @dataclass
 class ComplianceRow:
     unit_key: str
@@ -454,7 +449,8 @@ def _laggard(
     return Laggard(
         member_id=m["id"],
         person_id=m["person_id"],
-        name=mask_name(m["person__name"]),
+        # the bulletin circulates beyond the people who need names: first character only
+        name=mask_name(m["person__name"], keep_last=False),
         id_number=m["person__id_number_mask"],
         phone=m["person__phone_mask"],
         key_group=m["key_group"],

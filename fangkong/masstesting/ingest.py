@@ -21,11 +21,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.http import Conflict
+from fangkong.core.idempotency import claim_key
 from fangkong.core.models import User
 from fangkong.masstesting.models import (
     Campaign,
@@ -132,15 +133,11 @@ def scan_batch_ingest(
 
 
 def _claim(actor: User, point: SamplingPoint, key: str, digest: str) -> tuple[ScanBatch, bool]:
-    """Insert the batch row first: a concurrent twin blocks here until we commit."""
-    try:
-        with transaction.atomic():
-            batch = ScanBatch.objects.create(
-                point=point, idempotency_key=key, body_hash=digest, sampler=actor
-            )
-            return batch, True
-    except IntegrityError:
-        return ScanBatch.objects.get(point=point, idempotency_key=key), False
+    return claim_key(
+        ScanBatch,
+        key={"point": point, "idempotency_key": key},
+        fields={"body_hash": digest, "sampler": actor},
+    )
 
 
 class _Tube:

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.idempotency import claim_key
 from fangkong.core.models import Institution, InstitutionKind, Role, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
@@ -363,15 +364,11 @@ def _split_counts(stored: dict[str, int]) -> tuple[dict[str, int], dict[str, int
 
 
 def _claim(actor: User, lab: Institution, key: str, digest: str) -> tuple[ResultBatch, bool]:
-    """Insert the batch row first: a concurrent twin blocks here until we commit."""
-    try:
-        with transaction.atomic():
-            batch = ResultBatch.objects.create(
-                lab=lab, idempotency_key=key, body_hash=digest, uploaded_by=actor
-            )
-            return batch, True
-    except IntegrityError:
-        return ResultBatch.objects.get(lab=lab, idempotency_key=key), False
+    return claim_key(
+        ResultBatch,
+        key={"lab": lab, "idempotency_key": key},
+        fields={"body_hash": digest, "uploaded_by": actor},
+    )
 
 
 def _item_problem(item: ResultIn) -> tuple[str, str, float | None]:

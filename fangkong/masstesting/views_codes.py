@@ -21,7 +21,8 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.selectors import region_list
-from fangkong.masstesting.codes import MAX_SHEET_PERSONS, code_sheet_generate, mask_name
+from fangkong.core.vault import mask_name
+from fangkong.masstesting.codes import MAX_SHEET_PERSONS, code_sheet_generate
 from fangkong.people.selectors import person_list
 
 CARDS_PER_PAGE = 10

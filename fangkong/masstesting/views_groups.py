@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, scoped
+from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_number, scoped
 from fangkong.core.models import Region, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.selectors import region_roots
@@ -204,13 +204,6 @@ def members_import(request: HttpRequest) -> HttpResponse:
     return render(request, "masstesting/groups_import.html", context, status=422 if error else 200)
 
 
-def _page(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @scoped
 @login_required
 @require_GET
@@ -223,7 +216,7 @@ def members(request: HttpRequest) -> HttpResponse:
     qs = sel.member_list(actor=actor, key_group=key_group, unit=unit, overdue=overdue, rules=rules)
     count = qs.count()
     num_pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(_page(request), num_pages)
+    page = min(page_number(request), num_pages)
     rows = sel.member_rows(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], rules=rules)
     context = {
         "rows": rows,

@@ -18,7 +18,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    get_scoped_or_404,
+    page_number,
+    page_slice,
+    scoped,
+)
 from fangkong.core.models import InstitutionKind, RegionLevel, User
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import selectors, services
@@ -160,11 +168,7 @@ def _point(request: HttpRequest, point_id: int) -> SamplingPoint:
 def campaign_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     qs = selectors.campaign_list(actor=actor).order_by("-starts_at", "-id")
-    try:
-        page = max(1, int(request.GET.get("page") or 1))
-    except ValueError:
-        page = 1
-    count, page, size, rows = page_slice(qs, page=page, page_size=30)
+    count, page, size, rows = page_slice(qs, page=page_number(request), page_size=30)
     context = {
         "campaigns": rows,
         "count": count,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from fangkong.core.http import public
 from fangkong.core.middleware import client_ip
+from fangkong.core.vault import mask_name
 from fangkong.masstesting import codes
 from fangkong.masstesting.status import person_samples
 
@@ -47,7 +48,7 @@ def self_service(request: HttpRequest, token: str) -> HttpResponse:
     context: dict[str, Any] = {
         "qr": codes.qr_svg(code.token, scale=8, border=2),
         "token": code.token,
-        "masked_name": codes.mask_name(person.name),
+        "masked_name": mask_name(person.name),
         "id_mask": person.id_number_mask,
         "region_name": person.region.name,
         "latest": samples[0] if samples else None,

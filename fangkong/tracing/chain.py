@@ -13,21 +13,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from fangkong.core.models import User
+from fangkong.core.vault import mask_name
 from fangkong.people.models import Person
 from fangkong.tracing.models import Case, CaseContact
 from fangkong.tracing.selectors import contact_list, in_jurisdiction
 
 MAX_NODES = 3000  # past this a force layout is unreadable; the tree lists everyone
-
-
-def mask_name(name: str) -> str:
-    """张* / 王*明 / 欧**明: enough to recognise someone you already know, no more."""
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def _measure_label(contact: CaseContact) -> dict[str, Any]:

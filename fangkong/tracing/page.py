@@ -12,9 +12,9 @@ from django.urls import reverse
 from fangkong.core.http import actor_of, get_scoped_or_404
 from fangkong.core.models import User
 from fangkong.core.scoping import scope_of
+from fangkong.core.vault import mask_name
 from fangkong.people.measures import active_profile
 from fangkong.tracing import selectors, services
-from fangkong.tracing.chain import mask_name
 from fangkong.tracing.forms import ExposureForm, new_person_regions
 from fangkong.tracing.models import CASE_STATUSES, Case, CaseKind, CaseStatus
 

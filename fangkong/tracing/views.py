@@ -11,7 +11,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    get_scoped_or_404,
+    page_number,
+    page_slice,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
 from fangkong.tracing import selectors, services
@@ -23,13 +31,6 @@ from fangkong.tracing.page import case_of, case_page_context, may_act
 PAGE_SIZE = 50
 
 
-def _page(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @scoped
 @login_required
 @require_GET
@@ -39,7 +40,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     status = status if status in CaseStatus.values else None
     overdue = True if request.GET.get("overdue") == "1" else None
     qs = selectors.case_list(actor=actor, status=status, overdue=overdue)
-    count, page, size, rows = page_slice(qs, page=_page(request), page_size=PAGE_SIZE)
+    count, page, size, rows = page_slice(qs, page=page_number(request), page_size=PAGE_SIZE)
     context = {
         "cases": rows,
         "count": count,
@@ -106,7 +107,7 @@ def investigation_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.investigation_list(
         actor=actor, overdue=True if show == "overdue" else None, open_only=show == "open"
     )
-    count, page, size, rows = page_slice(qs, page=_page(request), page_size=PAGE_SIZE)
+    count, page, size, rows = page_slice(qs, page=page_number(request), page_size=PAGE_SIZE)
     context = {
         "investigations": rows,
         "count": count,

@@ -141,7 +141,8 @@ def login(page: Any, base_url: str, username: str = "town_a1") -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button.btn-primary")
-    page.wait_for_url(f"{base_url}/")
+    # the overview, or the working page of a sampler or a lab
+    page.wait_for_url(lambda url: url.startswith(base_url) and "/login/" not in url)
 
 
 def shot(page: Any, name: str) -> None:

@@ -16,7 +16,7 @@ from fangkong.people.models import KeyGroup
 
 RECENT_IMPORTS = 5
 # Roles whose whole job is one page start there: a sampler's phone opens on the scan page.
-WORKBENCH = {Role.SAMPLER: "masstesting:sampler", Role.LAB: "masstesting:lab"}
+WORKBENCH: dict[str, str] = {Role.SAMPLER: "masstesting:sampler", Role.LAB: "masstesting:lab"}
 
 
 @scoped
