@@ -347,3 +347,25 @@ def test_open_with_pool_size_sets_capacity(setup: Any, tree: Tree, api_as: Any) 
     old = [ScanIn(barcode="A", token="t", action="add")]
     before = json.dumps([1, [["A", "t", "", "add"]]], separators=(",", ":"))
     assert body_hash(1, old) == hashlib.sha256(before.encode()).hexdigest()
+
+
+def test_scan_times_from_a_wrong_clock_are_refused(setup: Any, tree: Tree, api_as: Any) -> None:
+    tokens = persons(tree.community_a1, 4)
+    now = timezone.now()
+    scans = [
+        {"barcode": "W1", "token": tokens[0], "scanned_at": now.isoformat()},
+        {
+            "barcode": "W1",
+            "token": tokens[1],
+            "scanned_at": (now + dt.timedelta(days=2)).isoformat(),
+        },
+        {
+            "barcode": "W1",
+            "token": tokens[2],
+            "scanned_at": (now - dt.timedelta(days=9)).isoformat(),
+        },
+        {"barcode": "W1", "token": tokens[3], "scanned_at": "2026-11-22T08:00:00"},
+    ]
+    body = post(api_as("sampler"), setup["point"], scans, "clock").json()
+    assert [r["reason"] for r in body["results"]] == ["", "bad_time", "bad_time", "bad_time"]
+    assert Scan.objects.count() == 1

@@ -52,6 +52,10 @@ def sample(point: SamplingPoint, actor: User, persons: list[Person], when: dt.da
     """Scan `persons` into one tube at `point`, through the real ingest."""
     tokens = [RegistrationCode.objects.get(person=p).token for p in persons]
     barcode = uuid.uuid4().hex[:12]
+    campaign = point.campaign
+    if campaign.starts_at > when:  # the ingest refuses samples from before the campaign
+        campaign.starts_at = when - dt.timedelta(hours=1)
+        campaign.save(update_fields=["starts_at"])
     result = scan_batch_ingest(
         actor=actor,
         point=point,
@@ -412,3 +416,28 @@ def test_parse_week() -> None:
     with pytest.raises(ValueError):
         sel.parse_week("2026-W60")
     assert sel.mask_name("欧阳明华", keep_last=False) == "欧***"
+
+
+def test_tests_owed_in_a_week_count_from_enrolment() -> None:
+    sunday = dt.date(2026, 11, 22)
+    monday, saturday = sunday - dt.timedelta(days=6), sunday - dt.timedelta(days=1)
+    assert sel.required_tests(2, sunday) == (monday, 4)
+    assert sel.required_tests(7, sunday) == (monday, 1)
+    assert sel.required_tests(14, sunday) == (sunday - dt.timedelta(days=13), 1)
+    # enrolled on Saturday under an every-2-days regime: one test owed, not four
+    assert sel.required_tests(2, sunday, saturday) == (saturday, 1)
+    assert sel.required_tests(2, sunday, monday - dt.timedelta(days=30)) == (monday, 4)
+
+
+def test_enrolment_agrees_with_the_registry_key_group(tree: Tree, users: dict[str, User]) -> None:
+    for group in ("delivery", "medical"):
+        groups.regime_create(actor=users["city"], region=tree.city, key_group=group, every_days=7)
+    unlisted = people(persons_with_codes(tree.grid_a1, 1))[0]
+    medic = people(persons_with_codes(tree.grid_a1, 1, key_group="medical"))[0]
+    groups.member_enrol(actor=users["town_a1"], person=unlisted, key_group="delivery")
+    unlisted.refresh_from_db()
+    assert unlisted.key_group == "delivery"  # so the group's routine round can sample them
+    with pytest.raises(FieldError) as err:
+        groups.member_enrol(actor=users["town_a1"], person=medic, key_group="delivery")
+    assert err.value.field == "key_group"
+    assert not KeyGroupMember.objects.filter(person=medic).exists()

@@ -228,3 +228,31 @@ def test_person_status_counts_follow_pools_and_rechecks(
     assert sum(town_a2.values()) == 10  # the point in community A2 only
     lab = campaign_person_status_counts(actor=users["lab"], campaign_id=mt.campaign.pk)
     assert sum(lab.values()) == 0
+
+
+def test_corrected_pool_results_undo_what_they_caused(
+    mt: MassTestingSetup, tree: Tree, users: dict[str, User]
+) -> None:
+    from fangkong.masstesting.lab import tube_result_correct
+
+    was_positive = resulted_pools(mt.point, tree.grid_a1, tubes=1, result="positive")[0]
+    was_negative = resulted_pools(mt.point, tree.grid_a1, tubes=1, result="negative")[0]
+    Tube.objects.filter(pk__in=[was_positive.pk, was_negative.pk]).update(lab=tree.lab)
+    today = timezone.localdate()
+    member = was_negative.scans.first().person
+    measure = in_force(member, users["town_a1"], start=today)
+    pools_resolve(tube_ids=[was_positive.pk, was_negative.pk])
+    resampled = RecheckTask.objects.filter(source_tube=was_positive).order_by("pk").first()
+    recheck_sample(actor=users["community_a1"], task=resampled, barcode="R-9")
+    assert MeasureTest.objects.get(measure=measure, day=today).result == "negative"
+
+    lab = users["lab"]
+    tube_result_correct(actor=lab, tube=was_positive, result="negative", reason="标签贴错")
+    statuses = set(RecheckTask.objects.filter(source_tube=was_positive).values_list("status"))
+    assert statuses == {("cancelled",), ("sampled",)}  # the resampled tube still counts
+    tube_result_correct(actor=lab, tube=was_negative, result="positive", reason="复核后更正")
+    assert MeasureTest.objects.get(measure=measure, day=today).result == ""  # pending again
+    assert RecheckTask.objects.filter(source_tube=was_negative, status="open").count() == 10
+    audit = AuditEvent.objects.filter(action="tube.result_correct").order_by("pk")
+    assert [a.details["rechecks_cancelled"] for a in audit] == [9, 0]
+    assert [a.details["measure_tests_reset"] for a in audit] == [0, 1]

@@ -150,6 +150,14 @@ def campaign_get(request: HttpRequest, campaign_id: int) -> Any:
     return _campaign_out(get_scoped_or_404(qs, pk=campaign_id))
 
 
+def _grids(regions: Any, ids: list[int]) -> list[Any]:
+    """The grids named, all of them in the caller's scope, or a 422 naming the field."""
+    grids = list(regions.filter(pk__in=ids))
+    if len(grids) != len(set(ids)):
+        raise FieldError("grid_ids", _("Unknown grid"))
+    return grids
+
+
 @router.post("/campaigns/{campaign_id}/points", response={201: PointOut, 403: ErrorOut})
 @scoped
 def point_create(request: HttpRequest, campaign_id: int, payload: PointIn) -> Any:
@@ -168,7 +176,7 @@ def point_create(request: HttpRequest, campaign_id: int, payload: PointIn) -> An
         name=payload.name,
         region=region,
         institution=institution,
-        grids=list(regions.filter(pk__in=payload.grid_ids)),
+        grids=_grids(regions, payload.grid_ids),
         opening_hours=payload.opening_hours,
         hourly_capacity=payload.hourly_capacity,
     )
@@ -292,9 +300,7 @@ def point_update(request: HttpRequest, point_id: int, payload: PointPatch) -> An
     point = get_scoped_or_404(selectors.point_list(actor=actor), pk=point_id)
     grids = None
     if payload.grid_ids is not None:
-        grids = list(selectors.region_list(actor=actor).filter(pk__in=payload.grid_ids))
-        if len(grids) != len(set(payload.grid_ids)):
-            raise FieldError("grid_ids", _("Unknown grid"))
+        grids = _grids(selectors.region_list(actor=actor), payload.grid_ids)
     return services.point_update(
         actor=actor,
         point=point,

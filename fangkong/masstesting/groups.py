@@ -194,6 +194,10 @@ def member_enrol(
     _unit_in_scope(actor, unit)
     if rules_for(actor=actor, region=region).for_member(key_group, person.region_path) is None:
         raise FieldError("key_group", _("No active testing regime covers this key group here"))
+    problem = _registry_group_problem(person.key_group, key_group)
+    if problem:
+        raise FieldError("key_group", problem)
+    _registry_group_set({key_group: [person.pk]})
     member, created = KeyGroupMember.objects.select_for_update().get_or_create(
         person=person,
         key_group=key_group,
@@ -343,16 +347,46 @@ def _parse_rows(
     return parsed
 
 
+def _registry_group_problem(registered: str, group: str) -> str:
+    """Routine rounds and coverage target people by the registry's key group: an enrolment
+    must agree with it, or the member could never be sampled in their own group's round."""
+    if registered and registered != group:
+        return _(
+            "The registry lists this person in another key group (%(g)s); correct it there"
+        ) % {"g": KeyGroup(registered).label if registered in KeyGroup.values else registered}
+    return ""
+
+
+def _registry_group_set(by_group: dict[str, list[int]]) -> None:
+    """Record the key group in the registry for enrolled people who had none (one statement
+    per group)."""
+    for group, pids in by_group.items():
+        Person.objects.filter(pk__in=pids, key_group="").update(key_group=group)
+
+
+def _row_problem(
+    person: tuple[int, str, str] | None, group: str, rules: Any
+) -> tuple[str, str] | None:
+    """(field, reason) when an import row cannot be enrolled, None when it can."""
+    if person is None:
+        return "id_number", _("No person with this ID number in your jurisdiction")
+    _pid, path, registered = person
+    if rules.for_member(group, path) is None:
+        return "key_group", _("No active testing regime covers this key group here")
+    problem = _registry_group_problem(registered, group)
+    return ("key_group", problem) if problem else None
+
+
 def _enrol_parsed(
     actor: User, parsed: list[tuple[int, str, str, str]], report: ImportReport, today: dt.date
 ) -> None:
     """Constant queries: persons, institutions, regimes and existing members each in one go."""
     bidx = {b for _n, b, _g, _u in parsed}
     persons = {
-        b: (pid, path)
-        for pid, b, path in Person.objects.visible_to(actor)
+        b: (pid, path, registered)
+        for pid, b, path, registered in Person.objects.visible_to(actor)
         .filter(id_number_bidx__in=bidx)
-        .values_list("pk", "id_number_bidx", "region_path")
+        .values_list("pk", "id_number_bidx", "region_path", "key_group")
     }
     names = {u for *_rest, u in parsed if u}
     units = dict(
@@ -361,22 +395,19 @@ def _enrol_parsed(
     rules = rules_for(actor=actor)
     existing = {
         (pid, g): m
-        for m in KeyGroupMember.objects.filter(person_id__in=[p for p, _path in persons.values()])
+        for m in KeyGroupMember.objects.filter(person_id__in=[p for p, *_rest in persons.values()])
         for pid, g in [(m.person_id, m.key_group)]
     }
     new, changed = [], []
+    unregistered: dict[str, list[int]] = {}
     for number, b, group, unit in parsed:
-        if b not in persons:
-            report.errors.append(
-                (number, "id_number", _("No person with this ID number in your jurisdiction"))
-            )
+        problem = _row_problem(persons.get(b), group, rules)
+        if problem:
+            report.errors.append((number, *problem))
             continue
-        pid, path = persons[b]
-        if rules.for_member(group, path) is None:
-            report.errors.append(
-                (number, "key_group", _("No active testing regime covers this key group here"))
-            )
-            continue
+        pid, path, registered = persons[b]
+        if not registered:
+            unregistered.setdefault(group, []).append(pid)
         unit_id = units.get(unit)
         member = existing.get((pid, group))
         if member is None:
@@ -393,6 +424,7 @@ def _enrol_parsed(
             True,
         )
     with transaction.atomic():
+        _registry_group_set(unregistered)
         KeyGroupMember.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
         KeyGroupMember.objects.bulk_update(
             changed, ["unit", "unit_name", "active"], batch_size=2000

@@ -319,10 +319,17 @@ class Compliance:
         return f"{self.year}-W{self.week:02d}"
 
 
-def required_tests(every_days: int) -> tuple[int, int]:
-    """(window in days ending on Sunday, tests needed in it) for a regime: every 2 days means
-    4 tests in the week; every 14 days means one test in the 14 days ending on Sunday."""
-    return max(7, every_days), max(1, math.ceil(7 / every_days))
+def required_tests(
+    every_days: int, sunday: dt.date, enrolled_on: dt.date | None = None
+) -> tuple[dt.date, int]:
+    """(first day of the window ending on Sunday, tests needed in it) for a regime: every 2
+    days means 4 tests in the week; every 14 days one test in the 14 days ending on Sunday.
+    A member enrolled inside the window owes tests only for the days since enrolment."""
+    start = sunday - dt.timedelta(days=max(7, every_days) - 1)
+    if enrolled_on is not None and enrolled_on > start:
+        start = enrolled_on
+    days = (sunday - start).days + 1
+    return start, max(1, math.ceil(days / every_days))
 
 
 def weekly_compliance(
@@ -346,8 +353,7 @@ def weekly_compliance(
         cell = cells.setdefault(
             (unit_key, m["key_group"]), ComplianceRow(unit_key, unit_label, m["key_group"])
         )
-        window, needed = required_tests(rule.every_days)
-        start = sunday - dt.timedelta(days=window - 1)
+        start, needed = required_tests(rule.every_days, sunday, m["enrolled_on"])
         dates = samples.get(m["person_id"], [])
         done = sum(1 for d in dates if start <= d <= sunday)
         cell.members += 1
@@ -400,6 +406,7 @@ _MEMBER_FIELDS = (
     "person__name",
     "person__id_number_mask",
     "person__phone_mask",
+    "enrolled_on",
 )
 
 

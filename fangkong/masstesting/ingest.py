@@ -44,6 +44,8 @@ from fangkong.people.models import Person
 MAX_SCANS = 5000
 ACTIONS = ("add", "open", "close")
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+CLOCK_SLACK_BEFORE = dt.timedelta(days=1)
+CLOCK_SLACK_AFTER = dt.timedelta(minutes=10)
 
 
 def reason_messages() -> dict[str, str]:
@@ -58,6 +60,7 @@ def reason_messages() -> dict[str, str]:
         "already_sampled": _("Already sampled in this campaign"),
         "not_targeted": _("The person is not in a key group this campaign tests"),
         "bad_pool_size": _("The pool size is not one this campaign allows"),
+        "bad_time": _("The scan time is in the future, before the campaign, or has no time zone"),
     }
 
 
@@ -336,10 +339,17 @@ def _plan(
     region_path = campaign.region.path
     groups, pool_sizes = set(campaign.key_groups), allowed_pool_sizes(campaign)
     now = timezone.now()
+    # A phone's clock decides when a sample counts as taken (and so "negative within 48 h"):
+    # times from the future or from long before the campaign are refused, not trusted.
+    earliest, latest = campaign.starts_at - CLOCK_SLACK_BEFORE, now + CLOCK_SLACK_AFTER
     for index, scan in enumerate(scans):
         reason = _check(scan, point, people, tubes)
         if not reason and scan.pool_size is not None and scan.pool_size not in pool_sizes:
             reason = "bad_pool_size"
+        if not reason and scan.scanned_at is not None:
+            at = scan.scanned_at
+            if at.tzinfo is None or not earliest <= at <= latest:
+                reason = "bad_time"
         if reason:
             plan.exceptions.append([index, REJECTED, reason])
             continue

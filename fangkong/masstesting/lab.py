@@ -33,6 +33,7 @@ from fangkong.core.idempotency import claim_key
 from fangkong.core.models import Institution, InstitutionKind, Role, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
+from fangkong.masstesting.corrections import correction_follow_up
 from fangkong.masstesting.models import (
     BoxStatus,
     ResultBatch,
@@ -467,16 +468,18 @@ def tube_result_correct(
         raise FieldError("ct_value", reason_messages()["bad_ct"])
     if not (reason or "").strip():
         raise FieldError("reason", _("Give the reason for the correction"))
-    old = {"result": tube.result, "ct_value": tube.ct_value}
+    previous = tube.result
+    old = {"result": previous, "ct_value": tube.ct_value}
     tube.result, tube.ct_value, tube.resulted_at = new, ct, timezone.now()
     tube.save(update_fields=["result", "ct_value", "resulted_at"])
+    undone = correction_follow_up(tube=tube, old=previous)
     audit_record(
         actor=actor,
         action="tube.result_correct",
         object_type="tube",
         object_id=tube.pk,
         reason=reason.strip(),
-        details={"old": old, "new": {"result": new, "ct_value": ct}},
+        details={"old": old, "new": {"result": new, "ct_value": ct}, **undone},
     )
     pools_resolve(tube_ids=[tube.pk])
     return tube

@@ -123,7 +123,8 @@ def recheck_cancel(*, actor: User, task: RecheckTask, reason: str) -> RecheckTas
     task = _locked(task)
     if not _in_jurisdiction(actor, task):
         raise Forbidden(_("Only the person's grid, community or town may cancel a recheck"))
-    if task.status not in (RecheckStatus.OPEN, RecheckStatus.SAMPLED):
+    # Once resampled, the tube is on its way to the lab and its result must land on the task.
+    if task.status != RecheckStatus.OPEN:
         raise Conflict(
             _("This recheck is %(status)s and can no longer be cancelled")
             % {"status": RecheckStatus(task.status).label}

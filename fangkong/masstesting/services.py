@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict, Forbidden
-from fangkong.core.models import Institution, Region, RegionLevel, Role, User
+from fangkong.core.models import Institution, InstitutionKind, Region, RegionLevel, Role, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.coverage import coverage_root, not_sampled_list, not_sampled_row
@@ -69,6 +69,15 @@ def _clean_groups(
     return sorted(set(key_groups)), dict(sorted(pool_sizes.items()))
 
 
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise FieldError("name", _("A name is required"))
+    if len(name) > 200:
+        raise FieldError("name", _("At most 200 characters"))
+    return name
+
+
 @transaction.atomic
 def campaign_create(
     *,
@@ -82,6 +91,7 @@ def campaign_create(
     group_pool_sizes: dict[str, int] | None = None,
 ) -> Campaign:
     _require_planner(actor, region)
+    name = _clean_name(name)
     if pool_size not in POOL_SIZES:
         raise FieldError("pool_size", _("Pool size must be 1, 5, 10 or 20"))
     if ends_at <= starts_at:
@@ -116,8 +126,17 @@ def point_create(
     hourly_capacity: int = 0,
 ) -> SamplingPoint:
     _require_planner(actor, region)
+    name = _clean_name(name)
     if not region.path.startswith(campaign.region.path):
         raise FieldError("region", _("The point must lie inside the campaign's region"))
+    # The institution's users see the point's tubes and batches: only a sampling point's.
+    if institution is not None and institution.kind != InstitutionKind.SAMPLING_POINT:
+        raise FieldError("institution", _("Choose a sampling-point institution"))
+    if hourly_capacity < 0:
+        raise FieldError("hourly_capacity", _("The hourly capacity cannot be negative"))
+    if len(opening_hours) > 200:
+        raise FieldError("opening_hours", _("At most 200 characters"))
+    grids = _clean_grids(campaign, grids or [])
     point = SamplingPoint.objects.create(
         campaign=campaign,
         name=name,

@@ -688,7 +688,17 @@ def measure_record_tests_many(*, rows: list[tuple[int, dt.date, str]], batch_ref
     changed = [stored[k] for k, r in wanted.items() if k in stored and stored[k].result != r]
     for test in changed:
         test.result, test.recorded_at = wanted[(test.measure_id, test.day)], now
-    MeasureTest.objects.bulk_create(new, batch_size=BULK_CHUNK)
+    # A concurrent upload may insert the same (measure, day) first: skip it here and set the
+    # result below instead of failing the whole batch on the unique key.
+    MeasureTest.objects.bulk_create(new, batch_size=BULK_CHUNK, ignore_conflicts=True)
+    missing = {(t.measure_id, t.day) for t in new}
+    for start in range(0, len(measure_ids), BULK_CHUNK) if new else ():
+        chunk = measure_ids[start : start + BULK_CHUNK]
+        for test in MeasureTest.objects.filter(measure_id__in=chunk).exclude(recorded_at=now):
+            key = (test.measure_id, test.day)
+            if key in missing and test.result != wanted[key]:
+                test.result, test.recorded_at = wanted[key], now
+                changed.append(test)
     MeasureTest.objects.bulk_update(changed, ["result", "recorded_at"], batch_size=BULK_CHUNK)
     if new or changed:
         audit_record(
@@ -699,6 +709,28 @@ def measure_record_tests_many(*, rows: list[tuple[int, dt.date, str]], batch_ref
             details={"new": len(new), "changed": len(changed), "measures": len(measure_ids)},
         )
     return len(new) + len(changed)
+
+
+@transaction.atomic
+def measure_tests_reset_many(*, rows: list[tuple[int, dt.date, str]], batch_ref: str = "") -> int:
+    """Set tests back to pending whose result came from data since corrected (a lab's
+    corrected pool result): (measure id, day, the result recorded then). A test that holds
+    another result by now is left alone. One audit row for the batch."""
+    reset = 0
+    now = timezone.now()
+    for measure_id, day, was in rows:
+        reset += MeasureTest.objects.filter(measure_id=measure_id, day=day, result=was).update(
+            result=MeasureTestResult.PENDING, recorded_at=now
+        )
+    if reset:
+        audit_record(
+            actor=None,
+            action="measure.test_results_reset",
+            object_type="measure_batch",
+            object_id=batch_ref or "tests",
+            details={"reset": reset},
+        )
+    return reset
 
 
 @transaction.atomic
