@@ -136,8 +136,9 @@ def test_assignment_summary_flags_unserved_grids(
     client = api_as("district_a")
     url = f"{API}/campaigns/{mt.campaign.pk}/assignment"
     client.get(url)
-    # token, campaign, points, grids, teams, samplers, residents per grid, grids in region
-    with django_assert_num_queries(8):
+    # token, campaign, points, grids, teams, samplers, residents per grid, residents without a
+    # grid, grids in region
+    with django_assert_num_queries(9):
         body = client.get(url).json()
     assert body["residents"] == 5
     rows = {p["name"]: p for p in body["points"]}
@@ -148,10 +149,13 @@ def test_assignment_summary_flags_unserved_grids(
     assert rows[mt.other.name]["residents"] == 0
     assert [g["code"] for g in body["unserved_grids"]] == [tree.grid_a2.code]
     assert body["unserved_residents"] == 2
+    assert body["ungridded_residents"] == 0
     # the town sees its own points and grids only
     town = api_as("town_a1").get(url).json()
     assert [p["name"] for p in town["points"]] == [mt.point.name]
     assert town["unserved_grids"] == [] and town["residents"] == 3
+    persons_with_codes(tree.community_a1, 2)  # registered without a grid: no point for them
+    assert client.get(url).json()["ungridded_residents"] == 2
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -164,6 +168,11 @@ def test_planning_pages_create_point_and_team(
     assert client.get("/masstesting/campaigns/").status_code == 200
     detail = client.get(f"/masstesting/campaigns/{mt.campaign.pk}/")
     assert detail.status_code == 200 and mt.point.name in detail.content.decode()
+    assert 'data-testid="campaign-close"' in detail.content.decode()
+    # the town may add its own points to the district's campaign, not close it
+    town_view = page_as(users["town_a1"]).get(f"/masstesting/campaigns/{mt.campaign.pk}/")
+    assert 'data-testid="point-new"' in town_view.content.decode()
+    assert 'data-testid="campaign-close"' not in town_view.content.decode()
     assert client.get("/masstesting/campaigns/new/").status_code == 200
     made = client.post(
         f"/masstesting/campaigns/{mt.campaign.pk}/points/new/",

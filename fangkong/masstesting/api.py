@@ -266,6 +266,7 @@ class AssignmentOut(Schema):
     points: list[AssignmentPoint]
     unserved_grids: list[GridRef]
     unserved_residents: int
+    ungridded_residents: int
 
 
 def _team_out(team: SamplingTeam) -> dict[str, Any]:
@@ -374,6 +375,7 @@ def assignment_summary(request: HttpRequest, campaign_id: int) -> Any:
         "campaign_id": campaign.pk,
         "residents": summary["residents"],
         "unserved_residents": summary["unserved_residents"],
+        "ungridded_residents": summary["ungridded_residents"],
         "unserved_grids": [_grid_ref(g) for g in summary["unserved_grids"]],
         "points": [
             {

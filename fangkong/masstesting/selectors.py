@@ -87,9 +87,12 @@ def assignment_summary(*, actor: User, campaign: Campaign) -> dict[str, Any]:
     if scope.region_path and scope.region_path.startswith(base):
         base = scope.region_path
     grids = Region.objects.visible_to(actor).filter(path__startswith=base, level=RegionLevel.GRID)
-    persons = Person.objects.filter(region_path__startswith=base, region__level=RegionLevel.GRID)
+    everyone = Person.objects.filter(region_path__startswith=base)
     if campaign.key_groups:
-        persons = persons.filter(key_group__in=campaign.key_groups)
+        everyone = everyone.filter(key_group__in=campaign.key_groups)
+    persons = everyone.filter(region__level=RegionLevel.GRID)
+    # registered at a community or above: no grid, so no point; the grid workers must fix it
+    ungridded = everyone.exclude(region__level=RegionLevel.GRID).count()
     residents = dict(
         persons.values("region_id").order_by().annotate(n=Count("id")).values_list("region_id", "n")
     )
@@ -117,5 +120,6 @@ def assignment_summary(*, actor: User, campaign: Campaign) -> dict[str, Any]:
         "points": rows,
         "unserved_grids": unserved,
         "unserved_residents": sum(residents.get(g.pk, 0) for g in unserved),
+        "ungridded_residents": ungridded,
         "residents": sum(residents.get(g.pk, 0) for g in all_grids),
     }
