@@ -343,3 +343,19 @@ def test_concurrent_batches_store_once(tree: Tree, users: dict[str, User]) -> No
     assert Tube.objects.filter(result="negative").count() == 30
     box = TransferBox.objects.get()
     assert (box.received_count, box.status) == (30, BoxStatus.RECEIVED)
+
+
+def test_reused_barcode_goes_to_the_tube_awaiting_its_result(
+    tree: Tree, users: dict[str, User]
+) -> None:
+    first = campaign_setup(tree, users)
+    old = handed(first, tree, 1, prefix="R")
+    second = campaign_setup(tree, users)
+    assert handed(second, tree, 1, prefix="R") == old  # the same printed barcode, reused
+    for key, result in (("n", "negative"), ("p", "positive")):
+        results_batch_ingest(
+            actor=users["lab"], lab=tree.lab, idempotency_key=key,
+            items=[ResultIn(barcode=old[0], result=result)],
+        )  # fmt: skip
+    assert Tube.objects.get(campaign=second.campaign).result == "negative"  # newest first
+    assert Tube.objects.get(campaign=first.campaign).result == "positive"  # then the waiting one

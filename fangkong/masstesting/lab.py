@@ -236,9 +236,14 @@ class ReceiveResult:
 
 def _lock_lab_tubes(lab: Institution, barcodes: Iterable[str]) -> dict[str, Tube]:
     """The lab's tubes by barcode, locked in id order. A barcode reused by a later campaign
-    means the most recent tube (the highest id)."""
+    means the most recent tube still awaiting its result, else the most recent one."""
     rows = Tube.objects.select_for_update().filter(lab=lab, barcode__in=set(barcodes))
-    return {t.barcode: t for t in rows.order_by("pk")}
+    out: dict[str, Tube] = {}
+    for tube in rows.order_by("pk"):
+        current = out.get(tube.barcode)
+        if current is None or current.result or not tube.result:
+            out[tube.barcode] = tube
+    return out
 
 
 @transaction.atomic
