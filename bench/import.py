@@ -29,12 +29,11 @@ import time
 import zipfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from rich.console import Console
 from rich.table import Table
+from scratch import scratch_create, scratch_drop, setup_django
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRATCH_DB = "fangkong_bench_import"
 GOAL_SECONDS = 60.0
 PLACES = ("110101", "110102", "110105", "110108", "310101", "310104", "310110", "120101")
@@ -49,37 +48,6 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
 console = Console()
 LOAD_BEFORE: list[float] = [0.0, 0.0, 0.0]
 EXCEL_STYLE: list[bool] = [False]
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def scratch_create(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
-    return _with_db(server_url, SCRATCH_DB)
-
-
-def scratch_drop(server_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
-
-
-def setup_django(db_url: str, data_dir: Path) -> None:
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["FANGKONG_DATA_DIR"] = str(data_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def build_tree() -> tuple[Any, list[tuple[str, list[str]]]]:
@@ -302,7 +270,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fangkong-bench-import-"))
     console.print(f"scratch database {SCRATCH_DB}, files in {workdir}")
     try:
-        setup_django(scratch_create(server), workdir)
+        setup_django(scratch_create(server, SCRATCH_DB), workdir)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
@@ -325,7 +293,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-        scratch_drop(server)
+        scratch_drop(server, SCRATCH_DB)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

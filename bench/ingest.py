@@ -31,34 +31,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from scratch import ROOT, scratch_create, scratch_drop, setup_django
+
 SCRATCH_DB = "fangkong_bench_ingest"
 BATCH = 5000
 POINTS = 20
 GOAL_RATE, GOAL_RATIO = 20_000.0, 0.35
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def _admin(server_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def setup_django(db_url: str, data_dir: Path) -> None:
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["FANGKONG_DATA_DIR"] = str(data_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def seed(n_persons: int) -> tuple[str, list[int], list[str]]:
@@ -201,9 +180,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fangkong-bench-ingest-"))
     proc = None
     try:
-        _admin(server, f'DROP DATABASE IF EXISTS "{SCRATCH_DB}"')
-        _admin(server, f'CREATE DATABASE "{SCRATCH_DB}"')
-        setup_django(_with_db(server, SCRATCH_DB), workdir)
+        setup_django(scratch_create(server, SCRATCH_DB), workdir)
         from django.core.management import call_command
         from django.db import connection
 
@@ -225,7 +202,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-        _admin(server, f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
+        scratch_drop(server, SCRATCH_DB)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

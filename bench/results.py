@@ -30,34 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from scratch import scratch_create, scratch_drop, setup_django, with_db
+
 SCRATCH_DB = "fangkong_bench_results"
 POOL = 10
 PER_GRID = 5_000  # residents per grid: a grid worker's few hundred households
 GOAL_SECONDS = 30.0
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def _admin(server_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def setup_django(db_url: str, data_dir: Path) -> None:
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["FANGKONG_DATA_DIR"] = str(data_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def seed_regions(n_grids: int) -> list[Any]:
@@ -239,9 +218,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fangkong-bench-results-"))
     try:
         if not args.reuse:
-            _admin(server, f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
-            _admin(server, f'CREATE DATABASE "{SCRATCH_DB}"')
-        setup_django(_with_db(server, SCRATCH_DB), workdir)
+            scratch_create(server, SCRATCH_DB)
+        setup_django(with_db(server, SCRATCH_DB), workdir)
         if args.reuse:
             user, campaign, tube_ids = reset()
         else:
@@ -265,7 +243,7 @@ def main() -> None:
 
             connections.close_all()
         if not args.keep:
-            _admin(server, f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
+            scratch_drop(server, SCRATCH_DB)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
