@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import models
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.security import HttpBearer, SessionAuth
 
@@ -87,6 +88,11 @@ class Forbidden(Exception):
     """A role that may read but not do this action (403); never used for scope."""
 
 
+def error_text(exc: Exception) -> str:
+    """What a refused action shows the user: the service's message, else a generic refusal."""
+    return getattr(exc, "message", None) or str(exc) or _("Not allowed")
+
+
 class Page(Schema):
     count: int
     page: int
@@ -110,3 +116,21 @@ def page_slice(
     count = qs.count()
     start = (page - 1) * page_size
     return count, page, page_size, list(qs[start : start + page_size])
+
+
+def page_dict(
+    qs: models.QuerySet[_M],
+    *,
+    page: int,
+    page_size: int,
+    out: Callable[[_M], Any] | None = None,
+    key: str = "items",
+) -> dict[str, Any]:
+    """A `Page` answer: the counts and `key` holding the page's rows, each through `out`."""
+    count, page, page_size, rows = page_slice(qs, page=page, page_size=page_size)
+    return {
+        "count": count,
+        "page": page,
+        "page_size": page_size,
+        key: [out(r) for r in rows] if out else list(rows),
+    }

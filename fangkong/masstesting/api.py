@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import api_lab, lab, selectors, services
 from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
@@ -116,20 +116,11 @@ def _campaign_out(c: Campaign) -> dict[str, Any]:
     return {**out, "region_name": c.region.name}
 
 
-def _page(qs: Any, page: int, page_size: int, out: Any = None) -> dict[str, Any]:
-    count, page, page_size, items = page_slice(qs, page=page, page_size=page_size)
-    return {
-        "count": count,
-        "page": page,
-        "page_size": page_size,
-        "items": [out(i) for i in items] if out else list(items),
-    }
-
-
 @router.get("/campaigns", response=CampaignPage)
 @scoped
 def campaign_list(request: HttpRequest, page: int = 1, page_size: int = 50) -> Any:
-    return _page(selectors.campaign_list(actor=actor_of(request)), page, page_size, _campaign_out)
+    qs = selectors.campaign_list(actor=actor_of(request))
+    return page_dict(qs, page=page, page_size=page_size, out=_campaign_out)
 
 
 @router.post("/campaigns", response={201: CampaignOut, 403: ErrorOut})
@@ -189,7 +180,7 @@ def point_list(
     request: HttpRequest, campaign_id: int | None = None, page: int = 1, page_size: int = 50
 ) -> Any:
     qs = selectors.point_list(actor=actor_of(request), campaign_id=campaign_id)
-    return _page(qs, page, page_size)
+    return page_dict(qs, page=page, page_size=page_size)
 
 
 @router.get("/points/{point_id}", response=PointOut)
@@ -203,7 +194,8 @@ def point_get(request: HttpRequest, point_id: int) -> SamplingPoint:
 def tube_list(
     request: HttpRequest, point_id: int | None = None, page: int = 1, page_size: int = 50
 ) -> Any:
-    return _page(selectors.tube_list(actor=actor_of(request), point_id=point_id), page, page_size)
+    qs = selectors.tube_list(actor=actor_of(request), point_id=point_id)
+    return page_dict(qs, page=page, page_size=page_size)
 
 
 @router.get("/tubes/{tube_id}", response=TubeOut)

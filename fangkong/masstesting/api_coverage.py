@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region, User
 from fangkong.masstesting import coverage, selectors, services
@@ -140,13 +140,7 @@ def not_sampled(
     actor = actor_of(request)
     campaign, region = resolve(actor, campaign_id, region_id)
     qs = coverage.not_sampled_list(actor=actor, campaign=campaign, region=region)
-    count, page, page_size, items = page_slice(qs, page=page, page_size=page_size)
-    return {
-        "count": count,
-        "page": page,
-        "page_size": page_size,
-        "items": [coverage.not_sampled_row(p) for p in items],
-    }
+    return page_dict(qs, page=page, page_size=page_size, out=coverage.not_sampled_row)
 
 
 @router.post("/campaigns/{campaign_id}/not-sampled/export")

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
 from ninja.errors import HttpError
 
-from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.models import Institution, Role, User
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
@@ -105,11 +105,6 @@ def actor_lab(actor: User) -> Institution:
     return actor.institution
 
 
-def _paged(qs: Any, page: int, page_size: int, out: Any) -> dict[str, Any]:
-    count, page, page_size, items = page_slice(qs, page=page, page_size=page_size)
-    return {"count": count, "page": page, "page_size": page_size, "items": [out(i) for i in items]}
-
-
 @router.post("/boxes", response={201: BoxOut})
 @scoped
 def box_create(request: HttpRequest, payload: BoxIn) -> Any:
@@ -138,7 +133,7 @@ def box_list(
     request: HttpRequest, status: str | None = None, page: int = 1, page_size: int = 50
 ) -> Any:
     qs = selectors_lab.box_list(actor=actor_of(request), status=status)
-    return _paged(qs, page, page_size, box_out)
+    return page_dict(qs, page=page, page_size=page_size, out=box_out)
 
 
 @router.get("/boxes/{box_id}", response=BoxOut)
@@ -177,7 +172,7 @@ def lab_tube_list(
     qs = selectors_lab.lab_tube_list(
         actor=actor_of(request), status=status, result=result, awaiting_result=awaiting_result
     )
-    return _paged(qs, page, page_size, _tube_out)
+    return page_dict(qs, page=page, page_size=page_size, out=_tube_out)
 
 
 class CorrectionIn(Schema):
@@ -216,7 +211,7 @@ def _batch_out(batch: Any) -> dict[str, Any]:
 @scoped
 def result_batch_list(request: HttpRequest, page: int = 1, page_size: int = 20) -> Any:
     qs = selectors_lab.result_batch_list(actor=actor_of(request))
-    return _paged(qs, page, page_size, _batch_out)
+    return page_dict(qs, page=page, page_size=page_size, out=_batch_out)
 
 
 @router.get("/batches/{batch_id}/errors.xlsx")

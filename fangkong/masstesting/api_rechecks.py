@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.masstesting import rechecks
 from fangkong.masstesting.models import RecheckTask
 from fangkong.masstesting.selectors_rechecks import recheck_list
@@ -95,13 +95,7 @@ def recheck_list_api(
     qs = recheck_list(
         actor=actor_of(request), campaign_id=campaign_id, status=status, grid_id=grid_id
     )
-    count, page, page_size, items = page_slice(qs, page=page, page_size=page_size)
-    return {
-        "count": count,
-        "page": page,
-        "page_size": page_size,
-        "items": [recheck_out(t) for t in items],
-    }
+    return page_dict(qs, page=page, page_size=page_size, out=recheck_out)
 
 
 @router.post("/{task_id}/sample", response={200: RecheckOut, 403: ErrorOut, 409: ErrorOut})

@@ -23,7 +23,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_number, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    error_text,
+    get_scoped_or_404,
+    page_number,
+    scoped,
+)
 from fangkong.core.models import Region, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.selectors import region_roots
@@ -74,12 +82,6 @@ def _may_plan(actor: User) -> bool:
     return actor.role in PLANNING_ROLES and scope_of(actor).region_path is not None
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, FieldError | Conflict):
-        return exc.message
-    return str(exc) or _("Not allowed")
-
-
 @scoped
 @login_required
 def regimes(request: HttpRequest) -> HttpResponse:
@@ -90,7 +92,7 @@ def regimes(request: HttpRequest) -> HttpResponse:
         try:
             groups.regime_create(actor=actor, **form.cleaned_data)
         except (FieldError, Conflict, Forbidden) as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Regime saved."))
             return HttpResponseRedirect(reverse("masstesting:groups"))
@@ -131,7 +133,7 @@ def regime_edit(request: HttpRequest, regime_id: int) -> HttpResponse:
         try:
             groups.regime_update(actor=actor, regime=regime, **form.cleaned_data)
         except (FieldError, Conflict, Forbidden) as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Regime saved."))
             return HttpResponseRedirect(reverse("masstesting:groups"))
@@ -156,7 +158,7 @@ def regime_round(request: HttpRequest, regime_id: int) -> HttpResponse:
     except ValueError:
         messages.error(request, _("Give the window in whole hours."))
     except (FieldError, Conflict, Forbidden) as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Routine round started: %(name)s.") % {"name": campaign.name})
     return HttpResponseRedirect(reverse("masstesting:groups"))
@@ -173,7 +175,7 @@ def members_sync(request: HttpRequest) -> HttpResponse:
     except ValueError:
         messages.error(request, _("Choose a region."))
     except (FieldError, Conflict, Forbidden) as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("%(n)d people enrolled from the registry.") % {"n": count})
     return HttpResponseRedirect(reverse("masstesting:groups_members"))
@@ -199,7 +201,7 @@ def members_import(request: HttpRequest) -> HttpResponse:
             try:
                 report = groups.members_import_file(actor=actor, path=path)
             except (FieldError, Forbidden) as exc:
-                error = _error_text(exc)
+                error = error_text(exc)
     context = {"report": report, "error": error, "columns": groups.IMPORT_COLUMNS}
     return render(request, "masstesting/groups_import.html", context, status=422 if error else 200)
 

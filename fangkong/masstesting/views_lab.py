@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, scoped
+from fangkong.core.http import Conflict, Forbidden, actor_of, error_text, get_scoped_or_404, scoped
 from fangkong.core.models import Role, User
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import lab as lab_services
@@ -90,7 +90,7 @@ def lab_receive(request: HttpRequest) -> HttpResponse:
             )
             context["answers"] = answer.results
         except (FieldError, Forbidden) as exc:
-            context["error"] = getattr(exc, "message", str(exc))
+            context["error"] = error_text(exc)
     if not request.headers.get("HX-Request"):
         for line in context["answers"]:
             messages.info(request, f"{line['barcode']}: {line['status']}")
@@ -227,7 +227,7 @@ def transport_hand_over(request: HttpRequest, box_id: int) -> HttpResponse:
     try:
         lab_services.box_hand_over(actor=actor, box=box)
     except (Conflict, Forbidden) as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request,

@@ -22,6 +22,7 @@ from fangkong.core.http import (
     Conflict,
     Forbidden,
     actor_of,
+    error_text,
     get_scoped_or_404,
     page_number,
     page_slice,
@@ -152,7 +153,7 @@ def _apply(form: forms.Form, request: HttpRequest, call: Any) -> Any:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.message)
     except (Forbidden, Conflict) as exc:
-        messages.error(request, getattr(exc, "message", None) or str(exc))
+        messages.error(request, error_text(exc))
     return None
 
 
@@ -247,7 +248,7 @@ def campaign_close(request: HttpRequest, campaign_id: int) -> HttpResponse:
         services.campaign_close(actor=actor_of(request), campaign=campaign)
         messages.success(request, _("The campaign is closed; no more samples are accepted."))
     except (Forbidden, Conflict) as exc:
-        messages.error(request, getattr(exc, "message", None) or str(exc))
+        messages.error(request, error_text(exc))
     return redirect("masstesting:campaign_detail", campaign_id=campaign.pk)
 
 

@@ -20,7 +20,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    error_text,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+)
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import rechecks
@@ -128,7 +136,7 @@ def _done(request: HttpRequest, task: RecheckTask, note: str) -> HttpResponse:
 def _failed(
     request: HttpRequest, task: RecheckTask, exc: Exception, *, cancelling: bool = False
 ) -> HttpResponse:
-    text = getattr(exc, "message", None) or str(exc) or _("Not allowed")
+    text = error_text(exc)
     if _is_partial(request):
         # htmx swaps 403 and 422 in place (not 409), so a conflict answers 422 to show its
         # reason on the row

@@ -16,7 +16,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    error_text,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+)
 from fangkong.core.models import User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
@@ -239,7 +247,7 @@ def measure_transition(request: HttpRequest, measure_id: int, action: str) -> Ht
                 error = exc.message
             status = 422
         except (Conflict, Forbidden) as exc:
-            error, status = getattr(exc, "message", "") or str(exc) or _("Not allowed"), 422
+            error, status = error_text(exc), 422
     else:
         status = 422
     if status == 200 and not is_partial(request):

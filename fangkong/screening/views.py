@@ -13,7 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    error_text,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
@@ -132,7 +140,7 @@ def record_confirm(request: HttpRequest, record_id: int) -> HttpResponse:
         services.screening_confirm(actor=actor, record=record, client_ip=client_ip(request))
     except (Forbidden, Conflict, FieldError) as exc:
         context = _detail_context(request, record)
-        context["error"] = getattr(exc, "message", None) or str(exc) or _("Not allowed")
+        context["error"] = error_text(exc)
         status = 403 if isinstance(exc, Forbidden) else 409 if isinstance(exc, Conflict) else 422
         return render(request, "screening/detail.html", context, status=status)
     return redirect("screening:detail", record_id=record.pk)

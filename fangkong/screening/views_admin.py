@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core import selectors as core_selectors
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    error_text,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import RegionLevel, Role
 from fangkong.core.validators import FieldError
@@ -34,10 +42,6 @@ from fangkong.screening.models import RiskArea
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AREA_PAGE = 100
 ERRORS_SHOWN = 200
-
-
-def _message(exc: Exception) -> str:
-    return getattr(exc, "message", None) or str(exc) or _("Not allowed")
 
 
 def _refused(request: HttpRequest, message: str, *, status: int = 403) -> HttpResponse:
@@ -89,7 +93,7 @@ def risk_areas(request: HttpRequest) -> HttpResponse:
         except FieldError as exc:
             _form_error(form, exc)
         except Forbidden as exc:
-            form.add_error(None, _message(exc))
+            form.add_error(None, error_text(exc))
             status = 403
         else:
             return redirect("screening:risk_areas")
@@ -145,7 +149,7 @@ def risk_area_revise(request: HttpRequest, area_id: int) -> HttpResponse:
             except FieldError as exc:
                 _form_error(form, exc)
             except (Forbidden, Conflict) as exc:
-                form.add_error(None, _message(exc))
+                form.add_error(None, error_text(exc))
                 status = 403 if isinstance(exc, Forbidden) else 409
             else:
                 return redirect("screening:risk_areas")
@@ -167,7 +171,7 @@ def risk_area_close(request: HttpRequest, area_id: int) -> HttpResponse:
         areas.risk_area_close(actor=actor_of(request), area=area)
     except (Forbidden, Conflict, FieldError) as exc:
         status = 403 if isinstance(exc, Forbidden) else 409
-        context = _area_list_context(request, error=_message(exc))
+        context = _area_list_context(request, error=error_text(exc))
         return render(request, "screening/risk_areas.html", context, status=status)
     return redirect("screening:risk_areas")
 
@@ -191,7 +195,7 @@ def risk_area_import(request: HttpRequest) -> HttpResponse:
         except FieldError as exc:
             upload.add_error("file", exc.message)
         except Forbidden as exc:
-            upload.add_error(None, _message(exc))
+            upload.add_error(None, error_text(exc))
             status = 403
     context = _area_list_context(request, upload_form=upload, report=report)
     if report is not None:
@@ -234,7 +238,7 @@ def zones(request: HttpRequest) -> HttpResponse:
             except FieldError as exc:
                 form.add_error("grids" if exc.field == "grid_codes" else None, exc.message)
             except Forbidden as exc:
-                form.add_error(None, _message(exc))
+                form.add_error(None, error_text(exc))
                 status = 403
             else:
                 return redirect("screening:zones")
@@ -260,7 +264,7 @@ def zone_close(request: HttpRequest, zone_id: int) -> HttpResponse:
         areas.zone_close(actor=actor, zone=zone)
     except (Forbidden, Conflict, FieldError) as exc:
         status = 403 if isinstance(exc, Forbidden) else 409
-        return _refused(request, _message(exc), status=status)
+        return _refused(request, error_text(exc), status=status)
     return redirect("screening:zones")
 
 
@@ -316,7 +320,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
             except FieldError as exc:
                 _form_error(form, exc)
             except Forbidden as exc:
-                form.add_error(None, _message(exc))
+                form.add_error(None, error_text(exc))
                 status = 403
             else:
                 return redirect("screening:rules")
@@ -353,7 +357,7 @@ def assistance_list(request: HttpRequest) -> HttpResponse:
             except FieldError as exc:
                 _form_error(form, exc)
             except Forbidden as exc:
-                form.add_error(None, _message(exc))
+                form.add_error(None, error_text(exc))
                 status = 403
             else:
                 return redirect("screening:assistance_detail", request_id=created.pk)
@@ -434,10 +438,10 @@ def _assign_posted(request: HttpRequest, request_id: uuid.UUID) -> int:
             actor=actor, items=items, region=region, client_ip=client_ip(request)
         )
     except (Conflict, FieldError) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_text(exc))
         return 422
     except Forbidden as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_text(exc))
         return 403
     messages.success(
         request,

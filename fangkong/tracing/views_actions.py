@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, get_scoped_or_404, scoped
+from fangkong.core.http import Conflict, Forbidden, actor_of, error_text, get_scoped_or_404, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import User
 from fangkong.core.validators import FieldError
@@ -43,10 +43,6 @@ from fangkong.tracing.page import (
 
 # the search box may hold a document number: keep it out of error reports
 SENSITIVE = ("q", "id_number", "phone")
-
-
-def _error(exc: Exception) -> str:
-    return getattr(exc, "message", None) or str(exc) or _("Not allowed")
 
 
 def _pick_context(actor: User, text: str, field: str) -> dict[str, Any]:
@@ -106,7 +102,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             except FieldError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             except (Conflict, Forbidden) as exc:
-                form.add_error(None, _error(exc))
+                form.add_error(None, error_text(exc))
                 status = 403 if isinstance(exc, Forbidden) else 422
             else:
                 messages.success(request, _("Case #%(id)s reported.") % {"id": case.pk})
@@ -191,7 +187,7 @@ def case_exposures(request: HttpRequest, case_id: int) -> HttpResponse:
             actor=actor, case=case, items=[form.item()], client_ip=client_ip(request)
         )
     except Forbidden as exc:
-        form.add_error(None, _error(exc))
+        form.add_error(None, error_text(exc))
         return _exposures_panel(request, case, form, status=403)
     if result.status == "error":
         for err in result.errors:
@@ -257,7 +253,7 @@ def case_recompute(request: HttpRequest, case_id: int) -> HttpResponse:
             raise Forbidden(_("your role may not trace contacts"))
         result = case_compute_generations(actor=actor, case=case)
     except (Conflict, Forbidden) as exc:
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, result_message(result))
     return _back_to_case(request, case, "#contact-tree")
@@ -279,7 +275,7 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
             actor=actor, case=case, changes={"status": status}, client_ip=client_ip(request)
         )
     except (Conflict, Forbidden, FieldError) as exc:
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     else:
         case.status = status
         messages.success(
@@ -363,7 +359,7 @@ def contact_trace(request: HttpRequest, case_id: int, contact_id: int) -> HttpRe
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return _row(request, case, contact, editing=True, form=form, status=422)
     except Forbidden as exc:
-        return _row(request, case, contact, error=_error(exc), status=403)
+        return _row(request, case, contact, error=error_text(exc), status=403)
     contact = _contact(request, case, contact_id)
     return _row(request, case, contact, refresh_panel=True)
 
@@ -385,7 +381,7 @@ def contact_start(request: HttpRequest, case_id: int, contact_id: int) -> HttpRe
         started = measures.measure_start(actor=actor, measure=measure)
     except (Conflict, Forbidden, FieldError) as exc:
         status = 403 if isinstance(exc, Forbidden) else 422
-        return _row(request, case, contact, error=_error(exc), status=status)
+        return _row(request, case, contact, error=error_text(exc), status=status)
     contact = _contact(request, case, contact_id)
     error = started.reason if started.state == "cancelled" else ""
     return _row(request, case, contact, error=error, refresh_panel=True)
