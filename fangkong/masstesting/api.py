@@ -24,7 +24,7 @@ from ninja.errors import HttpError
 
 from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.validators import FieldError
-from fangkong.masstesting import api_lab, lab, selectors, services
+from fangkong.masstesting import lab, selectors, services
 from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, Tube
 
@@ -494,7 +494,7 @@ def results_batch(request: HttpRequest) -> Any:
         raise HttpError(422, _("The Idempotency-Key header is required (at most 128 characters)"))
     items = _parse_results(request.body)
     actor = actor_of(request)
-    the_lab = api_lab.actor_lab(actor)
+    the_lab = lab.actor_lab(actor)
     if not _RESULTS_INFLIGHT.acquire(blocking=False):
         busy = JsonResponse(
             {"detail": _("Too many uploads in progress; retry shortly")}, status=429

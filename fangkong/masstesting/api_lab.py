@@ -12,8 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
 from ninja.errors import HttpError
 
-from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, page_dict, scoped
-from fangkong.core.models import Institution, Role, User
+from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
 from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_ingest, row_errors_workbook
@@ -98,13 +97,6 @@ def box_out(box: TransferBox) -> dict[str, Any]:
     return {**fields, "point_name": box.point.name, "lab_name": box.lab.name}
 
 
-def actor_lab(actor: User) -> Institution:
-    """The lab a lab user works for; others may not receive or upload."""
-    if actor.role != Role.LAB or actor.institution is None:
-        raise Forbidden(_("Only the lab's own staff receive tubes and upload results"))
-    return actor.institution
-
-
 @router.post("/boxes", response={201: BoxOut})
 @scoped
 def box_create(request: HttpRequest, payload: BoxIn) -> Any:
@@ -147,7 +139,7 @@ def box_get(request: HttpRequest, box_id: int) -> Any:
 def tubes_receive(request: HttpRequest, payload: ReceiveIn) -> Any:
     actor = actor_of(request)
     answer = lab_services.tubes_receive(
-        actor=actor, lab=actor_lab(actor), barcodes=payload.barcodes
+        actor=actor, lab=lab_services.actor_lab(actor), barcodes=payload.barcodes
     )
     return {"counts": answer.counts, "results": answer.results}
 
@@ -234,7 +226,7 @@ def results_xlsx(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """Upload results as xlsx (multipart field `file`): columns 试管条码/barcode, 结果/result
     (阴性/阳性/无效 or negative/positive/invalid), optional Ct值/ct_value."""
     actor = actor_of(request)
-    lab = actor_lab(actor)
+    lab = lab_services.actor_lab(actor)
     if (file.size or 0) > MAX_FILE_BYTES:
         raise HttpError(422, _("The file is larger than 10 MB"))
     try:

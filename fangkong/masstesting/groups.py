@@ -21,13 +21,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.http import Conflict
 from fangkong.core.models import Institution, Region, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.groups_selectors import Rules, rules_for
 from fangkong.masstesting.models import POOL_SIZES, Campaign, KeyGroupMember, KeyGroupRegime
-from fangkong.masstesting.services import PLANNING_ROLES, campaign_create
+from fangkong.masstesting.services import campaign_create, require_planner
 from fangkong.people.models import KeyGroup, Person
 from fangkong.people.services import id_number_index
 
@@ -35,12 +35,10 @@ MAX_EVERY_DAYS = 90
 MAX_ROUND_HOURS = 24 * 7
 
 
-def _require_planner(actor: User, region: Region) -> None:
-    scope = scope_of(actor)
-    if actor.role not in PLANNING_ROLES or scope.region_path is None:
-        raise Forbidden(_("Only the command office, districts and towns manage key-group testing"))
-    if not region.path.startswith(scope.region_path):
-        raise Forbidden(_("The region is outside your jurisdiction"))
+def _require_planner(actor: User, region: Region | None) -> None:
+    require_planner(
+        actor, region, _("Only the command office, districts and towns manage key-group testing")
+    )
 
 
 def _clean_group(key_group: str) -> str:
@@ -306,9 +304,7 @@ def members_import(
     index among the persons the actor may see, key group, unit (an institution's exact name
     in the actor's jurisdiction, else kept as a unit name). Bad rows are reported by row
     number (as in the spreadsheet, header = 1) and field; good rows are kept."""
-    scope = scope_of(actor)
-    if actor.role not in PLANNING_ROLES or scope.region_path is None:
-        raise Forbidden(_("Only the command office, districts and towns manage key-group testing"))
+    _require_planner(actor, None)
     iterator = iter(rows)
     header = _header_map(next(iterator, ()))
     report = ImportReport()

@@ -44,7 +44,7 @@ from fangkong.masstesting.models import (
     TubeStatus,
 )
 from fangkong.masstesting.resolve import ResolveSummary, pools_resolve
-from fangkong.masstesting.services import PLANNING_ROLES
+from fangkong.masstesting.services import may_plan
 
 MAX_ITEMS = 5000
 MAX_BOX_TUBES = 1000
@@ -93,15 +93,21 @@ def _require_transport(actor: User, point: SamplingPoint) -> None:
         if actor.institution_id is None or actor.institution_id != point.institution_id:
             raise Forbidden(_("Only the samplers of this point may pack and hand over its boxes"))
         return
-    scope = scope_of(actor)
-    if actor.role not in PLANNING_ROLES or scope.region_path is None:
+    if not may_plan(actor):
         raise Forbidden(_("Only samplers and planners pack and hand over transfer boxes"))
-    if not point.region.path.startswith(scope.region_path):
+    if not point.region.path.startswith(scope_of(actor).region_path or ""):
         raise Forbidden(_("The sampling point is outside your jurisdiction"))
 
 
+def actor_lab(actor: User) -> Institution:
+    """The lab a lab user works for; others may not receive or upload."""
+    if actor.role != Role.LAB or actor.institution is None:
+        raise Forbidden(_("Only the lab's own staff receive tubes and upload results"))
+    return actor.institution
+
+
 def _require_lab(actor: User, lab: Institution) -> None:
-    if actor.role != Role.LAB or actor.institution_id != lab.pk:
+    if actor_lab(actor).pk != lab.pk:
         raise Forbidden(_("Only the lab's own staff receive tubes and upload results"))
 
 

@@ -46,12 +46,21 @@ def registration_code_for(*, person: Person) -> RegistrationCode:
         return RegistrationCode.objects.get(person=person)
 
 
-def _require_planner(actor: User, region: Region) -> None:
-    scope = scope_of(actor)
-    if actor.role not in PLANNING_ROLES or scope.region_path is None:
-        raise Forbidden(_("Only the command office, districts and towns plan campaigns"))
-    if not region.path.startswith(scope.region_path):
+def may_plan(actor: User) -> bool:
+    """Command office, working groups, districts and towns, each over its own jurisdiction."""
+    return actor.role in PLANNING_ROLES and scope_of(actor).region_path is not None
+
+
+def require_planner(actor: User, region: Region | None, refusal: str) -> None:
+    """A planner, and (when given) the region inside their jurisdiction; else Forbidden."""
+    if not may_plan(actor):
+        raise Forbidden(refusal)
+    if region is not None and not region.path.startswith(scope_of(actor).region_path or ""):
         raise Forbidden(_("The region is outside your jurisdiction"))
+
+
+def _require_planner(actor: User, region: Region) -> None:
+    require_planner(actor, region, _("Only the command office, districts and towns plan campaigns"))
 
 
 def _clean_groups(

@@ -33,15 +33,13 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.models import Region, User
-from fangkong.core.scoping import scope_of
 from fangkong.core.selectors import region_roots
 from fangkong.core.validators import FieldError
-from fangkong.masstesting import groups
+from fangkong.masstesting import groups, services
 from fangkong.masstesting import groups_selectors as sel
 from fangkong.masstesting.groups_sheets import LOW_COMPLIANCE, bulletin_export, bulletin_title
 from fangkong.masstesting.models import POOL_SIZES, KeyGroupRegime
 from fangkong.masstesting.selectors import region_list
-from fangkong.masstesting.services import PLANNING_ROLES
 from fangkong.people.models import KeyGroup
 
 PAGE_SIZE = 50
@@ -78,10 +76,6 @@ class RegimeEditForm(forms.Form):
     active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
 
 
-def _may_plan(actor: User) -> bool:
-    return actor.role in PLANNING_ROLES and scope_of(actor).region_path is not None
-
-
 @scoped
 @login_required
 def regimes(request: HttpRequest) -> HttpResponse:
@@ -105,7 +99,7 @@ def regimes(request: HttpRequest) -> HttpResponse:
         "regimes": [(r, sel.group_label(r.key_group)) for r in regime_rows],
         "active_count": sum(1 for r in regime_rows if r.active),
         "form": form,
-        "may_plan": _may_plan(actor),
+        "may_plan": services.may_plan(actor),
         "member_count": member_count,
         "overdue_count": overdue_count,
         "on_time": member_count - overdue_count,
@@ -141,7 +135,7 @@ def regime_edit(request: HttpRequest, regime_id: int) -> HttpResponse:
         "regime": regime,
         "label": sel.group_label(regime.key_group),
         "form": form,
-        "may_plan": _may_plan(actor),
+        "may_plan": services.may_plan(actor),
     }
     return render(request, "masstesting/groups_regime_edit.html", context)
 
@@ -230,7 +224,7 @@ def members(request: HttpRequest) -> HttpResponse:
         "overdue": request.GET.get("overdue", ""),
         "groups": GROUP_CHOICES,
         "units": sel.member_units(actor=actor),
-        "may_plan": _may_plan(actor),
+        "may_plan": services.may_plan(actor),
         "roots": list(region_roots(actor=actor)),
         "today": timezone.localdate(),
     }

@@ -69,9 +69,10 @@ def lab_page(request: HttpRequest) -> HttpResponse:
 
 
 def _actor_lab(actor: User) -> Any:
-    if actor.role != Role.LAB or actor.institution is None:
-        raise PermissionDenied(_("Only the lab's own staff receive tubes and upload results"))
-    return actor.institution
+    try:
+        return lab_services.actor_lab(actor)
+    except Forbidden as exc:  # a page answers Django's 403, not the API's
+        raise PermissionDenied(str(exc)) from exc
 
 
 @scoped  # writes through lab.tubes_receive, which looks only at tubes handed to the lab

@@ -53,10 +53,6 @@ def _set_choices(form: forms.Form, name: str, qs: Any) -> None:
     field.queryset = qs
 
 
-def _may_plan(actor: User) -> bool:
-    return actor.role in services.PLANNING_ROLES
-
-
 class CampaignForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     region = _model_choice(gettext_lazy("Region"))
@@ -176,7 +172,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "count": count,
         "page": page,
         "num_pages": max(1, math.ceil(count / size)),
-        "may_plan": _may_plan(actor),
+        "may_plan": services.may_plan(actor),
     }
     return render(request, "masstesting/plan_list.html", context)
 
@@ -214,7 +210,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             initial={"starts_at": now, "ends_at": now + dt.timedelta(hours=24)},
         )
     return render(
-        request, "masstesting/plan_new.html", {"form": form, "may_plan": _may_plan(actor)}
+        request, "masstesting/plan_new.html", {"form": form, "may_plan": services.may_plan(actor)}
     )
 
 
@@ -228,9 +224,9 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "summary": summary,
-        "may_plan": _may_plan(actor),
+        "may_plan": services.may_plan(actor),
         # a town may add its own points to the city's campaign, but only the city closes it
-        "may_close": _may_plan(actor)
+        "may_close": services.may_plan(actor)
         and campaign.region.path.startswith(scope_of(actor).region_path or "\0"),
         "is_open": campaign.status != CampaignStatus.CLOSED,
         "groups": [labels.get(g, g) for g in campaign.key_groups],
