@@ -88,6 +88,14 @@ class Forbidden(Exception):
     """A role that may read but not do this action (403); never used for scope."""
 
 
+def is_partial(request: HttpRequest) -> bool:
+    """An htmx swap wants the fragment; a history restore wants the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
 def error_text(exc: Exception) -> str:
     """What a refused action shows the user: the service's message, else a generic refusal."""
     return getattr(exc, "message", None) or str(exc) or _("Not allowed")

@@ -123,10 +123,6 @@ class WorkingGroup(models.TextChoices):
     PUBLICITY = "publicity", _("Publicity")
 
 
-# Roles whose scope is an institution rather than a region subtree.
-INSTITUTION_ROLES = frozenset({Role.SAMPLER, Role.LAB, Role.SENTINEL, Role.QUARANTINE_SITE})
-
-
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     working_group = models.CharField(

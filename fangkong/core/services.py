@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,11 +18,6 @@ from fangkong.core.models import ApiToken, LoginAttempt, User
 
 class LoginLocked(Exception):
     """Too many failed logins for this account or client address."""
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    user: User | None
 
 
 def _recent_failures(*, username: str, client_ip: str) -> tuple[int, int]:

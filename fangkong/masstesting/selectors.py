@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from fangkong.core.models import Institution, Region, RegionLevel, Role, User
 from fangkong.core.scoping import ScopedQuerySet, scope_of
-from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, Scan, Tube
+from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, Tube
 from fangkong.people.models import Person
 
 
@@ -54,10 +54,6 @@ def team_list(*, actor: User, point_id: int | None = None) -> ScopedQuerySet[Sam
 def tube_list(*, actor: User, point_id: int | None = None) -> ScopedQuerySet[Tube]:
     qs = Tube.objects.visible_to(actor)
     return qs.filter(point_id=point_id) if point_id else qs
-
-
-def scan_list(*, actor: User) -> ScopedQuerySet[Scan]:
-    return Scan.objects.visible_to(actor)
 
 
 def region_list(*, actor: User) -> ScopedQuerySet[Region]:

@@ -26,6 +26,7 @@ from fangkong.core.http import (
     actor_of,
     error_text,
     get_scoped_or_404,
+    is_partial,
     page_slice,
     scoped,
 )
@@ -46,13 +47,6 @@ PAGE_SIZE = 50
 
 def _int(value: Any) -> int | None:
     return int(value) if str(value or "").isdigit() else None
-
-
-def _is_partial(request: HttpRequest) -> bool:
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
@@ -127,7 +121,7 @@ def recheck_row(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 def _done(request: HttpRequest, task: RecheckTask, note: str) -> HttpResponse:
-    if _is_partial(request):
+    if is_partial(request):
         return _row(request, _task(request, task.pk))
     messages.success(request, note)
     return redirect(reverse("masstesting:rechecks"))
@@ -137,7 +131,7 @@ def _failed(
     request: HttpRequest, task: RecheckTask, exc: Exception, *, cancelling: bool = False
 ) -> HttpResponse:
     text = error_text(exc)
-    if _is_partial(request):
+    if is_partial(request):
         # htmx swaps 403 and 422 in place (not 409), so a conflict answers 422 to show its
         # reason on the row
         code = 403 if isinstance(exc, Forbidden) else 422

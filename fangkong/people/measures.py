@@ -67,7 +67,6 @@ CONVERSION_TARGETS = {
     "transferred": gettext_lazy("Transferred to another jurisdiction"),
     "superseded": gettext_lazy("Replaced by a stronger measure"),
 }
-SOURCE_TYPES = ("screening", "case_contact", "case", "manual", "assistance")
 MAX_EXTENSION_DAYS = 60
 
 

@@ -35,7 +35,6 @@ from fangkong.people.measures_models import (
     MeasureEvent,
     MeasureKind,
     MeasurePlan,
-    MeasureState,
     MeasureTest,
 )
 
@@ -189,6 +188,3 @@ def plan_list(*, actor: User) -> QuerySet[MeasurePlan]:
 
 def profile_active(*, actor: User) -> DiseaseProfile | None:
     return DiseaseProfile.objects.filter(active=True).first()
-
-
-STATE_ORDER = [s.value for s in MeasureState]

@@ -22,6 +22,7 @@ from fangkong.core.http import (
     actor_of,
     error_text,
     get_scoped_or_404,
+    is_partial,
     page_slice,
     scoped,
 )
@@ -50,13 +51,6 @@ SOURCE_LABELS = {
     "assistance": gettext_lazy("Assistance request"),
 }
 PERSON_CIPHERTEXT = ("person__id_number_ct", "person__phone_ct", "person__address_ct")
-
-
-def is_partial(request: HttpRequest) -> bool:
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def _kind_label(kind: str) -> str:

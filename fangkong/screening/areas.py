@@ -182,7 +182,6 @@ def risk_area_close(*, actor: User, area: RiskArea, at: dt.datetime | None = Non
 
 # ---------------------------------------------------------------- risk-area list import
 
-AREA_FIELDS = ("division_code", "name", "level", "valid_from", "valid_to", "kind", "source")
 AREA_LABELS = {
     "file": gettext_lazy("file"),
     "division_code": gettext_lazy("division code"),

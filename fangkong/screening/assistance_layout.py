@@ -33,8 +33,6 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("note", "备注", "Note"),
 )
 FIELDS: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
-# read but not written: lists from elsewhere sometimes carry the document type
-OPTIONAL_FIELDS = ("id_type",)
 REQUIRED = ("name", "id_number")
 
 FIELD_LABELS = {

@@ -47,9 +47,6 @@ class RiskLevel(models.TextChoices):
     HIGH = "high", _("High risk")
 
 
-LEVEL_RANK = {RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 3}
-
-
 class RiskAreaKind(models.TextChoices):
     AREA = "area", _("Risk area")
     CASE_PLACE = "case_place", _("Place visited by a case")

@@ -19,6 +19,7 @@ from fangkong.core.http import (
     actor_of,
     error_text,
     get_scoped_or_404,
+    is_partial,
     page_slice,
     scoped,
 )
@@ -37,13 +38,6 @@ from fangkong.screening.forms import (
 from fangkong.screening.models import ScreeningRecord, ScreeningSource, ScreeningStatus
 
 PAGE_SIZE = 50
-
-
-def is_partial(request: HttpRequest) -> bool:
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def _inbox_context(request: HttpRequest, form: InboxFilterForm) -> dict[str, Any]:

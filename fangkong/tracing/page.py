@@ -23,14 +23,6 @@ EXPOSURES_SHOWN = 200
 SOURCES_SHOWN = 300  # persons offered as "exposed person" besides the case's own
 
 
-def is_partial(request: HttpRequest) -> bool:
-    """An htmx swap wants the fragment; a history restore wants the whole page."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
 def may_act(actor: User) -> bool:
     """Roles that work with named people trace contacts; the services check it again."""
     return bool(scope_of(actor).personal_data)

@@ -19,7 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, error_text, get_scoped_or_404, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    error_text,
+    get_scoped_or_404,
+    is_partial,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import User
 from fangkong.core.validators import FieldError
@@ -36,7 +44,6 @@ from fangkong.tracing.page import (
     exposure_choices,
     exposure_rows,
     investigation_context,
-    is_partial,
     may_act,
     row_urls,
 )

@@ -13,7 +13,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    Forbidden,
+    actor_of,
+    get_scoped_or_404,
+    is_partial,
+    page_slice,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
@@ -25,14 +32,6 @@ PAGE_SIZE = 50
 SEARCH_LIMIT = 50
 # Lists show masks only; not even loading the ciphertext keeps it out of memory and logs.
 CIPHERTEXT = ("id_number_ct", "phone_ct", "address_ct")
-
-
-def is_partial(request: HttpRequest) -> bool:
-    """An htmx swap wants the fragment; a history restore wants the whole page."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 @scoped
