@@ -107,6 +107,14 @@ class Page(Schema):
     page_size: int
 
 
+def int_param(raw: str | None) -> int | None:
+    """An id or number from a query string or form; None when absent or not a number."""
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
 def page_number(request: HttpRequest) -> int:
     """The ?page= of a list page; anything that is not a positive number means the first."""
     try:

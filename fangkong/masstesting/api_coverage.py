@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
+from fangkong.core.http import actor_of, page_dict, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region, User
 from fangkong.masstesting import coverage, selectors, services
@@ -86,11 +86,7 @@ def _ref(region: Region) -> dict[str, Any]:
 
 
 def resolve(actor: User, campaign_id: int, region_id: int | None) -> tuple[Campaign, Region | None]:
-    campaign = get_scoped_or_404(selectors.campaign_list(actor=actor), pk=campaign_id)
-    region = None
-    if region_id is not None:
-        region = get_scoped_or_404(selectors.region_list(actor=actor), pk=region_id)
-    return campaign, region
+    return selectors.campaign_and_region(actor=actor, campaign_id=campaign_id, region_id=region_id)
 
 
 def coverage_out(report: coverage.Coverage) -> dict[str, Any]:

@@ -17,7 +17,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    actor_of,
+    int_param,
+    page_number,
+    page_slice,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region
 from fangkong.masstesting import coverage, selectors, services
@@ -26,21 +32,11 @@ from fangkong.masstesting.models import Campaign, CampaignStatus
 PAGE_SIZE = 50
 
 
-def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _resolve(request: HttpRequest, campaign_id: int) -> tuple[Campaign, Region | None]:
-    actor = actor_of(request)
-    campaign = get_scoped_or_404(selectors.campaign_list(actor=actor), pk=campaign_id)
-    region_id = _int(request.GET.get("region") or request.POST.get("region"))
-    region = None
-    if region_id is not None:
-        region = get_scoped_or_404(selectors.region_list(actor=actor), pk=region_id)
-    return campaign, region
+    region_id = int_param(request.GET.get("region") or request.POST.get("region"))
+    return selectors.campaign_and_region(
+        actor=actor_of(request), campaign_id=campaign_id, region_id=region_id
+    )
 
 
 @scoped
@@ -92,9 +88,7 @@ def not_sampled(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign, region = _resolve(request, campaign_id)
     root = coverage.coverage_root(actor=actor, campaign=campaign, region=region)
     qs = coverage.not_sampled_list(actor=actor, campaign=campaign, region=root)
-    count, page, size, rows = page_slice(
-        qs, page=_int(request.GET.get("page")) or 1, page_size=PAGE_SIZE
-    )
+    count, page, size, rows = page_slice(qs, page=page_number(request), page_size=PAGE_SIZE)
     context = {
         "campaign": campaign,
         "root": root,

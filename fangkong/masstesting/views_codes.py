@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import actor_of, get_scoped_or_404, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, int_param, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.scoping import scope_of
@@ -37,20 +37,13 @@ def _residents(actor: User, grid: Region) -> Any:
     return person_list(actor=actor).filter(region_path__startswith=grid.path).order_by("name", "pk")
 
 
-def _int_or_none(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
-
-
 @scoped
 @login_required
 @require_GET
 def code_sheets(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     grids = list(_grids(actor).order_by("path")[:MAX_GRID_OPTIONS])
-    grid_id = _int_or_none(request.GET.get("grid"))
+    grid_id = int_param(request.GET.get("grid"))
     grid = get_scoped_or_404(_grids(actor), pk=grid_id) if grid_id else None
     residents: list[dict[str, Any]] = []
     if grid is not None:
@@ -77,10 +70,10 @@ def code_sheet_print(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     if not scope_of(actor).personal_data:
         raise PermissionDenied
-    grid = get_scoped_or_404(_grids(actor), pk=_int_or_none(request.POST.get("grid")))
+    grid = get_scoped_or_404(_grids(actor), pk=int_param(request.POST.get("grid")))
     residents = _residents(actor, grid).select_related(None).only("pk", "name", "id_number_mask")
     if request.POST.get("scope") != "grid":
-        wanted = [i for i in map(_int_or_none, request.POST.getlist("person")) if i]
+        wanted = [i for i in map(int_param, request.POST.getlist("person")) if i]
         residents = residents.filter(pk__in=wanted)
     cards = code_sheet_generate(
         actor=actor, grid=grid, persons=residents[:MAX_SHEET_PERSONS], client_ip=client_ip(request)

@@ -22,7 +22,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.core.http import Conflict, Forbidden, actor_of, error_text, get_scoped_or_404, scoped
+from fangkong.core.http import (
+    Conflict,
+    Forbidden,
+    actor_of,
+    error_text,
+    get_scoped_or_404,
+    int_param,
+    scoped,
+)
 from fangkong.core.models import Role, User
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import lab as lab_services
@@ -193,7 +201,8 @@ def transport_pack(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     point = _point_from(request, request.POST.get("point", "") or "x")
     assert point is not None
-    lab = selectors_lab.lab_choices(point=point).filter(pk=_int(request.POST.get("lab"))).first()
+    lab_id = int_param(request.POST.get("lab"))
+    lab = selectors_lab.lab_choices(point=point).filter(pk=lab_id).first() if lab_id else None
     barcodes = request.POST.getlist("tubes") + [
         b for b in _SPLIT.split(request.POST.get("scanned", "")) if b
     ]
@@ -235,7 +244,3 @@ def transport_hand_over(request: HttpRequest, box_id: int) -> HttpResponse:
             _("Box %(code)s handed over to %(lab)s.") % {"code": box.code, "lab": box.lab.name},
         )
     return _back(box.point)
-
-
-def _int(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() else 0

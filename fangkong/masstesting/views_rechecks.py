@@ -26,7 +26,9 @@ from fangkong.core.http import (
     actor_of,
     error_text,
     get_scoped_or_404,
+    int_param,
     is_partial,
+    page_number,
     page_slice,
     scoped,
 )
@@ -45,15 +47,11 @@ from fangkong.masstesting.selectors_rechecks import (
 PAGE_SIZE = 50
 
 
-def _int(value: Any) -> int | None:
-    return int(value) if str(value or "").isdigit() else None
-
-
 def _filters(request: HttpRequest) -> dict[str, Any]:
     status = request.GET.get("status", "outstanding")
     return {
-        "campaign_id": _int(request.GET.get("campaign")),
-        "grid_id": _int(request.GET.get("grid")),
+        "campaign_id": int_param(request.GET.get("campaign")),
+        "grid_id": int_param(request.GET.get("grid")),
         "status": status if status in STATUS_FILTERS else None,
     }
 
@@ -70,9 +68,7 @@ def recheck_list_page(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     f = _filters(request)
     qs = recheck_list(actor=actor, **f)
-    count, page, size, rows = page_slice(
-        qs, page=_int(request.GET.get("page")) or 1, page_size=PAGE_SIZE
-    )
+    count, page, size, rows = page_slice(qs, page=page_number(request), page_size=PAGE_SIZE)
     counts = recheck_status_counts(actor=actor, campaign_id=f["campaign_id"], grid_id=f["grid_id"])
     context = {
         "tasks": rows,
