@@ -23,15 +23,15 @@ from django.utils import timezone
 from fangkong.core.models import Institution, InstitutionKind, Region, User
 from fangkong.drill.names import CITY_CODE
 from fangkong.masstesting import groups
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
+from fangkong.masstesting.codes import codes_ensure
+from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import (
     Campaign,
     CampaignStatus,
     KeyGroupMember,
     KeyGroupRegime,
-    RegistrationCode,
 )
-from fangkong.masstesting.services import new_token, point_create
+from fangkong.masstesting.services import point_create
 
 # key group: (test every N days, pool size)
 DEMO_REGIMES: dict[str, tuple[int, int]] = {
@@ -134,24 +134,6 @@ def _assign_units(city: Region, rng: random.Random) -> list[KeyGroupMember]:
     return members
 
 
-def _tokens(person_ids: list[int]) -> dict[int, str]:
-    """Registration codes of these people, made in bulk for those who have none yet."""
-    have = dict(
-        RegistrationCode.objects.filter(person_id__in=person_ids).values_list("person_id", "token")
-    )
-    new = [
-        RegistrationCode(person_id=pid, token=new_token()) for pid in person_ids if pid not in have
-    ]
-    RegistrationCode.objects.bulk_create(new, batch_size=BATCH, ignore_conflicts=True)
-    if new:
-        have = dict(
-            RegistrationCode.objects.filter(person_id__in=person_ids).values_list(
-                "person_id", "token"
-            )
-        )
-    return have
-
-
 def _last_weeks_round(
     actor: User,
     regime: KeyGroupRegime,
@@ -177,7 +159,7 @@ def _last_weeks_round(
         rate = rates.setdefault(unit, rng.choice(UNIT_RATES))
         if rng.random() < rate:
             chosen.append(m.person_id)
-    tokens = _tokens(chosen)
+    tokens = codes_ensure(person_ids=chosen)
     scans, size = [], campaign.pool_size
     for i, pid in enumerate(chosen):
         # opening hours 08:00-20:00 on Tuesday to Thursday
@@ -185,12 +167,12 @@ def _last_weeks_round(
         barcode = f"KG{campaign.pk:04d}{i // size:06d}"
         scans.append(ScanIn(barcode=barcode, token=tokens[pid], scanned_at=at))
     sampled = 0
-    for first in range(0, len(scans), 5000):
+    for first in range(0, len(scans), MAX_SCANS):
         result = scan_batch_ingest(
             actor=actor,
             point=point,
             idempotency_key=uuid.uuid4().hex,
-            scans=scans[first : first + 5000],
+            scans=scans[first : first + MAX_SCANS],
         )
         sampled += result.counts.get("accepted", 0)
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.CLOSED)

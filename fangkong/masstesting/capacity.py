@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from fangkong.core.validators import FieldError
+from fangkong.masstesting.models import POOL_SIZES
 
-DEFAULT_POOL_SIZES: tuple[int, ...] = (1, 5, 10, 20)
 CONTINUOUS_RANGE: tuple[int, int] = (2, 50)
 MAX_POOL_SIZE = 50
 MAX_POPULATION = 100_000_000
@@ -77,7 +77,7 @@ def validate_prevalence(p: float, *, name: str = "prevalence") -> float:
 def dorfman_table(p: float, pool_sizes: Sequence[int] | None = None) -> DorfmanTable:
     """The allowed pool sizes' costs and the optimum, plus the curve over 2..50."""
     p = validate_prevalence(p)
-    sizes = tuple(pool_sizes) if pool_sizes else DEFAULT_POOL_SIZES
+    sizes = tuple(pool_sizes) if pool_sizes else POOL_SIZES
     if len(sizes) > MAX_POOL_SIZE:
         raise FieldError("pool_sizes", _("Give at most 50 pool sizes."))
     for k in sizes:

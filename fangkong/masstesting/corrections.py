@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from fangkong.masstesting.models import RecheckStatus, RecheckTask, Scan, TestResult, Tube, TubeKind
+from fangkong.masstesting.models import (
+    NEEDS_RECHECK,
+    RecheckStatus,
+    RecheckTask,
+    Scan,
+    TestResult,
+    Tube,
+    TubeKind,
+)
 from fangkong.masstesting.resolve import POOL_TO_MEASURE
 from fangkong.people.measures import measure_tests_reset_many
 from fangkong.people.measures_models import IN_FORCE_STATES, ControlMeasure
-
-NEEDS_RECHECK = (TestResult.POSITIVE, TestResult.INVALID)
 
 
 def correction_follow_up(*, tube: Tube, old: str) -> dict[str, int]:

@@ -27,17 +27,15 @@ from django.utils import timezone
 from fangkong.core.models import Region, User
 from fangkong.core.scoping import ScopedQuerySet, scope_of
 from fangkong.masstesting.models import (
+    NEEDS_RECHECK,
+    RECHECK_OUTSTANDING,
     Campaign,
-    RecheckStatus,
     RecheckTask,
     Scan,
-    TestResult,
     TubeKind,
 )
 from fangkong.people.models import KeyGroup, Person
 
-OUTSTANDING = (RecheckStatus.OPEN, RecheckStatus.SAMPLED)
-FLAGGED = (TestResult.POSITIVE, TestResult.INVALID)
 METRICS = ("should_test", "sampled", "resulted", "positive_pools", "rechecks_outstanding")
 
 
@@ -134,7 +132,7 @@ def _scans(campaign: Campaign, root: Region) -> QuerySet[Scan]:
 
 def _rechecks(campaign: Campaign, root: Region) -> QuerySet[RecheckTask]:
     qs = RecheckTask.objects.filter(
-        campaign=campaign, region_path__startswith=root.path, status__in=OUTSTANDING
+        campaign=campaign, region_path__startswith=root.path, status__in=RECHECK_OUTSTANDING
     )
     return qs.filter(person__key_group__in=campaign.key_groups) if campaign.key_groups else qs
 
@@ -156,7 +154,9 @@ def _grouped(
         n=Count("id"),
         resulted=Count("id", filter=~Q(tube__result="")),
         pools=Count(
-            "tube_id", distinct=True, filter=Q(tube__kind=TubeKind.POOL, tube__result__in=FLAGGED)
+            "tube_id",
+            distinct=True,
+            filter=Q(tube__kind=TubeKind.POOL, tube__result__in=NEEDS_RECHECK),
         ),
     ):
         figures = at(row["k"])

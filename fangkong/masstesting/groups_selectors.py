@@ -360,7 +360,7 @@ def weekly_compliance(
         if done >= needed:
             cell.tested += 1
         else:
-            result.laggards.append(_laggard(m, unit_label, rule.every_days, done, needed, dates))
+            result.laggards.append(_laggard(m, unit_label, rule.every_days, done, needed))
     _fill_totals(result, cells)
     _add_last_tests(result, members)
     return result
@@ -451,8 +451,9 @@ def _unit_of(m: dict[str, Any]) -> tuple[str, str]:
 
 
 def _laggard(
-    m: dict[str, Any], unit_label: str, every_days: int, done: int, needed: int, dates: list[Any]
+    m: dict[str, Any], unit_label: str, every_days: int, done: int, needed: int
 ) -> Laggard:
+    # last_test is the latest sample ever, filled for all laggards at once (_add_last_tests)
     return Laggard(
         member_id=m["id"],
         person_id=m["person_id"],
@@ -465,14 +466,13 @@ def _laggard(
         every_days=every_days,
         tests_in_window=done,
         tests_required=needed,
-        last_test=dates[-1] if dates else None,
+        last_test=None,
     )
 
 
 def _fill_totals(result: Compliance, cells: dict[tuple[str, str], ComplianceRow]) -> None:
-    no_unit_last = sorted(cells.values(), key=lambda c: (c.unit_key == NO_UNIT, c.unit_label))
     result.rows = sorted(
-        no_unit_last, key=lambda c: (c.unit_key == NO_UNIT, c.unit_label, c.key_group)
+        cells.values(), key=lambda c: (c.unit_key == NO_UNIT, c.unit_label, c.key_group)
     )
     groups: dict[str, ComplianceRow] = {}
     for cell in result.rows:

@@ -19,8 +19,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from fangkong.core.audit import audit_record
 from fangkong.core.models import Region, User
-from fangkong.masstesting.groups_selectors import Compliance, ComplianceRow, weekly_compliance
-from fangkong.people.models import KeyGroup
+from fangkong.masstesting.groups_selectors import (
+    Compliance,
+    ComplianceRow,
+    group_label,
+    weekly_compliance,
+)
 
 _TITLE = Font(name="SimHei", size=14, bold=True)
 _BOLD = Font(bold=True)
@@ -41,10 +45,6 @@ def bulletin_title(c: Compliance) -> str:
         "start": c.monday.isoformat(),
         "end": c.sunday.isoformat(),
     }
-
-
-def _group_label(code: str) -> str:
-    return str(KeyGroup(code).label) if code in KeyGroup.values else code
 
 
 def _write_table(
@@ -130,7 +130,7 @@ def _laggard_sheet(wb: openpyxl.Workbook, c: Compliance) -> None:
     rows: list[list[object]] = [
         [
             lag.unit_label,
-            _group_label(lag.key_group),
+            group_label(lag.key_group),
             lag.name,
             lag.id_number,
             lag.phone,

@@ -145,6 +145,10 @@ class TestResult(models.TextChoices):
     INVALID = "invalid", _("Invalid")
 
 
+# Pool results that send every member to a single-tube recheck.
+NEEDS_RECHECK = (TestResult.POSITIVE, TestResult.INVALID)
+
+
 class BoxStatus(models.TextChoices):
     PACKED = "packed", _("Packed")
     HANDED_OVER = "handed_over", _("Handed over to the lab")
@@ -332,6 +336,10 @@ class RecheckStatus(models.TextChoices):
     SAMPLED = "sampled", _("Resampled, awaiting result")
     RESULTED = "resulted", _("Resulted")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+# Rechecks still to be done: nobody resampled yet, or the single tube awaits its result.
+RECHECK_OUTSTANDING = (RecheckStatus.OPEN, RecheckStatus.SAMPLED)
 
 
 class RecheckTask(models.Model):

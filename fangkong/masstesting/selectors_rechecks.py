@@ -19,10 +19,15 @@ from django.db.models import (
 
 from fangkong.core.models import User
 from fangkong.core.scoping import ScopedQuerySet
-from fangkong.masstesting.models import Campaign, RecheckStatus, RecheckTask, Scan
+from fangkong.masstesting.models import (
+    RECHECK_OUTSTANDING,
+    Campaign,
+    RecheckStatus,
+    RecheckTask,
+    Scan,
+)
 
 STATUS_FILTERS = ("outstanding", *RecheckStatus.values)
-OUTSTANDING = (RecheckStatus.OPEN, RecheckStatus.SAMPLED)
 
 
 def recheck_list(
@@ -38,7 +43,7 @@ def recheck_list(
     )
     qs = _filtered(qs, campaign_id=campaign_id, grid_id=grid_id)
     if status == "outstanding":
-        qs = qs.filter(status__in=OUTSTANDING)
+        qs = qs.filter(status__in=RECHECK_OUTSTANDING)
     elif status:
         qs = qs.filter(status=status)
     return qs.order_by("region_path", "status", "person_id", "pk")
@@ -62,7 +67,7 @@ def recheck_status_counts(
     rows = qs.order_by().values("status").annotate(n=Count("pk"))
     counts = dict.fromkeys(RecheckStatus.values, 0)
     counts.update({r["status"]: r["n"] for r in rows})
-    counts["outstanding"] = sum(counts[s] for s in OUTSTANDING)
+    counts["outstanding"] = sum(counts[s] for s in RECHECK_OUTSTANDING)
     return counts
 
 

@@ -38,21 +38,19 @@ from fangkong.core.validators import FieldError
 from fangkong.masstesting import groups, services
 from fangkong.masstesting import groups_selectors as sel
 from fangkong.masstesting.groups_sheets import LOW_COMPLIANCE, bulletin_export, bulletin_title
-from fangkong.masstesting.models import POOL_SIZES, KeyGroupRegime
+from fangkong.masstesting.models import KeyGroupRegime
 from fangkong.masstesting.selectors import region_list
-from fangkong.people.models import KeyGroup
+from fangkong.masstesting.views_plan import GROUPS, POOL_CHOICES
 
 PAGE_SIZE = 50
 LAGGARDS_SHOWN = 100  # the rest are in the xlsx export
-GROUP_CHOICES = [(v, label) for v, label in KeyGroup.choices if v]
-POOL_CHOICES = [(n, f"{n}:1" if n > 1 else gettext_lazy("single tube")) for n in POOL_SIZES]
 
 
 class RegimeForm(forms.Form):
     region: forms.ModelChoiceField[Region] = forms.ModelChoiceField(
         queryset=None, label=gettext_lazy("Region")
     )
-    key_group = forms.ChoiceField(choices=GROUP_CHOICES, label=gettext_lazy("Key group"))
+    key_group = forms.ChoiceField(choices=GROUPS, label=gettext_lazy("Key group"))
     every_days = forms.IntegerField(
         label=gettext_lazy("Test every (days)"), min_value=1, max_value=groups.MAX_EVERY_DAYS
     )
@@ -222,7 +220,7 @@ def members(request: HttpRequest) -> HttpResponse:
         "key_group": key_group,
         "unit": unit,
         "overdue": request.GET.get("overdue", ""),
-        "groups": GROUP_CHOICES,
+        "groups": GROUPS,
         "units": sel.member_units(actor=actor),
         "may_plan": services.may_plan(actor),
         "roots": list(region_roots(actor=actor)),
