@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.security import HttpBearer, SessionAuth
@@ -86,6 +86,16 @@ class Conflict(Exception):
 
 class Forbidden(Exception):
     """A role that may read but not do this action (403); never used for scope."""
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(data: bytes, filename: str) -> HttpResponse:
+    """A workbook download. Callers name files by ids, never by uploaded names or people."""
+    response = HttpResponse(data, content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def is_partial(request: HttpRequest) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from fangkong.core.http import actor_of, page_dict, scoped
+from fangkong.core.http import actor_of, page_dict, scoped, xlsx_response
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region, User
 from fangkong.masstesting import coverage, selectors, services
@@ -149,9 +149,7 @@ def not_sampled_export(
     content, filename = services.not_sampled_export(
         actor=actor, campaign=campaign, region=region, client_ip=client_ip(request)
     )
-    response = HttpResponse(content, content_type=services.XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(content, f"{filename}")
 
 
 @router.get("/campaigns/{campaign_id}/geo")

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
 from fangkong.core.models import Region, User
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import groups
@@ -445,9 +445,6 @@ def compliance(
     }
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @router.get("/compliance.xlsx")
 @scoped
 def compliance_xlsx(
@@ -458,6 +455,4 @@ def compliance_xlsx(
     filename, data = bulletin_export(
         actor=actor, year=year, week=number, region=_region_or_404(actor, region_id)
     )
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(data, f"{filename}")

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
 from ninja.errors import HttpError
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped, xlsx_response
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
 from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_ingest, row_errors_workbook
@@ -212,12 +212,7 @@ def result_batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The rejected rows of a batch as a workbook: row, field, reason (never the value)."""
     qs = selectors_lab.result_batch_list(actor=actor_of(request))
     batch = get_scoped_or_404(qs, pk=batch_id)
-    response = HttpResponse(
-        row_errors_workbook(batch.results),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="result-batch-{batch.pk}-errors.xlsx"'
-    return response
+    return xlsx_response(row_errors_workbook(batch.results), f"result-batch-{batch.pk}-errors.xlsx")
 
 
 @router.post("/results/xlsx", response=dict[str, Any])

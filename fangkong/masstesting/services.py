@@ -292,7 +292,6 @@ def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
     return campaign
 
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LIMIT = 100_000
 
 

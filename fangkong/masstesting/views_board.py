@@ -23,6 +23,7 @@ from fangkong.core.http import (
     page_number,
     page_slice,
     scoped,
+    xlsx_response,
 )
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region
@@ -110,6 +111,4 @@ def not_sampled_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
     content, filename = services.not_sampled_export(
         actor=actor, campaign=campaign, region=region, client_ip=client_ip(request)
     )
-    response = HttpResponse(content, content_type=services.XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(content, f"{filename}")

@@ -31,6 +31,7 @@ from fangkong.core.http import (
     get_scoped_or_404,
     page_number,
     scoped,
+    xlsx_response,
 )
 from fangkong.core.models import Region, User
 from fangkong.core.selectors import region_roots
@@ -277,8 +278,4 @@ def bulletin_xlsx(request: HttpRequest) -> HttpResponse:
     filename, data = bulletin_export(
         actor=actor, year=year, week=week, region=_region_of(request, actor)
     )
-    response = HttpResponse(
-        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(data, f"{filename}")

@@ -30,6 +30,7 @@ from fangkong.core.http import (
     get_scoped_or_404,
     int_param,
     scoped,
+    xlsx_response,
 )
 from fangkong.core.models import Role, User
 from fangkong.core.validators import FieldError
@@ -141,12 +142,7 @@ def lab_results_upload(request: HttpRequest) -> HttpResponse:
 def lab_batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
     qs = selectors_lab.result_batch_list(actor=actor_of(request))
     batch = get_scoped_or_404(qs, pk=batch_id)
-    response = HttpResponse(
-        row_errors_workbook(batch.results),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="result-batch-{batch.pk}-errors.xlsx"'
-    return response
+    return xlsx_response(row_errors_workbook(batch.results), f"result-batch-{batch.pk}-errors.xlsx")
 
 
 # ---------------------------------------------------------------- transport

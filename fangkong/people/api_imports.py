@@ -9,13 +9,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Router, Schema, UploadedFile
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
 from fangkong.people import importing, selectors
 from fangkong.people.models import ImportJob
 
 router = Router(tags=["people-imports"])
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ImportJobOut(Schema):
@@ -131,7 +129,5 @@ def import_errors(
 @scoped
 def import_errors_xlsx(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = get_scoped_or_404(_jobs(request), pk=job_id)
-    response = HttpResponse(importing.import_errors_xlsx(job=job), content_type=XLSX_TYPE)
     # The job id, not the uploaded file's name: file names often carry people's names.
-    response["Content-Disposition"] = f'attachment; filename="import-errors-{job.pk}.xlsx"'
-    return response
+    return xlsx_response(importing.import_errors_xlsx(job=job), f"import-errors-{job.pk}.xlsx")

@@ -10,14 +10,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, UploadedFile
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
 from fangkong.screening import assistance, selectors
 from fangkong.screening import assistance_layout as layout
 from fangkong.screening.models import AssistanceItem, AssistanceRequest
 
 router = Router(tags=["screening-assistance"])
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ErrorOut(Schema):
@@ -191,9 +189,7 @@ def request_list(request: HttpRequest, page: int = 1, page_size: int = 20) -> An
 @scoped
 def layout_template(request: HttpRequest) -> HttpResponse:
     """An empty list in the layout this importer reads (and our exports use)."""
-    response = HttpResponse(layout.layout_workbook([]), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="assistance-layout.xlsx"'
-    return response
+    return xlsx_response(layout.layout_workbook([]), "assistance-layout.xlsx")
 
 
 @router.get("/{uuid:request_id}", response=RequestDetailOut)
@@ -251,9 +247,7 @@ def request_errors_xlsx(request: HttpRequest, request_id: uuid.UUID) -> HttpResp
     found = get_scoped_or_404(
         selectors.assistance_request_list(actor=actor_of(request)), pk=request_id
     )
-    response = HttpResponse(
-        assistance.assistance_errors_xlsx(request=found), content_type=XLSX_TYPE
-    )
     # the request id, not the uploaded name: file names often carry people's names
-    response["Content-Disposition"] = f'attachment; filename="assistance-errors-{found.pk}.xlsx"'
-    return response
+    return xlsx_response(
+        assistance.assistance_errors_xlsx(request=found), f"assistance-errors-{found.pk}.xlsx"
+    )

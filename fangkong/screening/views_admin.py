@@ -23,6 +23,7 @@ from fangkong.core.http import (
     get_scoped_or_404,
     page_slice,
     scoped,
+    xlsx_response,
 )
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import RegionLevel, Role
@@ -39,7 +40,6 @@ from fangkong.screening.forms import (
 )
 from fangkong.screening.models import RiskArea
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AREA_PAGE = 100
 ERRORS_SHOWN = 200
 
@@ -457,17 +457,13 @@ def assistance_errors_xlsx(request: HttpRequest, request_id: uuid.UUID) -> HttpR
     found = get_scoped_or_404(
         selectors.assistance_request_list(actor=actor_of(request)), pk=request_id
     )
-    response = HttpResponse(
-        assistance.assistance_errors_xlsx(request=found), content_type=XLSX_TYPE
+    return xlsx_response(
+        assistance.assistance_errors_xlsx(request=found), f"assistance-errors-{found.pk}.xlsx"
     )
-    response["Content-Disposition"] = f'attachment; filename="assistance-errors-{found.pk}.xlsx"'
-    return response
 
 
 @scoped
 @login_required
 @require_GET
 def assistance_layout_xlsx(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(layout.layout_workbook([]), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="assistance-layout.xlsx"'
-    return response
+    return xlsx_response(layout.layout_workbook([]), "assistance-layout.xlsx")

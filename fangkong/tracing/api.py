@@ -9,17 +9,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from pydantic import ValidationError
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    XLSX_TYPE,
+    actor_of,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+    xlsx_response,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.people.selectors import person_get_qs
 from fangkong.tracing import selectors, services
 from fangkong.tracing.chain import chain_graph
-from fangkong.tracing.export import XLSX_TYPE, assistance_export
+from fangkong.tracing.export import assistance_export
 from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseContact, Exposure, Investigation
 
@@ -548,6 +555,4 @@ def case_assistance_export(request: HttpRequest, case_id: int, payload: ExportIn
     content, filename = assistance_export(
         actor=actor_of(request), case=case, reason=payload.reason, client_ip=client_ip(request)
     )
-    response = HttpResponse(content, content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(content, f"{filename}")

@@ -26,7 +26,6 @@ from fangkong.screening.assistance_layout import layout_workbook
 from fangkong.tracing.models import Case, CaseContact, TraceStatus
 from fangkong.tracing.selectors import elsewhere_contacts
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The list goes to another jurisdiction's importer, which reads these terms whatever language
 # our operator's screen is in, so they are data rather than interface text.
 RISK_TYPES = {1: "密接", 2: "次密接", 3: "三代密接"}

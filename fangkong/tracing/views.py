@@ -19,12 +19,13 @@ from fangkong.core.http import (
     page_number,
     page_slice,
     scoped,
+    xlsx_response,
 )
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
 from fangkong.tracing import selectors, services
 from fangkong.tracing.chain import chain_graph
-from fangkong.tracing.export import XLSX_TYPE, assistance_export
+from fangkong.tracing.export import assistance_export
 from fangkong.tracing.models import Case, CaseStatus
 from fangkong.tracing.page import case_of, case_page_context, may_act
 
@@ -92,9 +93,7 @@ def case_export(request: HttpRequest, case_id: int) -> HttpResponse:
         message = exc.message if isinstance(exc, FieldError) else str(exc) or _("Not allowed")
         messages.error(request, message)
         return redirect("tracing:case_detail", case_id=case.pk)
-    response = HttpResponse(content, content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(content, f"{filename}")
 
 
 @scoped
