@@ -28,6 +28,7 @@ from fangkong.core.validators import FieldError
 from fangkong.masstesting.groups_selectors import Rules, rules_for
 from fangkong.masstesting.models import POOL_SIZES, Campaign, KeyGroupMember, KeyGroupRegime
 from fangkong.masstesting.services import campaign_create, require_planner
+from fangkong.people.import_rows import cell_text
 from fangkong.people.models import KeyGroup, Person
 from fangkong.people.services import id_number_index
 
@@ -292,9 +293,9 @@ def _header_map(header: Sequence[Any]) -> dict[str, int]:
 
 
 def _cell(row: Sequence[Any], index: int | None) -> str:
-    if index is None or index >= len(row) or row[index] is None:
+    if index is None or index >= len(row):
         return ""
-    return str(row[index]).strip()
+    return cell_text(row[index])
 
 
 def members_import(

@@ -23,6 +23,7 @@ from fangkong.masstesting.lab import (
     reason_messages,
     results_batch_ingest,
 )
+from fangkong.people.import_rows import cell_text
 from fangkong.people.sheets import TableError, errors_workbook
 
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -45,16 +46,8 @@ def field_labels() -> dict[str, str]:
     return {"barcode": _("Tube barcode"), "result": _("Result"), "ct_value": _("Ct value")}
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores a numeric barcode as a float
-    return str(value).strip()
-
-
 def _columns(header: Sequence[Any]) -> dict[str, int]:
-    names = [_text(h).lower() for h in header]
+    names = [cell_text(h).lower() for h in header]
     found = {}
     for key, aliases in HEADERS.items():
         for i, name in enumerate(names):
@@ -94,15 +87,15 @@ def results_xlsx_parse(content: bytes) -> list[ResultIn]:
     columns: dict[str, int] | None = None
     items: list[ResultIn] = []
     for number, row in _rows(content):
-        if not any(_text(v) for v in row):
+        if not any(cell_text(v) for v in row):
             continue
         if columns is None:
             columns = _columns(row)
             continue
         items.append(
             ResultIn(
-                barcode=_text(_cell(row, columns, "barcode")),
-                result=_text(_cell(row, columns, "result")),
+                barcode=cell_text(_cell(row, columns, "barcode")),
+                result=cell_text(_cell(row, columns, "result")),
                 ct_value=_cell(row, columns, "ct_value"),
                 row=number,
             )

@@ -120,13 +120,15 @@ class ImportFileError(Exception):
         self.message = message
 
 
-def _norm(text: str) -> str:
+def norm_header(text: str) -> str:
     """Fold full-width forms, case, spaces and decoration (`*姓名：`, `手机号（必填）`)."""
     return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
 HEADER_MAP: dict[str, str] = {
-    _norm(alias): field for field, aliases in _HEADER_ALIASES.items() for alias in (*aliases, field)
+    norm_header(alias): field
+    for field, aliases in _HEADER_ALIASES.items()
+    for alias in (*aliases, field)
 }
 
 
@@ -147,27 +149,27 @@ def _choice_map(kind: str, language: str) -> dict[str, str]:
     )
     found: dict[str, str] = {}
     for value, label in choices.choices:
-        found[_norm(str(value))] = str(value)
-        found[_norm(str(label))] = str(value)
+        found[norm_header(str(value))] = str(value)
+        found[norm_header(str(label))] = str(value)
         with translation.override("en"):
-            found[_norm(str(label))] = str(value)
+            found[norm_header(str(label))] = str(value)
     for value, names in aliases.items():
-        found.update({_norm(name): str(value) for name in names})
+        found.update({norm_header(name): str(value) for name in names})
     found.pop("", None)
     return found
 
 
-def _choice(kind: str, text: str, default: str) -> str:
+def choice_value(kind: str, text: str, default: str) -> str:
     if not text:
         return default
     # An unknown label passes through unchanged so person_validate rejects it for this row.
-    return _choice_map(kind, translation.get_language() or "").get(_norm(text), text)
+    return _choice_map(kind, translation.get_language() or "").get(norm_header(text), text)
 
 
 # ---------------------------------------------------------------- reading the file
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -179,7 +181,7 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _document_text(text: str) -> str:
+def document_text(text: str) -> str:
     """Undo the tricks spreadsheets use to keep long numbers as text ('…, ="…", full width)."""
     if text.startswith("'"):
         text = text[1:]
@@ -191,7 +193,7 @@ def _document_text(text: str) -> str:
 def _map_header(values: Sequence[Any]) -> dict[str, int]:
     columns: dict[str, int] = {}
     for idx, value in enumerate(values):
-        field = HEADER_MAP.get(_norm(_cell_text(value))) if value is not None else None
+        field = HEADER_MAP.get(norm_header(cell_text(value))) if value is not None else None
         if field and field not in columns:
             columns[field] = idx
     return columns
@@ -329,7 +331,7 @@ class RowReader:
         key = (kind, text)
         found = self.choices.get(key)
         if found is None:
-            found = self.choices[key] = _choice(kind, text, default)
+            found = self.choices[key] = choice_value(kind, text, default)
         return found
 
     def read(self, row_no: int, values: Sequence[Any]) -> RowInput | None:
@@ -338,7 +340,7 @@ class RowReader:
         width = len(values)
         for name, idx in self.columns:
             if idx < width:
-                cells[name] = _cell_text(values[idx])
+                cells[name] = cell_text(values[idx])
         if not any(cells.values()):
             return None
         item = RowInput(
@@ -346,8 +348,8 @@ class RowReader:
             person={
                 "name": cells["name"],
                 "id_type": self._choice("id_type", cells["id_type"], IdType.RESIDENT_ID),
-                "id_number": _document_text(cells["id_number"]),
-                "phone": _document_text(cells["phone"]),
+                "id_number": document_text(cells["id_number"]),
+                "phone": document_text(cells["phone"]),
                 "address": cells["address"],
                 "occupation": cells["occupation"],
                 "key_group": self._choice("key_group", cells["key_group"], KeyGroup.NONE),

@@ -21,7 +21,7 @@ from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import Region, RegionLevel, Role, User
 from fangkong.core.validators import FieldError
-from fangkong.people.import_rows import _cell_text, _norm
+from fangkong.people.import_rows import cell_text, norm_header
 from fangkong.people.sheets import TableError, open_table
 from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
 from fangkong.screening.services import division_code as clean_division_code
@@ -202,7 +202,9 @@ _AREA_HEADERS: dict[str, tuple[str, ...]] = {
     "source": ("来源", "通告", "发布通告", "notice"),
 }
 AREA_HEADER_MAP = {
-    _norm(alias): name for name, aliases in _AREA_HEADERS.items() for alias in (*aliases, name)
+    norm_header(alias): name
+    for name, aliases in _AREA_HEADERS.items()
+    for alias in (*aliases, name)
 }
 _LEVEL_WORDS = {
     "high": ("高", "高风险", "高风险区", "高风险地区", "high"),
@@ -210,12 +212,12 @@ _LEVEL_WORDS = {
     "low": ("低", "低风险", "低风险区", "低风险地区", "low"),
     "case_place": ("病例活动场所", "病例轨迹", "病例到访场所", "case place", "case_place"),
 }
-LEVEL_MAP = {_norm(w): key for key, words in _LEVEL_WORDS.items() for w in words}
+LEVEL_MAP = {norm_header(w): key for key, words in _LEVEL_WORDS.items() for w in words}
 _KIND_WORDS = {
     RiskAreaKind.AREA: ("风险区", "风险地区", "area"),
     RiskAreaKind.CASE_PLACE: _LEVEL_WORDS["case_place"],
 }
-KIND_MAP = {_norm(w): str(key) for key, words in _KIND_WORDS.items() for w in words}
+KIND_MAP = {norm_header(w): str(key) for key, words in _KIND_WORDS.items() for w in words}
 _DATE_TEXT = re.compile(
     r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
     r"(?:[ T](\d{1,2})(?:[:时](\d{1,2}))?(?::(\d{1,2}))?)?"
@@ -258,7 +260,7 @@ def _header(numbered: Iterator[tuple[int, Sequence[Any]]]) -> dict[str, int]:
     for row_no, values in numbered:
         columns: dict[str, int] = {}
         for idx, value in enumerate(values):
-            name = AREA_HEADER_MAP.get(_norm(_cell_text(value)))
+            name = AREA_HEADER_MAP.get(norm_header(cell_text(value)))
             if name and name not in columns:
                 columns[name] = idx
         if "level" in columns and ("name" in columns or "division_code" in columns):
@@ -271,23 +273,23 @@ def _header(numbered: Iterator[tuple[int, Sequence[Any]]]) -> dict[str, int]:
 
 
 def _row_data(cells: dict[str, Any], now: dt.datetime) -> AreaData:
-    level_word = LEVEL_MAP.get(_norm(_cell_text(cells.get("level"))))
+    level_word = LEVEL_MAP.get(norm_header(cell_text(cells.get("level"))))
     if level_word is None:
         raise FieldError("level", _("unknown risk level"))
-    kind_text = _norm(_cell_text(cells.get("kind")))
+    kind_text = norm_header(cell_text(cells.get("kind")))
     kind = KIND_MAP.get(kind_text) if kind_text else RiskAreaKind.AREA
     if kind is None:
         raise FieldError("kind", _("unknown kind"))
     if level_word == "case_place":
         kind, level_word = RiskAreaKind.CASE_PLACE, RiskLevel.LOW
     return risk_area_validate(
-        name=_cell_text(cells.get("name")),
-        division_code=_cell_text(cells.get("division_code")),
+        name=cell_text(cells.get("name")),
+        division_code=cell_text(cells.get("division_code")),
         level=level_word,
         kind=kind,
         valid_from=parse_when(cells.get("valid_from"), field_name="valid_from") or now,
         valid_to=parse_when(cells.get("valid_to"), field_name="valid_to"),
-        source=_cell_text(cells.get("source")),
+        source=cell_text(cells.get("source")),
     )
 
 
@@ -333,7 +335,7 @@ def _import_rows(actor: User, path: Path, now: dt.datetime, report: AreaImportRe
         columns = _header(numbered)
         for row_no, values in numbered:
             cells = {k: values[i] if i < len(values) else None for k, i in columns.items()}
-            if not any(_cell_text(v) for v in cells.values()):
+            if not any(cell_text(v) for v in cells.values()):
                 continue
             report.rows += 1
             try:

@@ -28,7 +28,7 @@ from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.validators import FieldError
-from fangkong.people.import_rows import _cell_text, _choice, _document_text
+from fangkong.people.import_rows import cell_text, choice_value, document_text
 from fangkong.people.models import IdType, Person
 from fangkong.people.services import PersonData, person_build, person_validate
 from fangkong.people.sheets import TableError, errors_workbook, open_table
@@ -148,14 +148,14 @@ def _read_row(
 ) -> GoodRow | None:
     """A good row, or None for a blank line; raises FieldError for a bad one."""
     width = len(values)
-    cells = {k: _cell_text(values[i]) if i < width else "" for k, i in columns.items()}
+    cells = {k: cell_text(values[i]) if i < width else "" for k, i in columns.items()}
     if not any(cells.values()):
         return None
     data = person_validate(
         name=cells.get("name", ""),
-        id_type=_choice("id_type", cells.get("id_type", ""), IdType.RESIDENT_ID),
-        id_number=_document_text(cells.get("id_number", "")),
-        phone=_document_text(cells.get("phone", "")),
+        id_type=choice_value("id_type", cells.get("id_type", ""), IdType.RESIDENT_ID),
+        id_number=document_text(cells.get("id_number", "")),
+        phone=document_text(cells.get("phone", "")),
         address=cells.get("address", ""),
     )
     placed = placer.place(

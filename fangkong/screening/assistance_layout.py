@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 from django.utils.translation import gettext_lazy
 
-from fangkong.people.import_rows import _norm
+from fangkong.people.import_rows import norm_header
 
 # (field, Chinese header, English header), in the order written on export
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -70,7 +70,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "note": ("备注", "note", "remarks"),
 }
 HEADER_MAP: dict[str, str] = {
-    _norm(alias): name for name, aliases in HEADER_ALIASES.items() for alias in (*aliases, name)
+    norm_header(alias): name
+    for name, aliases in HEADER_ALIASES.items()
+    for alias in (*aliases, name)
 }
 
 
@@ -84,7 +86,7 @@ def map_header(values: Sequence[Any]) -> dict[str, int]:
     for idx, value in enumerate(values):
         if value is None:
             continue
-        name = HEADER_MAP.get(_norm(str(value).strip()))
+        name = HEADER_MAP.get(norm_header(str(value).strip()))
         if name and name not in columns:
             columns[name] = idx
     return columns
