@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -28,6 +29,7 @@ from fangkong.masstesting import lab, selectors, services
 from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, Tube
 
+_T = TypeVar("_T")
 router = Router(tags=["masstesting"])
 _INFLIGHT = threading.BoundedSemaphore(getattr(settings, "MASSTESTING_MAX_INFLIGHT_BATCHES", 4))
 
@@ -426,25 +428,40 @@ def _pool_size(raw: Any) -> int | None:
     return raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
 
 
-@router.post("/scans/batch", response={200: dict[str, Any], 409: ErrorOut, 429: ErrorOut})
-@scoped
-def scan_batch(request: HttpRequest) -> Any:
+def _idempotency_key(request: HttpRequest) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > 128:
         raise HttpError(422, _("The Idempotency-Key header is required (at most 128 characters)"))
-    point_id, scans = _parse_batch(request.body)
-    actor = actor_of(request)
-    point = get_scoped_or_404(selectors.point_list(actor=actor), pk=point_id)
-    if not _INFLIGHT.acquire(blocking=False):
+    return key
+
+
+def _shed(gate: threading.BoundedSemaphore, work: Callable[[], _T]) -> _T | JsonResponse:
+    """Run `work` if the gate has room, else answer 429 at once (never queue)."""
+    if not gate.acquire(blocking=False):
         busy = JsonResponse(
             {"detail": _("Too many uploads in progress; retry shortly")}, status=429
         )
         busy["Retry-After"] = "2"
         return busy
     try:
-        result = scan_batch_ingest(actor=actor, point=point, idempotency_key=key, scans=scans)
+        return work()
     finally:
-        _INFLIGHT.release()
+        gate.release()
+
+
+@router.post("/scans/batch", response={200: dict[str, Any], 409: ErrorOut, 429: ErrorOut})
+@scoped
+def scan_batch(request: HttpRequest) -> Any:
+    key = _idempotency_key(request)
+    point_id, scans = _parse_batch(request.body)
+    actor = actor_of(request)
+    point = get_scoped_or_404(selectors.point_list(actor=actor), pk=point_id)
+    result = _shed(
+        _INFLIGHT,
+        lambda: scan_batch_ingest(actor=actor, point=point, idempotency_key=key, scans=scans),
+    )
+    if isinstance(result, JsonResponse):
+        return result
     return {
         "batch_id": result.batch_id,
         "replayed": result.replayed,
@@ -489,24 +506,18 @@ def results_batch(request: HttpRequest) -> Any:
     """A lab's results, exactly once per Idempotency-Key: {items: [{barcode, result
     (negative/positive/invalid), ct_value?}]}, up to 5,000; per item accepted / duplicate /
     rejected with a reason. Sheds overload with 429 like the scan upload."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 128:
-        raise HttpError(422, _("The Idempotency-Key header is required (at most 128 characters)"))
+    key = _idempotency_key(request)
     items = _parse_results(request.body)
     actor = actor_of(request)
     the_lab = lab.actor_lab(actor)
-    if not _RESULTS_INFLIGHT.acquire(blocking=False):
-        busy = JsonResponse(
-            {"detail": _("Too many uploads in progress; retry shortly")}, status=429
-        )
-        busy["Retry-After"] = "2"
-        return busy
-    try:
-        answer = lab.results_batch_ingest(
+    answer = _shed(
+        _RESULTS_INFLIGHT,
+        lambda: lab.results_batch_ingest(
             actor=actor, lab=the_lab, idempotency_key=key, items=items
-        )
-    finally:
-        _RESULTS_INFLIGHT.release()
+        ),
+    )
+    if isinstance(answer, JsonResponse):
+        return answer
     return {
         "batch_id": answer.batch_id,
         "replayed": answer.replayed,

@@ -25,8 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.core.http import Conflict
-from fangkong.core.idempotency import claim_key
+from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
 from fangkong.core.models import User
 from fangkong.masstesting.models import (
     Campaign,
@@ -43,7 +42,6 @@ from fangkong.people.models import Person
 
 MAX_SCANS = 5000
 ACTIONS = ("add", "open", "close")
-ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 CLOCK_SLACK_BEFORE = dt.timedelta(days=1)
 CLOCK_SLACK_AFTER = dt.timedelta(minutes=10)
 
@@ -122,14 +120,9 @@ def scan_batch_ingest(
     with transaction.atomic():
         batch, created = _claim(actor, point, idempotency_key, digest)
         if not created:
-            if batch.body_hash != digest:
-                raise Conflict(_("This Idempotency-Key was used for a different batch"))
             return BatchResult(batch.pk, True, batch.counts, batch.results, len(scans))
         exceptions = _process(actor, point, batch, scans)
-        counts = {ACCEPTED: len(scans), DUPLICATE: 0, REJECTED: 0}
-        for _i, status, _reason in exceptions:
-            counts[status] += 1
-            counts[ACCEPTED] -= 1
+        counts = tally(len(scans), exceptions)
         batch.counts, batch.results = counts, exceptions
         batch.save(update_fields=["counts", "results"])
     return BatchResult(batch.pk, False, counts, exceptions, len(scans))
@@ -139,7 +132,8 @@ def _claim(actor: User, point: SamplingPoint, key: str, digest: str) -> tuple[Sc
     return claim_key(
         ScanBatch,
         key={"point": point, "idempotency_key": key},
-        fields={"body_hash": digest, "sampler": actor},
+        body_hash=digest,
+        fields={"sampler": actor},
     )
 
 

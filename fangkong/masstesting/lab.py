@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict, Forbidden
-from fangkong.core.idempotency import claim_key
+from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
 from fangkong.core.models import Institution, InstitutionKind, Role, User
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
@@ -48,7 +48,6 @@ from fangkong.masstesting.services import may_plan
 
 MAX_ITEMS = 5000
 MAX_BOX_TUBES = 1000
-ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 RECEIVED, ALREADY_RECEIVED, UNKNOWN = "received", "already_received", "unknown"
 
 # What labs type in a results sheet; English values are the API's.
@@ -355,15 +354,10 @@ def results_batch_ingest(
     with transaction.atomic():
         batch, created = _claim(actor, lab, idempotency_key, digest)
         if not created:
-            if batch.body_hash != digest:
-                raise Conflict(_("This Idempotency-Key was used for a different batch"))
             counts, resolve = _split_counts(batch.counts)
             return ResultBatchAnswer(batch.pk, True, counts, resolve, batch.results, items)
         exceptions, summary = _process(lab, batch, items)
-        counts = {ACCEPTED: len(items), DUPLICATE: 0, REJECTED: 0}
-        for _i, status, *_rest in exceptions:
-            counts[status] += 1
-            counts[ACCEPTED] -= 1
+        counts = tally(len(items), exceptions)
         resolve = {k: int(getattr(summary, k)) for k in SUMMARY_KEYS}
         batch.counts, batch.results = {**counts, **resolve}, exceptions
         batch.save(update_fields=["counts", "results"])
@@ -379,7 +373,8 @@ def _claim(actor: User, lab: Institution, key: str, digest: str) -> tuple[Result
     return claim_key(
         ResultBatch,
         key={"lab": lab, "idempotency_key": key},
-        fields={"body_hash": digest, "uploaded_by": actor},
+        body_hash=digest,
+        fields={"uploaded_by": actor},
     )
 
 
