@@ -157,7 +157,7 @@ def test_report_a_case_and_record_exposures(page: Any, live_server: Any, city: C
     # recompute: the three close contacts appear with their proposed measures
     page.click("[data-testid=recompute]")
     page.wait_for_selector("[data-testid=gen-1-count]:text('3')")
-    assert "3" in page.inner_text(".trc-messages")
+    assert "3" in page.inner_text(".messages")
     tree = page.inner_text("[data-testid=tree-gen-1]")
     assert colleague.name in tree and "新登记密接" in tree
 
@@ -189,7 +189,7 @@ def test_configuration_pages(page: Any, live_server: Any, city: City) -> None:
     assert page.is_visible("[data-testid=profile-form]")
     page.fill("#id_investigation_hours", "12")
     page.click("[data-testid=profile-save]")
-    page.wait_for_selector(".trc-messages")
+    page.wait_for_selector(".messages")
     assert active_profile().investigation_hours == 12
     shot(page, "tracing-config-zh")
     page.click("a[href='/tracing/config/plans/centralised_7_home_3/']")

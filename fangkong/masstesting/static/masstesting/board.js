@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var REFRESH_MS = 15000;
-  var root, map, progress, region, geoLoaded = null, rowsByCode = {}, timer = null;
+  var root, map, progress, region, geoLoaded = null, rowsByCode = {};
 
   function fmt(n) { return Number(n).toLocaleString("en-US"); }
   function pct(n) { return Number(n).toFixed(1) + "%"; }
@@ -187,7 +187,6 @@
   function refresh() {
     var cov = getJSON(withRegion(root.dataset.coverageUrl)).then(function (body) {
       renderKpis(body.totals); renderCrumbs(body.crumbs); renderRows(body); renderMap(body);
-      document.title = document.title;
     });
     var prog = getJSON(withRegion(root.dataset.progressUrl)).then(renderProgress);
     return Promise.all([cov, prog]).then(function () { stamp(true); }, function () { stamp(false); });
@@ -220,7 +219,7 @@
     });
     history.replaceState({ region: region }, "", location.href);
     go(region, false);
-    timer = setInterval(function () { if (!document.hidden) { refresh(); } }, REFRESH_MS);
+    setInterval(function () { if (!document.hidden) { refresh(); } }, REFRESH_MS);
     window.addEventListener("resize", function () { map.resize(); progress.resize(); });
   }
   document.addEventListener("DOMContentLoaded", init);
