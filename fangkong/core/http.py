@@ -20,6 +20,7 @@ from ninja.security import HttpBearer, SessionAuth
 from fangkong.core.models import User
 from fangkong.core.scoping import require_scoped
 from fangkong.core.services import api_token_user
+from fangkong.core.validators import FieldError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _M = TypeVar("_M", bound=models.Model)
@@ -109,6 +110,11 @@ def is_partial(request: HttpRequest) -> bool:
 def error_text(exc: Exception) -> str:
     """What a refused action shows the user: the service's message, else a generic refusal."""
     return getattr(exc, "message", None) or str(exc) or _("Not allowed")
+
+
+def form_error(form: Any, exc: FieldError) -> None:
+    """A service's field error on the form field of that name, else on the form as a whole."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 class Page(Schema):

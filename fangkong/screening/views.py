@@ -157,7 +157,7 @@ def record_reject(request: HttpRequest, record_id: int) -> HttpResponse:
                 client_ip=client_ip(request),
             )
         except Forbidden as exc:
-            form.add_error(None, str(exc) or _("Not allowed"))
+            form.add_error(None, error_text(exc))
             status = 403
         except Conflict as exc:
             form.add_error(None, exc.message)
@@ -207,7 +207,7 @@ def record_new(request: HttpRequest) -> HttpResponse:
                 target = exc.field if exc.field in form.fields else None
                 form.add_error(target, exc.message)
             except Forbidden as exc:
-                form.add_error(None, str(exc) or _("Not allowed"))
+                form.add_error(None, error_text(exc))
                 status = 403
             else:
                 return redirect("screening:detail", record_id=record.pk)

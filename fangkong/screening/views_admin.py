@@ -20,6 +20,7 @@ from fangkong.core.http import (
     Forbidden,
     actor_of,
     error_text,
+    form_error,
     get_scoped_or_404,
     page_slice,
     scoped,
@@ -47,10 +48,6 @@ ERRORS_SHOWN = 200
 def _refused(request: HttpRequest, message: str, *, status: int = 403) -> HttpResponse:
     context = {"code": status, "message": message}
     return render(request, "screening/refused.html", context, status=status)
-
-
-def _form_error(form: Any, exc: FieldError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 # ---------------------------------------------------------------- risk areas
@@ -91,7 +88,7 @@ def risk_areas(request: HttpRequest) -> HttpResponse:
         try:
             areas.risk_area_create(actor=actor, data=_area_data(form))
         except FieldError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         except Forbidden as exc:
             form.add_error(None, error_text(exc))
             status = 403
@@ -147,7 +144,7 @@ def risk_area_revise(request: HttpRequest, area_id: int) -> HttpResponse:
                     data.valid_from = timezone.now()
                 areas.risk_area_revise(actor=actor, area=area, data=data)
             except FieldError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             except (Forbidden, Conflict) as exc:
                 form.add_error(None, error_text(exc))
                 status = 403 if isinstance(exc, Forbidden) else 409
@@ -318,7 +315,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
                 else:
                     services.rule_update(actor=actor, rule=rule, changes=form.values())
             except FieldError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             except Forbidden as exc:
                 form.add_error(None, error_text(exc))
                 status = 403
@@ -355,7 +352,7 @@ def assistance_list(request: HttpRequest) -> HttpResponse:
                     content=data["file"],
                 )
             except FieldError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             except Forbidden as exc:
                 form.add_error(None, error_text(exc))
                 status = 403

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from fangkong.core.http import public
+from fangkong.core.http import form_error, public
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
 from fangkong.screening import services
@@ -75,7 +75,7 @@ def declare(request: HttpRequest) -> HttpResponse:
         try:
             record = _submit(form)
         except FieldError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_error(form, exc)
         else:
             context = {
                 "token": record.token,

@@ -15,6 +15,7 @@ from fangkong.core.http import (
     Conflict,
     Forbidden,
     actor_of,
+    error_text,
     get_scoped_or_404,
     page_number,
     page_slice,
@@ -90,8 +91,7 @@ def case_export(request: HttpRequest, case_id: int) -> HttpResponse:
             client_ip=client_ip(request),
         )
     except (Forbidden, FieldError) as exc:
-        message = exc.message if isinstance(exc, FieldError) else str(exc) or _("Not allowed")
-        messages.error(request, message)
+        messages.error(request, error_text(exc))
         return redirect("tracing:case_detail", case_id=case.pk)
     return xlsx_response(content, f"{filename}")
 
@@ -139,5 +139,5 @@ def investigation_action(request: HttpRequest, investigation_id: int, action: st
     except Conflict as exc:
         messages.error(request, exc.message)
     except Forbidden as exc:
-        messages.error(request, str(exc) or _("Not allowed"))
+        messages.error(request, error_text(exc))
     return redirect("tracing:case_detail", case_id=investigation.case_id)

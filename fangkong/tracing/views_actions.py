@@ -24,6 +24,7 @@ from fangkong.core.http import (
     Forbidden,
     actor_of,
     error_text,
+    form_error,
     get_scoped_or_404,
     is_partial,
     scoped,
@@ -107,7 +108,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     client_ip=client_ip(request),
                 )
             except FieldError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error(form, exc)
             except (Conflict, Forbidden) as exc:
                 form.add_error(None, error_text(exc))
                 status = 403 if isinstance(exc, Forbidden) else 422
@@ -363,7 +364,7 @@ def contact_trace(request: HttpRequest, case_id: int, contact_id: int) -> HttpRe
             note=form.cleaned_data["note"],
         )
     except FieldError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        form_error(form, exc)
         return _row(request, case, contact, editing=True, form=form, status=422)
     except Forbidden as exc:
         return _row(request, case, contact, error=error_text(exc), status=403)

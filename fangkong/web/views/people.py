@@ -9,13 +9,13 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.http import (
     Forbidden,
     actor_of,
+    error_text,
     get_scoped_or_404,
     is_partial,
     page_slice,
@@ -136,7 +136,7 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
                 client_ip=client_ip(request),
             )
         except Forbidden as exc:
-            context.update(may_reveal=False, forbidden=str(exc) or _("Not allowed"))
+            context.update(may_reveal=False, forbidden=error_text(exc))
             status = 403
         except FieldError as exc:
             form.add_error("reason" if exc.field == "reason" else None, exc.message)
