@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.db.models import QuerySet
 
 from fangkong.core.http import Forbidden
 from fangkong.core.models import AuditEvent, Institution, Region, Role, User
 from fangkong.core.scoping import scope_of
+
+_Q = TypeVar("_Q", bound=QuerySet[Any])
 
 
 def region_list(
@@ -44,3 +48,14 @@ def audit_list(*, actor: User, action: str | None = None) -> QuerySet[AuditEvent
         raise Forbidden()
     qs = AuditEvent.objects.visible_to(actor)
     return qs.filter(action=action) if action else qs
+
+
+def under_region_code(
+    qs: _Q, *, actor: User, region_code: str | None, path_field: str = "region_path"
+) -> _Q:
+    """Rows under the region with this code. A code outside the caller's scope matches
+    nothing rather than erroring, so the filter cannot probe which codes exist elsewhere."""
+    if not region_code:
+        return qs
+    region = Region.objects.visible_to(actor).filter(code=region_code).first()
+    return qs.filter(**{f"{path_field}__startswith": region.path}) if region else qs.none()

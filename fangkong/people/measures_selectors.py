@@ -65,14 +65,6 @@ def with_overdue(qs: QuerySet[ControlMeasure], today: dt.date) -> QuerySet[Contr
     )
 
 
-def _region_filter(
-    qs: QuerySet[ControlMeasure], actor: User, region_code: str
-) -> QuerySet[ControlMeasure]:
-    # a code outside the caller's scope matches nothing, so it cannot probe other regions
-    region = core_selectors.region_list(actor=actor).filter(code=region_code).first()
-    return qs.filter(region_path__startswith=region.path) if region else qs.none()
-
-
 def measure_list(
     *,
     actor: User,
@@ -98,7 +90,7 @@ def measure_list(
     if kind:
         qs = qs.filter(kind=kind)
     if region_code:
-        qs = _region_filter(qs, actor, region_code)
+        qs = core_selectors.under_region_code(qs, actor=actor, region_code=region_code)
     if person_id:
         qs = qs.filter(person_id=person_id)
     if overdue in (True, "any"):

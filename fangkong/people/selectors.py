@@ -7,8 +7,9 @@ import uuid
 
 from django.db.models import QuerySet
 
-from fangkong.core.models import Region, User
+from fangkong.core.models import User
 from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.selectors import under_region_code
 from fangkong.core.validators import FieldError, normalize_phone
 from fangkong.people.models import ImportJob, ImportRowError, Person
 from fangkong.people.services import id_number_index, phone_index
@@ -24,11 +25,7 @@ def person_list(
     sex: str | None = None,
 ) -> QuerySet[Person]:
     qs = Person.objects.visible_to(actor).select_related("region")
-    if region_code:
-        # A region outside the caller's scope matches nothing rather than erroring,
-        # so the filter cannot be used to probe which codes exist elsewhere.
-        region = Region.objects.visible_to(actor).filter(code=region_code).first()
-        qs = qs.filter(region_path__startswith=region.path) if region else qs.none()
+    qs = under_region_code(qs, actor=actor, region_code=region_code)
     if key_group:
         qs = qs.filter(key_group=key_group)
     if tag:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.selectors import under_region_code
 from fangkong.screening.models import (
     AssistanceItem,
     AssistanceRequest,
@@ -102,11 +103,9 @@ def screening_list(
         qs = qs.filter(status=status)
     if source:
         qs = qs.filter(source=source)
-    if region_code:
-        # a region outside the caller's scope matches nothing rather than erroring
-        region = Region.objects.visible_to(actor).filter(code=region_code).first()
-        qs = qs.filter(destination_path__startswith=region.path) if region else qs.none()
-    return qs
+    return under_region_code(
+        qs, actor=actor, region_code=region_code, path_field="destination_path"
+    )
 
 
 def screening_get_qs(*, actor: User) -> QuerySet[ScreeningRecord]:

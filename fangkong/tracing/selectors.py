@@ -27,8 +27,9 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from fangkong.core.models import Region, User
+from fangkong.core.models import User
 from fangkong.core.scoping import scope_of
+from fangkong.core.selectors import under_region_code
 from fangkong.people import selectors as people_selectors
 from fangkong.people.measures_models import IN_FORCE_STATES
 from fangkong.people.models import ControlMeasure, Person
@@ -68,14 +69,6 @@ def overdue_condition(*, prefix: str = "", case_ref: str = "case_id") -> Express
     )
 
 
-def _region_filter(qs: QuerySet[Any], *, actor: User, region_code: str | None) -> QuerySet[Any]:
-    if not region_code:
-        return qs
-    # a region outside the caller's scope matches nothing rather than erroring
-    region = Region.objects.visible_to(actor).filter(code=region_code).first()
-    return qs.filter(region_path__startswith=region.path) if region else qs.none()
-
-
 def case_list(
     *,
     actor: User,
@@ -96,7 +89,7 @@ def case_list(
         qs = qs.filter(kind=kind)
     if overdue is not None:
         qs = qs.filter(overdue=overdue)
-    return _region_filter(qs, actor=actor, region_code=region_code)
+    return under_region_code(qs, actor=actor, region_code=region_code)
 
 
 def case_get_qs(*, actor: User) -> QuerySet[Case]:
