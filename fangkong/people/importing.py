@@ -15,7 +15,6 @@ because it is usually an ID or phone number.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -52,7 +51,7 @@ from fangkong.people.import_rows import (
 from fangkong.people.import_worker import check_batch, key_fingerprint, worker_init
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
 from fangkong.people.services import require_person_writer
-from fangkong.people.sheets import TableError, errors_workbook, open_table
+from fangkong.people.sheets import TableError, copy_upload, errors_workbook, open_table
 
 logger = logging.getLogger(__name__)
 
@@ -232,24 +231,11 @@ def _checker(
 
 def _store_upload(content: bytes | IO[bytes] | Any, target: Path) -> str:
     """Write the upload to `target`, returning its SHA-256; Django files stream in chunks."""
-    digest, size = hashlib.sha256(), 0
     target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes | bytearray):
-        blocks: Any = [bytes(content)]
-    elif hasattr(content, "chunks"):
-        blocks = content.chunks()
-    else:
-        blocks = iter(lambda: content.read(1 << 20), b"")
     with target.open("wb") as out:
-        for block in blocks:
-            size += len(block)
-            if size > MAX_FILE_BYTES:
-                raise FieldError("file", _("the file is larger than 200 MB"))
-            digest.update(block)
-            out.write(block)
-    if size == 0:
-        raise FieldError("file", _("the file is empty"))
-    return digest.hexdigest()
+        return copy_upload(
+            content, out, max_bytes=MAX_FILE_BYTES, too_large=_("the file is larger than 200 MB")
+        )
 
 
 def _enqueue(job_id: uuid.UUID) -> None:

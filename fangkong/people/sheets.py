@@ -12,19 +12,22 @@ internals ever move, it falls back to `iter_rows`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import openpyxl
 from django.utils.translation import gettext as _
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse  # openpyxl's own parser (defusedxml if present)
+
+from fangkong.core.validators import FieldError
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -224,3 +227,28 @@ def errors_workbook(rows: Iterable[tuple[int | None, str, str]]) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def copy_upload(
+    content: bytes | IO[bytes] | Any, out: IO[bytes], *, max_bytes: int, too_large: str
+) -> str:
+    """Copy an upload (bytes, a Django file streamed in chunks, or a binary stream) to `out`,
+    refusing an empty one or one over `max_bytes` (`too_large` names the limit); its SHA-256."""
+    digest, size = hashlib.sha256(), 0
+    blocks: Any
+    if isinstance(content, bytes | bytearray):
+        blocks = [bytes(content)]
+    elif hasattr(content, "chunks"):
+        blocks = content.chunks()
+    else:
+        blocks = iter(lambda: content.read(1 << 20), b"")
+    for block in blocks:
+        size += len(block)
+        if size > max_bytes:
+            raise FieldError("file", too_large)
+        digest.update(block)
+        out.write(block)
+    if size == 0:
+        raise FieldError("file", _("the file is empty"))
+    out.flush()
+    return digest.hexdigest()

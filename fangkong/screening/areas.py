@@ -22,7 +22,7 @@ from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import Region, RegionLevel, Role, User
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, norm_header
-from fangkong.people.sheets import TableError, open_table
+from fangkong.people.sheets import TableError, copy_upload, open_table
 from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
 from fangkong.screening.services import division_code as clean_division_code
 
@@ -380,22 +380,9 @@ def risk_areas_import(
 
 
 def _copy(content: bytes | IO[bytes] | Any, out: IO[bytes]) -> None:
-    size = 0
-    blocks: Any
-    if isinstance(content, bytes | bytearray):
-        blocks = [bytes(content)]
-    elif hasattr(content, "chunks"):
-        blocks = content.chunks()
-    else:
-        blocks = iter(lambda: content.read(1 << 20), b"")
-    for block in blocks:
-        size += len(block)
-        if size > MAX_IMPORT_BYTES:
-            raise FieldError("file", _("the file is larger than 20 MB"))
-        out.write(block)
-    if size == 0:
-        raise FieldError("file", _("the file is empty"))
-    out.flush()
+    copy_upload(
+        content, out, max_bytes=MAX_IMPORT_BYTES, too_large=_("the file is larger than 20 MB")
+    )
 
 
 # ---------------------------------------------------------------- zones

@@ -11,7 +11,6 @@ with its row, field and reason and imports nothing. Reports never echo the rejec
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, choice_value, document_text
 from fangkong.people.models import IdType, Person
 from fangkong.people.services import PersonData, person_build, person_validate
-from fangkong.people.sheets import TableError, errors_workbook, open_table
+from fangkong.people.sheets import TableError, copy_upload, errors_workbook, open_table
 from fangkong.screening import assistance_layout as layout
 from fangkong.screening.models import (
     AssistanceItem,
@@ -293,25 +292,11 @@ def _write(request: AssistanceRequest, rows: list[GoodRow], actor: User, counts:
 
 
 def _store(content: bytes | IO[bytes] | Any, target: Path) -> str:
-    digest, size = hashlib.sha256(), 0
     target.parent.mkdir(parents=True, exist_ok=True)
-    blocks: Any
-    if isinstance(content, bytes | bytearray):
-        blocks = [bytes(content)]
-    elif hasattr(content, "chunks"):
-        blocks = content.chunks()
-    else:
-        blocks = iter(lambda: content.read(1 << 20), b"")
     with target.open("wb") as out:
-        for block in blocks:
-            size += len(block)
-            if size > MAX_FILE_BYTES:
-                raise FieldError("file", _("the file is larger than 50 MB"))
-            digest.update(block)
-            out.write(block)
-    if size == 0:
-        raise FieldError("file", _("the file is empty"))
-    return digest.hexdigest()
+        return copy_upload(
+            content, out, max_bytes=MAX_FILE_BYTES, too_large=_("the file is larger than 50 MB")
+        )
 
 
 @dataclass
