@@ -37,6 +37,17 @@ class Scope:
     def empty(self) -> bool:
         return self.region_path is None and self.institution_id is None
 
+    def covers(self, target: Any) -> bool:
+        """Whether a region (or a materialized path) lies inside this scope's jurisdiction.
+
+        The one place that turns a path into a yes/no: a missing path (institution-scoped
+        roles, users without a region) covers nothing, never "everything".
+        """
+        path = target if isinstance(target, str) else getattr(target, "path", None)
+        if self.region_path is None or not path:
+            return False
+        return path.startswith(self.region_path)
+
 
 NO_SCOPE = Scope(region_path=None, institution_id=None, personal_data=False)
 

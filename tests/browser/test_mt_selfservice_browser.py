@@ -4,8 +4,6 @@ the A4 print sheet."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,15 +25,7 @@ from tests.browser.conftest import City, login, shot
 from tests.factories_masstesting import MassTestingSetup, campaign_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-TEAM_SHOTS = Path(os.environ.get("FANGKONG_TEAM_SHOTS", "/tmp/team/shots"))
 H = dt.timedelta(hours=1)
-
-
-def team_shot(page: Any, name: str) -> None:
-    shot(page, name)
-    if TEAM_SHOTS.parent.exists():
-        TEAM_SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(TEAM_SHOTS / f"{name}.png"), full_page=True)
 
 
 def _scan(mt: MassTestingSetup, person: Person, barcode: str, at: dt.datetime, result: str) -> Tube:
@@ -97,11 +87,11 @@ def test_self_service_page_on_a_phone(page: Any, live_server: Any, city: City) -
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     box = page.locator("[data-testid=qr] svg").bounding_box()
     assert box["width"] >= 250
-    team_shot(page, "mt-selfservice-phone-zh")
+    shot(page, "mt-selfservice-phone-zh")
     page.click(".lang-switch button[value=en]")
     page.wait_for_selector("html[lang=en]")
     assert "Latest result" in page.inner_text("[data-testid=latest-state]")
-    team_shot(page, "mt-selfservice-phone-en")
+    shot(page, "mt-selfservice-phone-en")
     page.goto(f"{live_server.url}/hs/no-such-token/")
     assert page.locator("[data-testid=selfservice]").count() == 0
     assert errors == []
@@ -116,18 +106,18 @@ def test_code_sheet_prints_a4_cards(page: Any, live_server: Any, city: City) -> 
     page.wait_for_selector("[data-testid=residents]")
     rows = page.locator("[data-testid=residents] tbody tr")
     assert rows.count() == 16  # the grid's residents; the community's and other grids' not
-    team_shot(page, "mt-code-sheets")
+    shot(page, "mt-code-sheets")
     with page.context.expect_page() as new_page:
         page.click("[data-testid=print-grid]")
     sheet = new_page.value
     sheet.wait_for_load_state()
     assert sheet.locator("[data-testid=code-card]").count() == 16
     assert sheet.locator("[data-testid=sheet-page]").count() == 2
-    team_shot(sheet, "mt-code-sheet-print")
+    shot(sheet, "mt-code-sheet-print")
     sheet.emulate_media(media="print")
     # each sheet page is one A4 page: 16 cards, 10 to a page
     pdf = sheet.pdf(format="A4", print_background=True, prefer_css_page_size=True)
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 2
     sheet.set_viewport_size({"width": 800, "height": 1131})
-    team_shot(sheet, "mt-code-sheet-print-media")
+    shot(sheet, "mt-code-sheet-print-media")
     assert errors == []
