@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 
 from fangkong.core.models import Role, User
 from tests.factories import PASSWORD, Tree, UserFactory, build_tree
@@ -11,6 +16,98 @@ from tests.factories import PASSWORD, Tree, UserFactory, build_tree
 # Argon2 (the production hasher) costs ~0.15 s a password; every fixture user would pay it.
 # Tests that exercise hashing itself request `argon2_hashers` to get the real setting back.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# -- the one clock -------------------------------------------------------------------------------
+# FANGKONG_TEST_NOW (an ISO time with its offset) pins the start of every test to that instant,
+# ticking from there; `make test-dates` runs the date-sensitive modules below at the awkward
+# dates (a Monday, a Sunday, New Year's Eve, 29 February, Shanghai after midnight while UTC is
+# still the day before). Tests derive every date from the clock, never from a literal.
+TEST_NOW = "FANGKONG_TEST_NOW"
+DATE_SENSITIVE = frozenset(
+    {
+        "test_assistance",
+        "test_ingest",
+        "test_measures",
+        "test_measures_api",
+        "test_measures_bulk",
+        "test_measures_web",
+        "test_mt_codes",
+        "test_mt_coverage",
+        "test_mt_groups",
+        "test_mt_groups_api",
+        "test_mt_groups_web",
+        "test_mt_lab",
+        "test_mt_plan",
+        "test_mt_rechecks",
+        "test_mt_resolve",
+        "test_mt_status",
+        "test_risk_areas",
+        "test_screening",
+        "test_screening_api",
+        "test_selfdeclare",
+        "test_tracing",
+        "test_tracing_api",
+        "test_clock",
+    }
+)
+
+
+def pinned_now() -> dt.datetime | None:
+    raw = os.environ.get(TEST_NOW, "").strip()
+    if not raw:
+        return None
+    at = dt.datetime.fromisoformat(raw)
+    if at.tzinfo is None:
+        raise pytest.UsageError(f"{TEST_NOW}={raw!r} needs an offset, e.g. +08:00")
+    return at
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in DATE_SENSITIVE:
+            item.add_marker(pytest.mark.dates)
+
+
+class Clock:
+    """Now and today as the code under test sees them; `travel` moves the clock mid-test."""
+
+    def __init__(self, at: dt.datetime | None) -> None:
+        self._traveller: Any = None
+        self._coordinates: Any = None
+        if at is not None:
+            self._start(at)
+
+    def _start(self, at: dt.datetime) -> None:
+        self._traveller = time_machine.travel(at, tick=True)
+        self._coordinates = self._traveller.start()
+
+    def now(self) -> dt.datetime:
+        return timezone.now()
+
+    def today(self) -> dt.date:
+        return timezone.localdate()
+
+    def travel(self, to: dt.datetime | dt.timedelta) -> None:
+        target = self.now() + to if isinstance(to, dt.timedelta) else to
+        if self._coordinates is None:
+            self._start(target)
+        else:
+            self._coordinates.move_to(target)
+
+    def stop(self) -> None:
+        if self._traveller is not None:
+            self._traveller.stop()
+            self._traveller = self._coordinates = None
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[Clock]:
+    c = Clock(pinned_now())
+    try:
+        yield c
+    finally:
+        c.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -133,7 +133,8 @@ def build_world(tree: Tree, users: dict[str, User]) -> World:
     setup = campaign_setup(tree, users)
     sample(setup.point, setup.sampler, [a[0]], at_local(monday + dt.timedelta(days=1)))
     sample(setup.point, setup.sampler, [a[1]], at_local(monday - dt.timedelta(days=2)))
-    sample(setup.other, setup.sampler, [b[0]], at_local(monday + dt.timedelta(days=3)))
+    # last Sunday: due again this Sunday, so never overdue whatever weekday the suite runs
+    sample(setup.other, setup.sampler, [b[0]], at_local(monday + dt.timedelta(days=6)))
     sample(setup.point, setup.sampler, [m[0]], at_local(monday))
     resampled(a[2], setup.point, at_local(monday + dt.timedelta(days=2)))
     # the medical worker's second test of the week, in another campaign
