@@ -156,10 +156,6 @@ MASSTESTING_MAX_INFLIGHT_RESULT_BATCHES = env_int(
 # Self-service page look-ups (/hs/<token>/) per client address per hour (429 beyond).
 MASSTESTING_LOOKUPS_PER_HOUR = env_int("FANGKONG_MASSTESTING_LOOKUPS_PER_HOUR", 120, minimum=1)
 SELF_DECLARATIONS_PER_HOUR = env_int("FANGKONG_SELF_DECLARATIONS_PER_HOUR", 10, minimum=1)
-# Roles that may reveal unmasked personal data; every reveal is audited.
-REVEAL_ROLES = env_list(
-    "FANGKONG_REVEAL_ROLES", ("command_office", "working_group", "district", "town", "community")
-)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from fangkong.core.models import Region, Role
+from fangkong.core.models import Institution, InstitutionKind, Region, Role
 from fangkong.drill.names import CITY_CODE
 from fangkong.drill.outbreak_keygroups import DEMO_REGIMES, seed_demo_key_groups
 from fangkong.drill.services import city_seed
@@ -20,7 +20,11 @@ def test_seed_demo_key_groups() -> None:
     office = UserFactory(
         username="office", role=Role.COMMAND_OFFICE, region=Region.objects.get(code=CITY_CODE)
     )
-    out = seed_demo_key_groups(actor=office)
+    point_org = Institution.objects.create(
+        name="重点人群采样站", kind=InstitutionKind.SAMPLING_POINT, region=office.region
+    )
+    sampler = UserFactory(username="kg_sampler", role=Role.SAMPLER, institution=point_org)
+    out = seed_demo_key_groups(actor=office, sampler=sampler)
     assert out.regimes == len(DEMO_REGIMES) and out.members > 20
     assert 0.5 * out.members < out.sampled < out.members
     assert not KeyGroupMember.objects.filter(unit__isnull=True, unit_name="").exists()
@@ -31,4 +35,4 @@ def test_seed_demo_key_groups() -> None:
         )
     assert c.total.members == out.members and c.total.tested == out.sampled
     assert {r.percent == 100.0 for r in c.rows} == {True, False}  # a realistic mix
-    assert seed_demo_key_groups(actor=office).regimes == 0  # idempotent
+    assert seed_demo_key_groups(actor=office, sampler=sampler).regimes == 0  # idempotent

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.test import Client
 
-from fangkong.core.models import User
+from fangkong.core.models import Institution, InstitutionKind, Role, User
 from fangkong.masstesting.models import CampaignStatus
-from tests.factories import Tree
+from tests.factories import Tree, UserFactory
 from tests.factories_masstesting import campaign_setup
 
 URL = "/masstesting/sampler/"
@@ -45,27 +45,38 @@ def test_sampler_gets_their_point_and_an_upload_config(tree: Tree, users: dict[s
     assert client_for(setup.sampler).get(URL, {"point": setup.other.pk}).status_code == 404
 
 
-def test_chooser_lists_visible_running_points_only(
+def test_chooser_lists_the_institutions_running_points_only(
     tree: Tree, users: dict[str, User], django_assert_num_queries: Any
 ) -> None:
     setup = campaign_setup(tree, users)
-    district = client_for(users["district_a"])
+    setup.other.institution = setup.point_institution
+    setup.other.save()
+    sampler = client_for(setup.sampler)
     # session, user, the points; the idle-timeout middleware then touches the session
     with django_assert_num_queries(6):
-        body = district.get(URL).content.decode()
-    assert setup.point.name in body and setup.other.name in body
-    assert district.get(URL, {"point": setup.other.pk}).status_code == 200
-    # a sibling town and a sibling district see no point and get 404 for one by id
-    for who in ("town_a2", "district_b"):
-        sibling = client_for(users[who])
-        assert setup.point.name not in sibling.get(URL).content.decode()
-        assert sibling.get(URL, {"point": setup.point.pk}).status_code == 404
-    assert client_for(users["district_a"]).get(URL, {"point": "x"}).status_code == 404
+        body = sampler.get(URL, {"choose": "1"}).content.decode()
+    assert f"point-{setup.point.pk}" in body and f"point-{setup.other.pk}" in body
+    assert sampler.get(URL, {"point": setup.other.pk}).status_code == 200
+    assert sampler.get(URL, {"point": "x"}).status_code == 404
+    # a sampler of another institution sees no point and gets 404 for one by id
+    station = Institution.objects.create(
+        name="西区采样站", kind=InstitutionKind.SAMPLING_POINT, region=tree.district_b
+    )
+    stranger = UserFactory(username="sampler_b", role=Role.SAMPLER, institution=station)
+    assert f"point-{setup.point.pk}" not in client_for(stranger).get(URL).content.decode()
+    assert client_for(stranger).get(URL, {"point": setup.point.pk}).status_code == 404
     # a closed campaign's points leave the list
     setup.campaign.status = CampaignStatus.CLOSED
     setup.campaign.save()
-    assert setup.point.name not in district.get(URL).content.decode()
-    assert client_for(setup.sampler).get(URL).status_code == 200
+    assert f"point-{setup.point.pk}" not in sampler.get(URL, {"choose": "1"}).content.decode()
+
+
+def test_only_samplers_get_the_scanning_page(tree: Tree, users: dict[str, User]) -> None:
+    # The district, town and inspector see the points but may not post scans: no page either.
+    setup = campaign_setup(tree, users)
+    for who in ("district_a", "town_a1", "inspector", "admin", "city"):
+        response = client_for(users[who]).get(URL, {"point": setup.point.pk})
+        assert response.status_code == 403, who
 
 
 def test_service_worker_script_is_served_under_the_page(db: Any) -> None:

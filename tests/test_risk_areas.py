@@ -42,7 +42,7 @@ def _data(**kw: Any) -> areas.AreaData:
 def test_revision_closes_the_old_row_and_keeps_it(users: dict[str, User], frozen: Any) -> None:
     first = areas.risk_area_create(actor=users["city"], data=_data(valid_from=local(2022, 5, 1)))
     second = areas.risk_area_revise(
-        actor=users["district_a"], area=first, data=_data(level="high", valid_from=NOW)
+        actor=users["city"], area=first, data=_data(level="high", valid_from=NOW)
     )
     first.refresh_from_db()
     assert first.valid_to == NOW and first.level == "medium"
@@ -56,13 +56,23 @@ def test_revision_closes_the_old_row_and_keeps_it(users: dict[str, User], frozen
         areas.risk_area_close(actor=users["city"], area=second, at=local(2022, 5, 13))
 
 
-def test_only_command_office_and_districts_write(users: dict[str, User], frozen: Any) -> None:
-    for who in ("town_a1", "community_a1", "admin", "inspector"):
+def test_only_the_city_command_office_changes_city_wide_risk_areas(
+    users: dict[str, User], frozen: Any
+) -> None:
+    # Risk areas classify every district's arrivals: a district may not create, revise, close
+    # or import them (it could re-classify arrivals of all its siblings).
+    for who in ("district_a", "town_a1", "community_a1", "admin", "inspector"):
         with pytest.raises(Forbidden):
             areas.risk_area_create(actor=users[who], data=_data())
     area = make_area(code="310115")
+    for who in ("district_a", "town_a1"):
+        with pytest.raises(Forbidden):
+            areas.risk_area_close(actor=users[who], area=area)
+        with pytest.raises(Forbidden):
+            areas.risk_area_revise(actor=users[who], area=area, data=_data(level="low"))
+    content = sheet_bytes(["Area code", "Area name", "Risk level"], [["310115", "Pudong", "high"]])
     with pytest.raises(Forbidden):
-        areas.risk_area_close(actor=users["town_a1"], area=area)
+        areas.risk_areas_import(actor=users["district_a"], filename="x.xlsx", content=content)
 
 
 def test_validation(frozen: Any, db: Any) -> None:
@@ -117,7 +127,7 @@ def test_import_english_headers_and_bad_files(users: dict[str, User], frozen: An
         ["Area code", "Area name", "Risk level", "Start", "End"],
         [["310115", "Pudong", "high", "2022-05-01", ""]],
     )
-    report = areas.risk_areas_import(actor=users["district_a"], filename="x.xlsx", content=content)
+    report = areas.risk_areas_import(actor=users["city"], filename="x.xlsx", content=content)
     assert report.created == 1 and not report.errors
     with pytest.raises(FieldError) as no_columns:
         areas.risk_areas_import(

@@ -18,6 +18,7 @@ from ninja import Schema
 from ninja.security import HttpBearer, SessionAuth
 
 from fangkong.core.models import User
+from fangkong.core.permissions import Forbidden as Forbidden  # re-exported for views
 from fangkong.core.scoping import require_scoped
 from fangkong.core.services import api_token_user
 from fangkong.core.validators import FieldError
@@ -83,10 +84,6 @@ class Conflict(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra
-
-
-class Forbidden(Exception):
-    """A role that may read but not do this action (403); never used for scope."""
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -164,7 +164,9 @@ class LoginAttempt(models.Model):
 class AuditQuerySet(ScopedQuerySet["AuditEvent"]):
     def visible_to(self, user: Any) -> AuditQuerySet:
         # the whole log, for the command office only; it is not split by jurisdiction
-        allowed = getattr(user, "is_authenticated", False) and user.role == Role.COMMAND_OFFICE
+        from fangkong.core.permissions import allowed as may
+
+        allowed = may(user, "audit.view")
         qs = self.all() if allowed else self.none()
         qs._scoped_for = user.pk if allowed else 0
         return qs

@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 
-from fangkong.core.http import Forbidden
-from fangkong.core.models import AuditEvent, Institution, Region, Role, User
+from fangkong.core.models import AuditEvent, Institution, Region, User
+from fangkong.core.permissions import authorize
 from fangkong.core.scoping import scope_of
 
 _Q = TypeVar("_Q", bound=QuerySet[Any])
@@ -44,8 +44,7 @@ def institution_list(*, actor: User, kind: str | None = None) -> QuerySet[Instit
 
 def audit_list(*, actor: User, action: str | None = None) -> QuerySet[AuditEvent]:
     """The audit log is for the command office only; it is not split by jurisdiction."""
-    if actor.role != Role.COMMAND_OFFICE:
-        raise Forbidden()
+    authorize(actor, "audit.view")
     qs = AuditEvent.objects.visible_to(actor)
     return qs.filter(action=action) if action else qs
 

@@ -302,7 +302,7 @@ class Arrivals:
         data = self.validated(
             who, spec.origin, days_ago=spec.days_ago, source=spec.source, mode=spec.mode
         )
-        actor = self.stage.cast.for_path(who.destination.path)
+        actor = self.stage.cast.for_path(who.destination.path, action="screening.decide")
         record = screening_create(actor=actor, data=data, confirm=spec.fate != Fate.PENDING)
         if record.measure is not None:
             follow_measure(self.stage, record, spec.fate)

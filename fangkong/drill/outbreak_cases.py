@@ -159,7 +159,9 @@ class CaseBuilder:
             mode=TravelMode.TRAIN,
         )
         record = screening_create(
-            actor=self.stage.cast.for_path(person.region_path), data=data, confirm=True
+            actor=self.stage.cast.for_path(person.region_path, action="screening.decide"),
+            data=data,
+            confirm=True,
         )
         if record.measure is None:
             return
@@ -289,7 +291,7 @@ class CaseBuilder:
         second = [m for m in near if m.generation == 2]
         if second:
             measure_extend(
-                actor=self.stage.cast.for_path(second[0].region_path),
+                actor=self.stage.cast.for_path(second[0].region_path, action="measure.decide"),
                 measure=second[0],
                 days=3,
                 reason="同住人员核酸检测结果异常，延长居家隔离",

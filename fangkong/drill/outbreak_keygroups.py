@@ -71,10 +71,11 @@ class KeyGroupDemo:
 
 
 def seed_demo_key_groups(
-    *, actor: User, seed: int = 2022, today: dt.date | None = None
+    *, actor: User, sampler: User, seed: int = 2022, today: dt.date | None = None
 ) -> KeyGroupDemo:
     """Regimes for the demo city, every key-group resident enrolled with a unit, and last
-    week's routine rounds. Idempotent: a second call finds the regimes and changes nothing."""
+    week's routine rounds, sampled by `sampler` at points of their institution. Idempotent:
+    a second call finds the regimes and changes nothing."""
     city = Region.objects.get(code=CITY_CODE)
     if KeyGroupRegime.objects.filter(region=city).exists():
         return KeyGroupDemo()
@@ -95,7 +96,7 @@ def seed_demo_key_groups(
         members = _assign_units(city, rng)
         out.members = len(members)
         for regime in regimes:
-            campaign, sampled = _last_weeks_round(actor, regime, members, monday, rng)
+            campaign, sampled = _last_weeks_round(actor, sampler, regime, members, monday, rng)
             out.campaigns.append(campaign.pk)
             out.sampled += sampled
     return out
@@ -136,6 +137,7 @@ def _assign_units(city: Region, rng: random.Random) -> list[KeyGroupMember]:
 
 def _last_weeks_round(
     actor: User,
+    sampler: User,
     regime: KeyGroupRegime,
     members: list[KeyGroupMember],
     monday: dt.date,
@@ -150,6 +152,7 @@ def _last_weeks_round(
         campaign=campaign,
         name=f"{campaign.region.name}重点人群采样点",
         region=campaign.region,
+        institution=sampler.institution,
     )
     mine = [m for m in members if m.key_group == regime.key_group]
     rates: dict[str, float] = {}
@@ -169,7 +172,7 @@ def _last_weeks_round(
     sampled = 0
     for first in range(0, len(scans), MAX_SCANS):
         result = scan_batch_ingest(
-            actor=actor,
+            actor=sampler,
             point=point,
             idempotency_key=uuid.uuid4().hex,
             scans=scans[first : first + MAX_SCANS],

@@ -63,16 +63,17 @@ def masstesting_seeded() -> bool:
     return AuditEvent.objects.filter(action=MARKER).exists()
 
 
-def _users() -> tuple[User, User | None]:
+def _users() -> tuple[User, User]:
     users = {
         u.username: u
         for u in User.objects.filter(
             username__in=[OFFICE, SAMPLER, LAB], is_demo=True
         ).select_related("region", "institution")
     }
-    if OFFICE not in users:
-        raise LookupError(f"demo account {OFFICE} missing: seed the demo accounts first")
-    return users[OFFICE], users.get(SAMPLER)
+    for name in (OFFICE, SAMPLER):
+        if name not in users or (name == SAMPLER and users[name].institution is None):
+            raise LookupError(f"demo account {name} missing: seed the demo accounts first")
+    return users[OFFICE], users[SAMPLER]
 
 
 def _ensure_codes(city: Region) -> dict[int, str]:
@@ -232,7 +233,7 @@ def seed_demo_campaign(
             community_path = path.rstrip("/").rsplit("/", 1)[0] + "/"
             by_community.setdefault(community_path, []).append(pid)
         counts: dict[str, int] = {}
-        scanner = sampler or office
+        scanner = sampler
         for point in points:
             residents = by_community.get(point.region.path, [])
             low, high = rng.choice(SHARE_BANDS)
@@ -315,8 +316,8 @@ class MassTestingSeed:
 def masstesting_demo_seed(*, seed: int = DEFAULT_SEED) -> MassTestingSeed:
     """The running campaign and the key groups' routine testing, once each (both idempotent),
     also into a data directory whose outbreak was seeded by an earlier version."""
-    office, _sampler = _users()
+    office, sampler = _users()
     return MassTestingSeed(
         campaign=seed_demo_campaign(seed=seed),
-        key_groups=seed_demo_key_groups(actor=office, seed=seed),
+        key_groups=seed_demo_key_groups(actor=office, sampler=sampler, seed=seed),
     )

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from fangkong.core.models import Region, Role, User
+from fangkong.core.models import Region, User
+from fangkong.core.permissions import allowed
 from fangkong.drill.citygen import stage_rng
 from fangkong.drill.outbreak_people import Population
 from fangkong.people.measures import measure_record_test, measure_release, measure_start
@@ -30,7 +31,6 @@ REGION_ACTORS = (
     "district_west",
     "city_office",
 )
-AREA_WRITER_ROLES = frozenset({Role.DISTRICT, Role.COMMAND_OFFICE})
 TRACER = "wg_tracing"  # cases, exposures and investigations: the tracing working group
 AREA_WRITER = "city_office"
 
@@ -63,20 +63,18 @@ class Cast:
     def command_office(self) -> User:
         return self.users[AREA_WRITER]
 
-    def for_path(self, region_path: str, *, roles: frozenset[str] | None = None) -> User:
-        """The most local region account (of one of `roles`) whose jurisdiction holds
+    def for_path(self, region_path: str, *, action: str) -> User:
+        """The most local region account the permission table lets do `action` over
         `region_path`; the command office when none does."""
         for name in REGION_ACTORS:
             user = self.users[name]
-            if roles is not None and user.role not in roles:
-                continue
-            if user.region is not None and region_path.startswith(user.region.path):
+            if allowed(user, action, region=region_path):
                 return user
         return self.command_office
 
     def area_writer_for(self, region_path: str) -> User:
         """Zones are drawn by the district (or the command office), not by a street."""
-        return self.for_path(region_path, roles=AREA_WRITER_ROLES)
+        return self.for_path(region_path, action="zone.change")
 
 
 @dataclass
@@ -113,7 +111,7 @@ class Stage:
 
 def start(stage: Stage, measure: ControlMeasure, on: dt.date) -> ControlMeasure | None:
     """Put a proposed measure in force from `on`; None if the person's stronger one stays."""
-    actor = stage.cast.for_path(measure.region_path)
+    actor = stage.cast.for_path(measure.region_path, action="measure.decide")
     started = measure_start(actor=actor, measure=measure, start=min(on, stage.today))
     return started if started.state in IN_FORCE_STATES else None
 
@@ -139,7 +137,7 @@ def release(stage: Stage, measure: ControlMeasure) -> None:
     """Release on the planned end, once that day is past."""
     if measure.planned_end < stage.today:
         measure_release(
-            actor=stage.cast.for_path(measure.region_path),
+            actor=stage.cast.for_path(measure.region_path, action="measure.decide"),
             measure=measure,
             on=measure.planned_end,
             reason="期满解除，核酸检测均为阴性",

@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
 from fangkong.core.models import Region, User
+from fangkong.core.permissions import authorize
 from fangkong.core.vault import mask_name
 from fangkong.masstesting.models import RegistrationCode
 from fangkong.masstesting.services import new_token, registration_code_for
@@ -109,6 +110,7 @@ def lookup_throttle(*, client_ip: str) -> None:
 def code_read(*, actor: User, person: Person) -> RegistrationCode:
     """A person's code for a staff member (created on first use); audited, since the token
     opens the person's results page."""
+    authorize(actor, "code.read", region=person.region_path)
     code = registration_code_for(person=person)
     audit_record(
         actor=actor, action="masstesting.code_read", object_type="person", object_id=person.pk
@@ -157,6 +159,7 @@ def code_sheet_generate(
     `grid` and `persons` come from scoped selectors; the persons' codes are created on the
     way if they have none yet.
     """
+    authorize(actor, "code.read", region=grid)
     persons = list(persons)[:MAX_SHEET_PERSONS]
     tokens = codes_ensure(person_ids=[p.pk for p in persons])
     audit_record(

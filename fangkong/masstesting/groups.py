@@ -23,11 +23,12 @@ from django.utils.translation import gettext as _
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict
 from fangkong.core.models import Institution, Region, User
+from fangkong.core.permissions import authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.groups_selectors import Rules, rules_for
 from fangkong.masstesting.models import POOL_SIZES, Campaign, KeyGroupMember, KeyGroupRegime
-from fangkong.masstesting.services import campaign_create, require_planner
+from fangkong.masstesting.services import campaign_create
 from fangkong.people.import_rows import cell_text
 from fangkong.people.models import KeyGroup, Person
 from fangkong.people.services import id_number_index
@@ -37,9 +38,7 @@ MAX_ROUND_HOURS = 24 * 7
 
 
 def _require_planner(actor: User, region: Region | None) -> None:
-    require_planner(
-        actor, region, _("Only the command office, districts and towns manage key-group testing")
-    )
+    authorize(actor, "keygroup.manage", region=region)
 
 
 def _clean_group(key_group: str) -> str:

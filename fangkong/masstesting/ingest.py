@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
 from fangkong.core.models import User
+from fangkong.core.permissions import authorize
 from fangkong.masstesting.models import (
     Campaign,
     CampaignStatus,
@@ -116,6 +117,7 @@ def scan_batch_ingest(
 ) -> BatchResult:
     if len(scans) > MAX_SCANS:
         raise BatchTooLarge(len(scans))
+    authorize(actor, "scan.upload", institution=point.institution_id)
     digest = body_hash(point.pk, scans)
     with transaction.atomic():
         batch, created = _claim(actor, point, idempotency_key, digest)

@@ -28,10 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.http import Conflict
 from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
-from fangkong.core.models import Institution, InstitutionKind, Role, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.models import Institution, InstitutionKind, User
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.corrections import correction_follow_up
 from fangkong.masstesting.models import (
@@ -44,7 +44,6 @@ from fangkong.masstesting.models import (
     TubeStatus,
 )
 from fangkong.masstesting.resolve import ResolveSummary, pools_resolve
-from fangkong.masstesting.services import may_plan
 
 MAX_ITEMS = 5000
 MAX_BOX_TUBES = 1000
@@ -88,26 +87,18 @@ def reason_messages() -> dict[str, str]:
 
 def _require_transport(actor: User, point: SamplingPoint) -> None:
     """A sampler of the point's institution, or a planner whose jurisdiction holds the point."""
-    if actor.role == Role.SAMPLER:
-        if actor.institution_id is None or actor.institution_id != point.institution_id:
-            raise Forbidden(_("Only the samplers of this point may pack and hand over its boxes"))
-        return
-    if not may_plan(actor):
-        raise Forbidden(_("Only samplers and planners pack and hand over transfer boxes"))
-    if not point.region.path.startswith(scope_of(actor).region_path or ""):
-        raise Forbidden(_("The sampling point is outside your jurisdiction"))
+    authorize(actor, "box.transport", region=point.region, institution=point.institution_id)
 
 
 def actor_lab(actor: User) -> Institution:
     """The lab a lab user works for; others may not receive or upload."""
-    if actor.role != Role.LAB or actor.institution is None:
-        raise Forbidden(_("Only the lab's own staff receive tubes and upload results"))
+    authorize(actor, "lab.work")
+    assert actor.institution is not None  # the grant's reach needs an institution
     return actor.institution
 
 
 def _require_lab(actor: User, lab: Institution) -> None:
-    if actor_lab(actor).pk != lab.pk:
-        raise Forbidden(_("Only the lab's own staff receive tubes and upload results"))
+    authorize(actor, "lab.work", institution=lab)
 
 
 def lab_serves_campaign_city(lab: Institution, point: SamplingPoint) -> bool:

@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
-from fangkong.core.models import Role, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.http import Conflict
+from fangkong.core.models import User
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.models import (
     RecheckStatus,
@@ -25,15 +25,6 @@ MAX_BARCODE = 64
 MAX_REASON = 255
 
 
-def _in_jurisdiction(actor: User, task: RecheckTask) -> bool:
-    scope = scope_of(actor)
-    return (
-        scope.personal_data
-        and scope.region_path is not None
-        and task.region_path.startswith(scope.region_path)
-    )
-
-
 def _serving_point(task: RecheckTask) -> SamplingPoint:
     """The campaign's point serving the person's grid, else the point of the pool."""
     point = (
@@ -45,16 +36,7 @@ def _serving_point(task: RecheckTask) -> SamplingPoint:
 
 
 def _require_sampler_of(actor: User, task: RecheckTask, point: SamplingPoint) -> None:
-    # Grid staff (community, grid worker, town ...) resample people of their jurisdiction; a
-    # sampler may record it for the point that serves the person's grid.
-    if _in_jurisdiction(actor, task):
-        return
-    inst = scope_of(actor).institution_id
-    if actor.role == Role.SAMPLER and inst is not None and inst == point.institution_id:
-        return
-    raise Forbidden(
-        _("Only the person's grid, community or town, or the serving sampling point, may resample")
-    )
+    authorize(actor, "recheck.sample", region=task.region_path, institution=point.institution_id)
 
 
 def _locked(task: RecheckTask) -> RecheckTask:
@@ -121,8 +103,7 @@ def recheck_cancel(*, actor: User, task: RecheckTask, reason: str) -> RecheckTas
     if len(reason) > MAX_REASON:
         raise FieldError("reason", _("At most 255 characters"))
     task = _locked(task)
-    if not _in_jurisdiction(actor, task):
-        raise Forbidden(_("Only the person's grid, community or town may cancel a recheck"))
+    authorize(actor, "recheck.cancel", region=task.region_path)
     # Once resampled, the tube is on its way to the lab and its result must land on the task.
     if task.status != RecheckStatus.OPEN:
         raise Conflict(

@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.http import Conflict
 from fangkong.core.models import Institution, InstitutionKind, Region, RegionLevel, Role, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.coverage import coverage_root, not_sampled_list, not_sampled_row
 from fangkong.masstesting.models import (
@@ -25,8 +25,6 @@ from fangkong.masstesting.models import (
     SamplingTeam,
 )
 from fangkong.people.models import KeyGroup, Person
-
-PLANNING_ROLES = frozenset({Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.DISTRICT, Role.TOWN})
 
 
 def new_token() -> str:
@@ -47,20 +45,12 @@ def registration_code_for(*, person: Person) -> RegistrationCode:
 
 
 def may_plan(actor: User) -> bool:
-    """Command office, working groups, districts and towns, each over its own jurisdiction."""
-    return actor.role in PLANNING_ROLES and scope_of(actor).region_path is not None
-
-
-def require_planner(actor: User, region: Region | None, refusal: str) -> None:
-    """A planner, and (when given) the region inside their jurisdiction; else Forbidden."""
-    if not may_plan(actor):
-        raise Forbidden(refusal)
-    if region is not None and not region.path.startswith(scope_of(actor).region_path or ""):
-        raise Forbidden(_("The region is outside your jurisdiction"))
+    """Whether the table lets this user plan campaigns at all (menus and buttons)."""
+    return allowed(actor, "campaign.plan")
 
 
 def _require_planner(actor: User, region: Region) -> None:
-    require_planner(actor, region, _("Only the command office, districts and towns plan campaigns"))
+    authorize(actor, "campaign.plan", region=region)
 
 
 def _clean_groups(

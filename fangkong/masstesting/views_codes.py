@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from fangkong.core.http import actor_of, get_scoped_or_404, int_param, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region, RegionLevel, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.permissions import allowed
 from fangkong.core.selectors import region_list
 from fangkong.core.vault import mask_name
 from fangkong.masstesting.codes import MAX_SHEET_PERSONS, code_sheet_generate
@@ -58,7 +58,7 @@ def code_sheets(request: HttpRequest) -> HttpResponse:
         "residents": residents,
         "with_code": sum(1 for r in residents if r["has_code"]),
         "max_persons": MAX_SHEET_PERSONS,
-        "personal_data": scope_of(actor).personal_data,
+        "personal_data": allowed(actor, "code.read"),
     }
     return render(request, "masstesting/codes.html", context)
 
@@ -68,7 +68,7 @@ def code_sheets(request: HttpRequest) -> HttpResponse:
 @require_POST
 def code_sheet_print(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    if not scope_of(actor).personal_data:
+    if not allowed(actor, "code.read"):
         raise PermissionDenied
     grid = get_scoped_or_404(_grids(actor), pk=int_param(request.POST.get("grid")))
     residents = _residents(actor, grid).select_related(None).only("pk", "name", "id_number_mask")

@@ -32,7 +32,8 @@ from fangkong.core.http import (
     scoped,
     xlsx_response,
 )
-from fangkong.core.models import Role, User
+from fangkong.core.models import User
+from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
@@ -61,7 +62,7 @@ def _lab_context(actor: User) -> dict[str, Any]:
     awaiting = selectors_lab.lab_tube_list(actor=actor, awaiting_result=True)
     boxes = selectors_lab.box_list(actor=actor, status=BoxStatus.HANDED_OVER)
     return {
-        "is_lab": actor.role == Role.LAB and actor.institution_id is not None,
+        "is_lab": allowed(actor, "lab.work"),
         "tiles": _lab_tiles(actor),
         "boxes": list(boxes.order_by("handed_over_at", "id")[:LIST_SIZE]),
         "awaiting": list(awaiting[:LIST_SIZE]),

@@ -32,7 +32,7 @@ from fangkong.core.http import (
     page_slice,
     scoped,
 )
-from fangkong.core.scoping import scope_of
+from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import rechecks
 from fangkong.masstesting.models import RecheckStatus, RecheckTask
@@ -81,7 +81,7 @@ def recheck_list_page(request: HttpRequest) -> HttpResponse:
         "tabs": _status_tabs(counts),
         "grids": list(recheck_grids(actor=actor, campaign_id=f["campaign_id"])),
         "campaigns": list(recheck_campaigns(actor=actor)[:50]),
-        "may_act": scope_of(actor).personal_data,
+        "may_act": allowed(actor, "recheck.sample"),
     }
     return render(request, "masstesting/rechecks.html", context)
 
@@ -100,7 +100,7 @@ def _row(
 ) -> HttpResponse:
     context = {
         "t": task,
-        "may_act": scope_of(actor_of(request)).personal_data,
+        "may_act": allowed(actor_of(request), "recheck.sample"),
         "cancelling": cancelling,
         "row_error": error,
     }

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from fangkong.core.http import actor_of, get_scoped_or_404, public, scoped
+from fangkong.core.permissions import allowed
 from fangkong.masstesting import selectors
 from fangkong.masstesting.ingest import MAX_SCANS, allowed_pool_sizes, reason_messages
 from fangkong.masstesting.models import CampaignStatus, SamplingPoint
@@ -66,6 +68,8 @@ def _strings() -> dict[str, str]:
 @require_GET
 def sampler(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
+    if not allowed(actor, "scan.upload"):
+        raise PermissionDenied(_("Only the samplers of this point may upload its scans"))
     points = selectors.point_list(actor=actor).filter(campaign__status=CampaignStatus.RUNNING)
     raw = request.GET.get("point", "")
     if raw:

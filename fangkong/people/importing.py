@@ -33,8 +33,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Forbidden
 from fangkong.core.models import User
+from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.bulk import person_insert_values
 from fangkong.people.import_rows import (
@@ -50,7 +50,6 @@ from fangkong.people.import_rows import (
 )
 from fangkong.people.import_worker import check_batch, key_fingerprint, worker_init
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
-from fangkong.people.services import require_person_writer
 from fangkong.people.sheets import TableError, copy_upload, errors_workbook, open_table
 
 logger = logging.getLogger(__name__)
@@ -248,7 +247,7 @@ def import_job_create(
     *, actor: User, filename: str, content: bytes | IO[bytes] | Any, enqueue: bool = True
 ) -> ImportJob:
     """Store the upload and queue a job; `enqueue=False` lets the CLI run it in-process."""
-    require_person_writer(actor=actor)
+    authorize(actor, "person.import", region=actor.region)
     if actor.region_id is None:
         raise Forbidden(_("only staff with a jurisdiction can import person lists"))
     name = Path(filename or "").name

@@ -31,9 +31,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
-from fangkong.core.models import Institution, InstitutionKind, Role, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.http import Conflict
+from fangkong.core.models import Institution, InstitutionKind, User
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.measures_models import (
     IN_FORCE_STATES,
@@ -158,11 +158,10 @@ def person_under_control(*, person: Person) -> ControlMeasure | None:
 # --- internals -----------------------------------------------------------------------------
 
 
-def _require_operator(actor: User | None) -> None:
-    # Measures name people: only roles that work with personal data may change them. None is
-    # the system acting on data (a positive test result converting a measure to a case).
-    if actor is not None and not scope_of(actor).personal_data:
-        raise Forbidden(_("your role may not change control measures"))
+def _decide(actor: User | None, measure: ControlMeasure) -> None:
+    # None is the system acting on data (a positive test result converting a measure).
+    if actor is not None:
+        authorize(actor, "measure.decide", region=measure.region_path)
 
 
 def _check_transition(measure: ControlMeasure, to: str) -> None:
@@ -333,6 +332,8 @@ def measure_propose(
     No scope check here: tracing proposes measures for contacts living in other
     jurisdictions, and the responsible unit is always the person's own region.
     """
+    if actor is not None:
+        authorize(actor, "measure.propose")
     key = {"person": person, "source_type": source_type, "source_id": str(source_id)}
     existing = _existing(key)
     if existing is not None:
@@ -379,6 +380,8 @@ def measure_propose_many(
     A fixed number of statements whatever the size, apart from the INSERT batches the
     database's parameter limit forces (on SQLite about 45 measures per INSERT).
     """
+    if actor is not None:
+        authorize(actor, "measure.propose")
     if not items:
         return []
     for item in items:
@@ -484,7 +487,7 @@ def measure_start(
     *, actor: User, measure: ControlMeasure, start: dt.date | None = None
 ) -> ControlMeasure:
     """Put a proposed measure in force (see the module doc for a person already under one)."""
-    _require_operator(actor)
+    _decide(actor, measure)
     # lock the person first: every start for this person queues here, not at the constraint
     Person.objects.select_for_update().filter(pk=measure.person_id).first()
     measure = _locked(measure)
@@ -534,7 +537,7 @@ def measure_extend(
     *, actor: User, measure: ControlMeasure, days: int, reason: str
 ) -> ControlMeasure:
     """Lengthen the last phase; a test due on the old last day moves to the new one."""
-    _require_operator(actor)
+    _decide(actor, measure)
     reason = _require_reason(reason)
     if not 1 <= int(days) <= MAX_EXTENSION_DAYS:
         raise FieldError("days", _("extend by 1 to %(max)s days") % {"max": MAX_EXTENSION_DAYS})
@@ -583,7 +586,7 @@ def _finish(
 def measure_release(
     *, actor: User, measure: ControlMeasure, on: dt.date | None = None, reason: str = ""
 ) -> ControlMeasure:
-    _require_operator(actor)
+    _decide(actor, measure)
     today = timezone.localdate()
     on = on or today
     if on > today:
@@ -603,7 +606,7 @@ def measure_convert(
     *, actor: User | None, measure: ControlMeasure, to: str, reason: str
 ) -> ControlMeasure:
     """End a measure because the person's situation changed, e.g. to="case"."""
-    _require_operator(actor)
+    _decide(actor, measure)
     reason = _require_reason(reason)
     if to not in CONVERSION_TARGETS:
         raise FieldError("to", _("convert to one of: %(t)s") % {"t": ", ".join(CONVERSION_TARGETS)})
@@ -623,7 +626,7 @@ def measure_convert(
 @transaction.atomic
 def measure_cancel(*, actor: User, measure: ControlMeasure, reason: str) -> ControlMeasure:
     """Drop a proposal that was never put in force."""
-    _require_operator(actor)
+    _decide(actor, measure)
     reason = _require_reason(reason)
     measure = _locked(measure)
     _check_transition(measure, MeasureState.CANCELLED)
@@ -737,7 +740,7 @@ def measure_assign_site(
     *, actor: User, measure: ControlMeasure, site: Institution | None
 ) -> ControlMeasure:
     """Where a centralised quarantine is served; the quarantine module's integration point."""
-    _require_operator(actor)
+    _decide(actor, measure)
     if site is not None:
         visible = (
             Institution.objects.visible_to(actor)
@@ -763,11 +766,6 @@ def measure_assign_site(
 
 
 # --- configuration writes (command office) -------------------------------------------------
-
-
-def _require_command_office(actor: User) -> None:
-    if actor.role != Role.COMMAND_OFFICE:
-        raise Forbidden(_("only the command office may change measure plans and the profile"))
 
 
 def _clean_phases(phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -805,7 +803,7 @@ def measure_plan_save(
     active: bool = True,
 ) -> MeasurePlan:
     """Create or replace a plan. Measures copy their phases, so only new ones change."""
-    _require_command_office(actor)
+    authorize(actor, "measure.configure")
     name = (name or "").strip()
     if not name:
         raise FieldError("name", _("name is required"))
@@ -841,7 +839,7 @@ PROFILE_FIELDS = frozenset(
 def disease_profile_update(
     *, actor: User, profile: DiseaseProfile, changes: dict[str, Any]
 ) -> DiseaseProfile:
-    _require_command_office(actor)
+    authorize(actor, "measure.configure")
     unknown = set(changes) - PROFILE_FIELDS
     if unknown:
         raise FieldError(sorted(unknown)[0], _("this field cannot be changed"))

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.http import Conflict
 from fangkong.core.models import Region, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import (
     FieldError,
     normalize_id_number,
@@ -124,17 +123,6 @@ def _apply_contact(person: Person, data: PersonData) -> None:
     person.tags = data.tags
 
 
-def require_person_writer(*, actor: User) -> None:
-    """Only roles that work with named people may register or change them.
-
-    Region visibility alone is not enough: a system admin, inspector or market regulator sees
-    regions but no persons, and letting them create one would hand them the record (and turn
-    the duplicate answer into an oracle for "is this ID number registered anywhere?").
-    """
-    if not scope_of(actor).personal_data:
-        raise Forbidden(_("your role may not register or change persons"))
-
-
 def region_for_actor(*, actor: User, code: str, field_name: str = "region") -> Region:
     region = Region.objects.visible_to(actor).filter(code=(code or "").strip()).first()
     if region is None:
@@ -169,8 +157,9 @@ def _duplicate_conflict(*, actor: User, data: PersonData) -> Conflict:
 def person_create(
     *, actor: User, data: PersonData, region_code: str, client_ip: str = ""
 ) -> Person:
-    require_person_writer(actor=actor)
+    authorize(actor, "person.create")
     region = region_for_actor(actor=actor, code=region_code)
+    authorize(actor, "person.create", region=region)
     person = person_build(data=data, region=region, actor=actor)
     try:
         with transaction.atomic():
@@ -191,7 +180,7 @@ def person_update(
     *, actor: User, person: Person, changes: dict[str, Any], client_ip: str = ""
 ) -> Person:
     """Apply a partial update; the ID document is replaced only when both fields validate."""
-    require_person_writer(actor=actor)
+    authorize(actor, "person.update", region=person.region_path)
     current = {
         "name": person.name,
         "id_type": person.id_type,
@@ -208,6 +197,7 @@ def person_update(
     data = person_validate(**merged)
     if changes.get("region_code"):
         region = region_for_actor(actor=actor, code=changes["region_code"])
+        authorize(actor, "person.update", region=region)
         person.region, person.region_path = region, region.path
     _apply_identity(person, data)
     _apply_contact(person, data)
@@ -240,8 +230,7 @@ def person_reveal(
     *, actor: User, person: Person, fields: list[str], reason: str, client_ip: str = ""
 ) -> dict[str, str]:
     """Unmask personal fields for a role allowed to, writing the audit row first."""
-    if actor.role not in settings.REVEAL_ROLES:
-        raise Forbidden(_("your role may not reveal personal data"))
+    authorize(actor, "person.reveal", region=person.region_path)
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise FieldError("reason", _("give the reason for revealing (at least 4 characters)"))

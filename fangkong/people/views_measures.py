@@ -27,6 +27,7 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.models import User
+from fangkong.core.permissions import allowed
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.people import measures
@@ -185,7 +186,7 @@ def _detail_context(actor: User, m: ControlMeasure, **extra: Any) -> dict[str, A
         "source_label": SOURCE_LABELS.get(m.source_type, m.source_type),
         "forms": forms,
         "allowed": measures.TRANSITIONS.get(m.state, frozenset()),
-        "may_act": scope_of(actor).personal_data,
+        "may_act": allowed(actor, "measure.decide", region=m.region_path),
         "today": today,
         "conversion": measures.CONVERSION_TARGETS.get(m.converted_to, m.converted_to),
         **extra,
@@ -300,5 +301,5 @@ def person_control_context(*, actor: User, person: Person) -> dict[str, Any]:
             prefix="propose", initial={"person": person.pk, "start": today}, plans=plans
         ),
         "token": f"{person.pk}-{timezone.now():%Y%m%d%H%M%S%f}",
-        "may_act": scope_of(actor).personal_data,
+        "may_act": allowed(actor, "measure.propose"),
     }

@@ -18,25 +18,26 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
-from fangkong.core.models import Region, RegionLevel, Role, User
+from fangkong.core.http import Conflict
+from fangkong.core.models import Region, RegionLevel, User
+from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, norm_header
 from fangkong.people.sheets import TableError, copy_upload, open_table
 from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
 from fangkong.screening.services import division_code as clean_division_code
 
-AREA_WRITER_ROLES = frozenset({Role.COMMAND_OFFICE, Role.DISTRICT})
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 def may_write_areas(actor: User) -> bool:
-    return actor.is_authenticated and actor.role in AREA_WRITER_ROLES
+    """Whether the actor may change risk areas (the page shows the editing controls)."""
+    return allowed(actor, "risk_area.change", region=getattr(actor, "region", None))
 
 
-def require_area_writer(*, actor: User) -> None:
-    if not may_write_areas(actor):
-        raise Forbidden(_("only the command office and districts may change risk areas and zones"))
+def _area_writer(actor: User) -> None:
+    # Risk areas classify every district's arrivals: the table grants them city-wide only.
+    authorize(actor, "risk_area.change", region=actor.region)
 
 
 def _check_period(valid_from: dt.datetime, valid_to: dt.datetime | None) -> None:
@@ -117,7 +118,7 @@ def _new_area(data: AreaData, *, actor: User, previous: RiskArea | None) -> Risk
 
 @transaction.atomic
 def risk_area_create(*, actor: User, data: AreaData) -> RiskArea:
-    require_area_writer(actor=actor)
+    _area_writer(actor)
     area = _new_area(data, actor=actor, previous=None)
     audit_record(
         actor=actor,
@@ -139,7 +140,7 @@ def _lock_latest(area: RiskArea) -> RiskArea:
 @transaction.atomic
 def risk_area_revise(*, actor: User, area: RiskArea, data: AreaData) -> RiskArea:
     """Close `area` where the revision takes effect (`data.valid_from`) and open the new row."""
-    require_area_writer(actor=actor)
+    _area_writer(actor)
     area = _lock_latest(area)
     if data.valid_from <= area.valid_from:
         raise FieldError("valid_from", _("a revision must start after the version it replaces"))
@@ -161,7 +162,7 @@ def risk_area_revise(*, actor: User, area: RiskArea, data: AreaData) -> RiskArea
 @transaction.atomic
 def risk_area_close(*, actor: User, area: RiskArea, at: dt.datetime | None = None) -> RiskArea:
     """End a risk area (its level is lifted) at `at`, by default now."""
-    require_area_writer(actor=actor)
+    _area_writer(actor)
     area = _lock_latest(area)
     at = _aware(at) or timezone.now()
     if area.valid_to is not None and area.valid_to <= at:
@@ -351,7 +352,7 @@ def risk_areas_import(
     *, actor: User, filename: str, content: bytes | IO[bytes] | Any
 ) -> AreaImportReport:
     """Import a risk-area list; each good row commits on its own, bad rows are reported."""
-    require_area_writer(actor=actor)
+    _area_writer(actor)
     suffix = Path(filename or "").suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".csv"):
         raise FieldError("file", _("only .xlsx and .csv files can be imported"))
@@ -493,7 +494,7 @@ def _new_zone(data: ZoneData, *, actor: User, previous: Zone | None) -> Zone:
 
 @transaction.atomic
 def zone_create(*, actor: User, data: ZoneData) -> Zone:
-    require_area_writer(actor=actor)
+    authorize(actor, "zone.change", region=data.region)
     zone = _new_zone(data, actor=actor, previous=None)
     audit_record(
         actor=actor,
@@ -507,7 +508,8 @@ def zone_create(*, actor: User, data: ZoneData) -> Zone:
 
 @transaction.atomic
 def zone_revise(*, actor: User, zone: Zone, data: ZoneData) -> Zone:
-    require_area_writer(actor=actor)
+    authorize(actor, "zone.change", region=zone.region_path)
+    authorize(actor, "zone.change", region=data.region)
     zone = Zone.objects.select_for_update().get(pk=zone.pk)
     if Zone.objects.filter(previous=zone).exists():
         raise Conflict(_("this zone was already revised; open its latest version"))
@@ -530,7 +532,7 @@ def zone_revise(*, actor: User, zone: Zone, data: ZoneData) -> Zone:
 
 @transaction.atomic
 def zone_close(*, actor: User, zone: Zone, at: dt.datetime | None = None) -> Zone:
-    require_area_writer(actor=actor)
+    authorize(actor, "zone.change", region=zone.region_path)
     zone = Zone.objects.select_for_update().get(pk=zone.pk)
     at = _aware(at) or timezone.now()
     if zone.valid_to is not None and zone.valid_to <= at:

@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.http import Conflict
 from fangkong.core.models import Region, RegionLevel, User
+from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, choice_value, document_text
 from fangkong.people.models import IdType, Person
@@ -40,7 +41,6 @@ from fangkong.screening.models import (
     ScreeningSource,
     ScreeningStatus,
 )
-from fangkong.screening.services import require_screener
 
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -335,8 +335,8 @@ def assistance_import(
 ) -> AssistanceRequest:
     """Store the list, place every good row and report every bad one; all in one transaction,
     so a list is either wholly imported (good rows) or not at all."""
-    require_screener(actor=actor)
-    if actor.region is None:
+    authorize(actor, "assistance.import", region=actor.region)
+    if actor.region is None:  # a role without a region holds no SUBTREE grant: unreachable
         raise Forbidden(_("only staff with a jurisdiction can import assistance requests"))
     clean = _clean_info(info)
     name = Path(filename or "").name
@@ -445,7 +445,9 @@ def assistance_items_assign(
 
     The caller obtained `items` through a scoped selector; the region is checked here.
     """
-    require_screener(actor=actor)
+    authorize(actor, "assistance.assign")  # the target region is a field: checked below
+    for item in items:
+        authorize(actor, "assistance.assign", region=item.region_path)
     levels = (RegionLevel.TOWN, RegionLevel.COMMUNITY)
     visible = Region.objects.visible_to(actor).filter(pk=region.pk, level__in=levels).exists()
     if not visible:

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
-from fangkong.core.models import Region, RegionLevel, Role, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.http import Conflict
+from fangkong.core.models import Region, RegionLevel, User
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.people import measures
 from fangkong.people.measures_models import MeasurePlan
@@ -189,17 +189,6 @@ def screening_validate(
 # ---------------------------------------------------------------- permissions
 
 
-def require_screener(*, actor: User) -> None:
-    """Screening names people: only jurisdiction staff who work with personal data."""
-    if actor.region_id is None or not scope_of(actor).personal_data:
-        raise Forbidden(_("your role may not screen or decide on arrivals"))
-
-
-def require_command_office(*, actor: User) -> None:
-    if actor.role != Role.COMMAND_OFFICE:
-        raise Forbidden(_("only the command office may change the rule table"))
-
-
 # ---------------------------------------------------------------- create
 
 
@@ -235,11 +224,12 @@ def screening_create(
 ) -> ScreeningRecord:
     """A record entered by staff (checkpoint, door-to-door, big-data push...), pending unless
     `confirm`, in which case it is confirmed and classified at once."""
-    require_screener(actor=actor)
+    authorize(actor, "screening.create")
     if data.source == ScreeningSource.SELF_DECLARATION:
         raise FieldError("source", _("self-declarations come only from the public page"))
     # the destination must lie inside the creator's jurisdiction
     region_for_actor(actor=actor, code=data.destination.code, field_name="destination")
+    authorize(actor, "screening.create", region=data.destination)
     record = _record_from(data, actor=actor)
     record.save(force_insert=True)
     audit_record(
@@ -479,7 +469,7 @@ def screening_confirm(
     *, actor: User, record: ScreeningRecord, client_ip: str = ""
 ) -> ScreeningRecord:
     """Confirm a pending record: match or register the person, classify, propose the measure."""
-    require_screener(actor=actor)
+    authorize(actor, "screening.decide", region=record.destination_path)
     record = _locked(record)
     if record.status != ScreeningStatus.PENDING:
         raise Conflict(
@@ -514,7 +504,7 @@ def screening_reject(
     *, actor: User, record: ScreeningRecord, reason: str, client_ip: str = ""
 ) -> ScreeningRecord:
     """Reject a pending record (a duplicate, a false declaration, not our jurisdiction...)."""
-    require_screener(actor=actor)
+    authorize(actor, "screening.decide", region=record.destination_path)
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise FieldError("reason", _("give the reason for rejecting"))
@@ -609,7 +599,7 @@ def rule_update(
     *, actor: User, rule: ClassificationRule, changes: dict[str, Any]
 ) -> ClassificationRule:
     """Change a rule; its version goes up and only classifications made afterwards see it."""
-    require_command_office(actor=actor)
+    authorize(actor, "classification.configure")
     clean = _clean_rule(changes)
     rule = (
         ClassificationRule.objects.select_for_update(of=("self",))
@@ -637,7 +627,7 @@ def rule_update(
 
 @transaction.atomic
 def rule_create(*, actor: User, values: dict[str, Any]) -> ClassificationRule:
-    require_command_office(actor=actor)
+    authorize(actor, "classification.configure")
     clean = _clean_rule(values)
     for needed in ("priority", "name"):
         if needed not in clean:

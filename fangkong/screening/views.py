@@ -24,6 +24,7 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.middleware import client_ip
+from fangkong.core.permissions import allowed
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.people.measures import measure_phases
@@ -71,11 +72,7 @@ def _inbox_context(request: HttpRequest, form: InboxFilterForm) -> dict[str, Any
 
 
 def _may_screen(actor: Any) -> bool:
-    try:
-        services.require_screener(actor=actor)
-    except Forbidden:
-        return False
-    return True
+    return allowed(actor, "screening.create")
 
 
 @scoped

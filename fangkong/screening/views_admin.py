@@ -27,7 +27,8 @@ from fangkong.core.http import (
     xlsx_response,
 )
 from fangkong.core.middleware import client_ip
-from fangkong.core.models import RegionLevel, Role
+from fangkong.core.models import RegionLevel
+from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.screening import areas, assistance, selectors, services
 from fangkong.screening import assistance_layout as layout
@@ -210,7 +211,7 @@ def risk_area_import(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def zones(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    if request.method == "POST" and not areas.may_write_areas(actor):
+    if request.method == "POST" and not allowed(actor, "zone.change"):
         return _refused(request, _("only the command office and districts may declare zones"))
     regions = core_selectors.region_list(actor=actor)
     form = ZoneForm(request.POST or None, regions=regions)
@@ -246,7 +247,7 @@ def zones(request: HttpRequest) -> HttpResponse:
         "history": history,
         "now": timezone.now(),
         "form": form,
-        "may_write": areas.may_write_areas(actor),
+        "may_write": allowed(actor, "zone.change"),
     }
     return render(request, "screening/zones.html", context, status=status)
 
@@ -275,7 +276,7 @@ def rules(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     context = {
         "rules": list(selectors.rule_list(actor=actor)),
-        "may_edit": actor.role == Role.COMMAND_OFFICE,
+        "may_edit": allowed(actor, "classification.configure"),
     }
     return render(request, "screening/rules.html", context)
 
@@ -301,7 +302,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
     """Edit a rule, or add one (no id). Command office only; others get 403."""
     actor = actor_of(request)
     rule = get_scoped_or_404(selectors.rule_list(actor=actor), pk=rule_id) if rule_id else None
-    if actor.role != Role.COMMAND_OFFICE:
+    if not allowed(actor, "classification.configure"):
         return _refused(request, _("only the command office may change the rule table"))
     initial = _rule_initial(rule) if rule else {"active": True, "valid_from": timezone.localtime()}
     form = RuleForm(request.POST or None, initial=initial)
@@ -363,17 +364,9 @@ def assistance_list(request: HttpRequest) -> HttpResponse:
         "requests": list(selectors.assistance_request_list(actor=actor)[:50]),
         "columns": layout.COLUMNS,
         "now": timezone.now(),
-        "may_import": actor.region_id is not None and _personal(actor),
+        "may_import": allowed(actor, "assistance.import"),
     }
     return render(request, "screening/assistance_list.html", context, status=status)
-
-
-def _personal(actor: Any) -> bool:
-    try:
-        services.require_screener(actor=actor)
-    except Forbidden:
-        return False
-    return True
 
 
 def _assign_choices(actor: Any) -> Any:
@@ -402,6 +395,7 @@ def assistance_detail(request: HttpRequest, request_id: uuid.UUID) -> HttpRespon
         (e.row, layout.field_label(e.field), e.reason)
         for e in selectors.assistance_error_list(actor=actor, request_id=found.pk)[:ERRORS_SHOWN]
     ]
+    may_assign = allowed(actor, "assistance.assign")
     context = {
         "req": found,
         "towns": selectors.assistance_town_counts(actor=actor, request_id=found.pk),
@@ -411,8 +405,8 @@ def assistance_detail(request: HttpRequest, request_id: uuid.UUID) -> HttpRespon
             selectors.assistance_item_list(actor=actor, request_id=found.pk, placed=False)[:100]
         ),
         "now": timezone.now(),
-        "may_assign": _personal(actor),
-        "assign_regions": list(_assign_choices(actor)) if _personal(actor) else [],
+        "may_assign": may_assign,
+        "assign_regions": list(_assign_choices(actor)) if may_assign else [],
     }
     return render(request, "screening/assistance_detail.html", context, status=status)
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Forbidden
 from fangkong.core.models import Region, User
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.services import ADDRESS_PURPOSE, ID_PURPOSE, PHONE_PURPOSE
 from fangkong.screening.assistance_layout import layout_workbook
@@ -64,8 +63,7 @@ def assistance_export(
     *, actor: User, case: Case, reason: str, client_ip: str = ""
 ) -> tuple[bytes, str]:
     """(xlsx bytes, file name) of the case's contacts living outside the actor's jurisdiction."""
-    if actor.role not in settings.REVEAL_ROLES:
-        raise Forbidden(_("your role may not reveal personal data"))
+    authorize(actor, "assistance.export", region=case.region_path)
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise FieldError("reason", _("give the reason for revealing (at least 4 characters)"))

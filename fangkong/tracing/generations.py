@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict
 from fangkong.core.models import User
+from fangkong.core.permissions import authorize
 from fangkong.people.measures import (
     Proposal,
     active_profile,
@@ -172,7 +173,11 @@ def _proposal(
 
 @transaction.atomic
 def case_compute_generations(*, actor: User | None, case: Case) -> GenerationsResult:
-    """Compute (or bring up to date) the case's contacts; running it twice changes nothing."""
+    """Compute (or bring up to date) the case's contacts; running it twice changes nothing.
+
+    `actor=None` is the background task queued when exposures change."""
+    if actor is not None:
+        authorize(actor, "investigation.run", region=case.region_path)
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status == CaseStatus.RULED_OUT:
         raise Conflict(_("a ruled-out case has no contacts to trace"))

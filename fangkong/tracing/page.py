@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
 from fangkong.core.http import actor_of, get_scoped_or_404
 from fangkong.core.models import User
-from fangkong.core.scoping import scope_of
+from fangkong.core.permissions import allowed
 from fangkong.core.vault import mask_name
 from fangkong.people.measures import active_profile
 from fangkong.tracing import selectors, services
@@ -23,9 +22,21 @@ EXPOSURES_SHOWN = 200
 SOURCES_SHOWN = 300  # persons offered as "exposed person" besides the case's own
 
 
-def may_act(actor: User) -> bool:
-    """Roles that work with named people trace contacts; the services check it again."""
-    return bool(scope_of(actor).personal_data)
+def may_act(actor: User, action: str, case: Case | None = None) -> bool:
+    """What the table lets this user do to the case (buttons); the services check it again."""
+    return allowed(actor, action, region=case.region_path if case is not None else None)
+
+
+def case_flags(actor: User, case: Case) -> dict[str, bool]:
+    """The case page's action flags, one per action of the table."""
+    return {
+        "may_act": may_act(actor, "exposure.record", case),
+        "may_trace": may_act(actor, "contact.trace", case),
+        "may_decide": may_act(actor, "measure.decide", case),
+        "may_register": may_act(actor, "case.register", case),
+        "may_investigate": may_act(actor, "investigation.run", case),
+        "may_export": may_act(actor, "assistance.export", case),
+    }
 
 
 def case_of(request: HttpRequest, case_id: int) -> Case:
@@ -126,18 +137,18 @@ def case_page_context(request: HttpRequest, case: Case, **extra: Any) -> dict[st
     picker's results) when a form comes back without JavaScript."""
     actor = actor_of(request)
     counts = selectors.generation_counts(actor=actor, case=case)
-    acting = may_act(actor)
+    flags = case_flags(actor, case)
+    acting = flags["may_act"]
     context = {
+        **flags,
         **investigation_context(case),
         "masked_name": mask_name(case.person.name),
         "counts": [(g, counts.get(g, 0)) for g in range(1, max([3, *counts]) + 1)],
         "total": sum(counts.values()),
-        "tree": _tree(actor, case, _edit_id(request) if acting else None),
+        "tree": _tree(actor, case, _edit_id(request) if flags["may_trace"] else None),
         "tree_limit": TREE_LIMIT,
-        "may_export": actor.role in settings.REVEAL_ROLES,
         "is_confirmed": case.kind == CaseKind.CONFIRMED,
-        "may_act": acting,
-        "status_actions": _status_actions(case) if acting else [],
+        "status_actions": _status_actions(case) if flags["may_register"] else [],
         "traceable": case.status in CASE_STATUSES,
         "row_urls": row_urls(case),
         **exposure_rows(actor, case),

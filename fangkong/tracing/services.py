@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict, Forbidden
+from fangkong.core.http import Conflict
 from fangkong.core.models import User
+from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.measures import active_profile, measure_convert, person_under_control
 from fangkong.people.models import Person
@@ -24,7 +25,6 @@ from fangkong.people.services import (
     id_number_index,
     person_create,
     person_validate,
-    require_person_writer,
 )
 from fangkong.tracing.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.models import (
@@ -122,7 +122,7 @@ def case_create(
     `actor=None` is the system proposing a case from data (a positive single-tube recheck):
     it may only report, never confirm."""
     if actor is not None:
-        require_person_writer(actor=actor)
+        authorize(actor, "case.register", region=person.region_path)
     elif status != CaseStatus.REPORTED:
         raise Forbidden(_("only a person may confirm a case"))
     values = _clean_case(
@@ -183,7 +183,7 @@ def case_create(
 
 @transaction.atomic
 def case_update(*, actor: User, case: Case, changes: dict[str, Any], client_ip: str = "") -> Case:
-    require_person_writer(actor=actor)
+    authorize(actor, "case.register", region=case.region_path)
     unknown = set(changes) - set(CASE_FIELDS)
     if unknown:
         raise FieldError(sorted(unknown)[0], _("this field cannot be changed"))
@@ -238,7 +238,7 @@ def untraced_contacts(*, case: Case) -> int:
 
 @transaction.atomic
 def investigation_mark_traced(*, actor: User, investigation: Investigation) -> Investigation:
-    require_person_writer(actor=actor)
+    authorize(actor, "investigation.run", region=investigation.region_path)
     investigation = Investigation.objects.select_for_update().get(pk=investigation.pk)
     if investigation.closed_at is not None:
         raise Conflict(_("the investigation is closed"))
@@ -264,7 +264,7 @@ def investigation_close(
     *, actor: User, investigation: Investigation, notes: str = ""
 ) -> Investigation:
     """Close once every close and secondary contact is traced (the marker is set on the way)."""
-    require_person_writer(actor=actor)
+    authorize(actor, "investigation.run", region=investigation.region_path)
     investigation = Investigation.objects.select_for_update().get(pk=investigation.pk)
     if investigation.closed_at is not None:
         raise Conflict(_("the investigation is already closed"))
@@ -294,7 +294,7 @@ def contact_set_trace(
     *, actor: User, contact: CaseContact, status: str, note: str = ""
 ) -> CaseContact:
     """Mark a contact unreachable or handed to another jurisdiction (or back to pending)."""
-    require_person_writer(actor=actor)
+    authorize(actor, "contact.trace", region=contact.region_path)
     if status not in TraceStatus.values:
         raise FieldError("status", _("unknown value"))
     note = (note or "").strip()
@@ -406,7 +406,7 @@ def exposures_record(
     An item is {"person": ref or None (the case's person), "contact": ref, "context",
     "day" or "started_at" [, "ended_at"], "place"}; see `_person_ref` for a ref.
     """
-    require_person_writer(actor=actor)
+    authorize(actor, "exposure.record", region=case.region_path)
     results: list[ItemResult] = []
     for index, item in enumerate(items):
         try:

@@ -51,7 +51,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "status": status or "",
         "overdue": overdue,
         "statuses": CaseStatus.choices,
-        "may_act": may_act(actor),
+        "may_act": may_act(actor, "case.register"),
     }
     return render(request, "tracing/case_list.html", context)
 

@@ -40,6 +40,7 @@ from fangkong.tracing.forms import CaseReportForm, CaseStatusForm, ExposureForm,
 from fangkong.tracing.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.models import Case, CaseContact
 from fangkong.tracing.page import (
+    case_flags,
     case_of,
     case_page_context,
     exposure_choices,
@@ -91,7 +92,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     form = CaseReportForm(request.POST or None)
     if request.method == "GET":
         return _case_new_page(request, form)
-    if not may_act(actor):
+    if not may_act(actor, "case.register"):
         return _case_new_page(request, form, status=403)
     status = 422
     if form.is_valid():
@@ -129,7 +130,7 @@ def _case_new_page(
     chosen = _chosen(actor, form["person"].value())
     context = {
         "form": form,
-        "may_act": may_act(actor),
+        "may_act": may_act(actor, "case.register"),
         "pick": pick or {"field": "person", "results": [], "searched": False},
         "chosen": chosen,
     }
@@ -161,7 +162,12 @@ def _exposures_panel(
         # without JavaScript the page comes back whole, the form with its errors in place
         context = case_page_context(request, case, exposure_form=form, **extra)
         return render(request, "tracing/case_detail.html", context, status=status)
-    context = {"case": case, "exposure_form": form, "may_act": may_act(actor), **extra}
+    context = {
+        "case": case,
+        "exposure_form": form,
+        "may_act": may_act(actor, "exposure.record", case),
+        **extra,
+    }
     context.update(exposure_rows(actor, case))
     return render(request, "tracing/_exposures.html", context, status=status)
 
@@ -185,7 +191,7 @@ def case_exposures(request: HttpRequest, case_id: int) -> HttpResponse:
         response["HX-Reswap"] = "innerHTML"
         return response
     form = _exposure_form(actor, case, request.POST)
-    if not may_act(actor):
+    if not may_act(actor, "exposure.record", case):
         form.add_error(None, _("Your role may not record exposures."))
         return _exposures_panel(request, case, form, status=403)
     if not form.is_valid():
@@ -257,7 +263,7 @@ def case_recompute(request: HttpRequest, case_id: int) -> HttpResponse:
     actor = actor_of(request)
     case = case_of(request, case_id)
     try:
-        if not may_act(actor):
+        if not may_act(actor, "investigation.run", case):
             raise Forbidden(_("your role may not trace contacts"))
         result = case_compute_generations(actor=actor, case=case)
     except (Conflict, Forbidden) as exc:
@@ -323,7 +329,7 @@ def _row(
     context: dict[str, Any] = {
         "case": case,
         "row": {"contact": contact, "inside": inside, "person": contact.person if inside else None},
-        "may_act": may_act(actor),
+        **case_flags(actor, case),
         "editing": editing,
         "trace_form": form
         or TraceForm(initial={"trace_status": contact.trace_status, "note": contact.trace_note}),

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core.http import Forbidden, actor_of, scoped
-from fangkong.core.models import Role, User
+from fangkong.core.models import User
+from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.people import measures
 from fangkong.people import measures_selectors as selectors
@@ -28,7 +29,7 @@ from fangkong.tracing.forms_config import GENERATION_FIELDS, PlanForm, ProfileFo
 
 
 def may_configure(actor: User) -> bool:
-    return actor.role == Role.COMMAND_OFFICE
+    return allowed(actor, "measure.configure")
 
 
 def _phases_label(phases: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from fangkong.core.models import Institution, InstitutionKind, Role
 from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import Campaign, SamplingPoint
 from fangkong.masstesting.services import registration_code_for
 from fangkong.people.models import Person
 from tests.browser.conftest import City, login, shot
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -30,14 +32,18 @@ def test_board_drills_down_to_the_grid_and_its_list(
         starts_at=now - dt.timedelta(hours=3),
         ends_at=now + dt.timedelta(hours=21),
     )
+    station = Institution.objects.create(
+        name="东一采样站", kind=InstitutionKind.SAMPLING_POINT, region=tree.community_a1
+    )
+    sampler = UserFactory(username="sampler_a1", role=Role.SAMPLER, institution=station)
     point = SamplingPoint.objects.create(
-        campaign=campaign, name="东一采样点", region=tree.community_a1
+        campaign=campaign, name="东一采样点", region=tree.community_a1, institution=station
     )
     point.grids.set([tree.grid_a1])
     in_grid = list(Person.objects.filter(region=tree.grid_a1).order_by("pk"))
     tokens = [registration_code_for(person=p).token for p in in_grid[:10]]
     scan_batch_ingest(
-        actor=city.town_user,
+        actor=sampler,
         point=point,
         idempotency_key="b1",
         scans=[

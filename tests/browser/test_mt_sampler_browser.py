@@ -154,7 +154,7 @@ def test_sampler_scans_queue_offline_and_upload_exactly_once(
     assert errors == []
 
 
-def test_town_chooses_a_point_and_a_one_in_one_tube_closes_at_one(
+def test_a_sampler_chooses_a_point_and_a_one_in_one_tube_closes_at_one(
     page: Any, live_server: Any, city: City
 ) -> None:
     errors: list[str] = []
@@ -164,7 +164,8 @@ def test_town_chooses_a_point_and_a_one_in_one_tube_closes_at_one(
     setup.campaign.save()
     token = persons_with_codes(city.tree.grid_a1, 1, key_group="medical")[0]
     page.set_viewport_size({"width": 390, "height": 844})
-    login(page, live_server.url)  # town A1: of the campaign's two points, only its own
+    # of the campaign's two points, only the one its institution runs
+    login(page, live_server.url, setup.sampler.username)
     page.goto(f"{live_server.url}/masstesting/sampler/?choose=1")
     page.wait_for_selector(f"[data-testid=point-{setup.point.pk}]")
     assert page.locator(f"[data-testid=point-{setup.other.pk}]").count() == 0

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, scoped
-from fangkong.core.scoping import scope_of
+from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.people import importing, selectors
 from fangkong.people.models import ImportStatus
@@ -48,7 +48,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         # the importer has the last word; this only spares such roles a form that must fail
-        "may_import": actor.region_id is not None and scope_of(actor).personal_data,
+        "may_import": allowed(actor, "person.import", region=actor.region),
         "jobs": list(selectors.import_job_list(actor=actor)[:RECENT_JOBS]),
         "columns": [
             (importing.field_label(f), f, f in importing.REQUIRED) for f in importing.FIELDS

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,6 +21,7 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.middleware import client_ip
+from fangkong.core.permissions import allowed
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.people import selectors, services
@@ -106,7 +106,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     context = {
         "person": person,
         "reveal_form": RevealForm(),
-        "may_reveal": actor.role in settings.REVEAL_ROLES,
+        "may_reveal": allowed(actor, "person.reveal", region=person.region_path),
         "control": person_control_context(actor=actor, person=person),
     }
     return render(request, "web/people/detail.html", context)
