@@ -284,11 +284,11 @@ def test_site_assignment(clock: Any, person: Any, op: User, tree: Any) -> None:
     elsewhere = Institution.objects.create(
         code="QS2", name="南街隔离点", kind="quarantine_site", region=tree.town_a2
     )
-    m = measures.measure_assign_site(actor=op, measure=m, site=site)
+    m = measures.measure_assign_site(actor=op, measure=m, site_id=site.pk)
     assert m.site == site
     for bad in (elsewhere, tree.lab):
         with pytest.raises(FieldError):
-            measures.measure_assign_site(actor=op, measure=m, site=bad)
+            measures.measure_assign_site(actor=op, measure=m, site_id=bad.pk)
 
 
 def test_roles_without_personal_data_cannot_act(clock: Any, person: Any, users: Any) -> None:

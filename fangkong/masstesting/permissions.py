@@ -53,6 +53,13 @@ RULES = (
         _("Only the person's grid, community or town may cancel a recheck"),
     ),
     Rule(
+        # The list grid staff work through door to door (masked, as on screen); audited.
+        "not_sampled.export",
+        grant(JURISDICTION_STAFF, Reach.SUBTREE),
+        _("Export the not-yet-sampled list of a region"),
+        _("your role may not export the not-yet-sampled list"),
+    ),
+    Rule(
         "code.read",
         grant(JURISDICTION_STAFF, Reach.SUBTREE),
         _("Show a resident's registration code, print a grid's code sheet"),

@@ -292,6 +292,7 @@ def not_sampled_export(
     """The "not yet sampled" list as xlsx (masked values, as on screen); an export of personal
     data, so it writes one audit row naming the region and how many people it listed."""
     root = coverage_root(actor=actor, campaign=campaign, region=region)
+    authorize(actor, "not_sampled.export", region=root)
     rows = [
         not_sampled_row(p)
         for p in not_sampled_list(actor=actor, campaign=campaign, region=root)[:EXPORT_LIMIT]

@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from fangkong.core import selectors as core_selectors
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
 from fangkong.core.validators import FieldError
 from fangkong.people import measures
@@ -423,11 +422,5 @@ def measure_cancel(request: HttpRequest, measure_id: int, payload: ReasonIn) -> 
 def measure_assign_site(request: HttpRequest, measure_id: int, payload: SiteIn) -> Any:
     actor = actor_of(request)
     m = _get(request, measure_id)
-    site = None
-    if payload.site_id is not None:
-        sites = core_selectors.institution_list(actor=actor, kind="quarantine_site")
-        site = sites.filter(pk=payload.site_id).first()
-        if site is None:
-            raise FieldError("site_id", _("unknown quarantine site or outside your jurisdiction"))
-    measures.measure_assign_site(actor=actor, measure=m, site=site)
+    measures.measure_assign_site(actor=actor, measure=m, site_id=payload.site_id)
     return _detail(request, measure_id)

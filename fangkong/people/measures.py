@@ -737,18 +737,20 @@ def measure_tests_reset_many(*, rows: list[tuple[int, dt.date, str]], batch_ref:
 
 @transaction.atomic
 def measure_assign_site(
-    *, actor: User, measure: ControlMeasure, site: Institution | None
+    *, actor: User, measure: ControlMeasure, site_id: int | None
 ) -> ControlMeasure:
-    """Where a centralised quarantine is served; the quarantine module's integration point."""
+    """Where a centralised quarantine is served (None: no site); the quarantine module's
+    integration point. The site must be a quarantine site the caller can see."""
     _decide(actor, measure)
-    if site is not None:
-        visible = (
+    site = None
+    if site_id is not None:
+        site = (
             Institution.objects.visible_to(actor)
-            .filter(pk=site.pk, kind=InstitutionKind.QUARANTINE_SITE)
-            .exists()
+            .filter(pk=site_id, kind=InstitutionKind.QUARANTINE_SITE)
+            .first()
         )
-        if not visible:
-            raise FieldError("site", _("unknown quarantine site or outside your jurisdiction"))
+        if site is None:
+            raise FieldError("site_id", _("unknown quarantine site or outside your jurisdiction"))
     measure = _locked(measure)
     if measure.state not in (S.PROPOSED, *IN_FORCE_STATES):
         raise MeasureTransitionError(_("a finished measure cannot be assigned a site"))

@@ -212,6 +212,9 @@ def request_items(
         actor=actor_of(request), request_id=request_id, placed=placed
     ).select_related("town")
     count, page, size, rows = page_slice(qs, page=page, page_size=page_size, max_size=1000)
+    if count == 0:
+        # none of its rows is the caller's: the request must be, or it is not found at all
+        get_scoped_or_404(selectors.assistance_request_list(actor=actor_of(request)), pk=request_id)
     return {
         "count": count,
         "page": page,
