@@ -4,8 +4,9 @@ The file uses the screening module's assistance-request layout (one place define
 receiving jurisdiction loads it with the same importer we use for theirs. It carries what our
 own staff entered for each contact (name, ID number, phone, address typed on the exposure),
 never the other jurisdiction's registry record: exporting it is a reveal, allowed to the
-reveal roles only, with a reason and an audit row naming every person sent. Exported contacts are marked as
-handed to another jurisdiction, which counts as traced for the investigation deadline.
+reveal roles only, with a reason and an audit row naming every person sent. Exported
+contacts are marked as handed to another jurisdiction, which counts as traced for the
+investigation deadline.
 """
 
 from __future__ import annotations
