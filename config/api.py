@@ -20,6 +20,7 @@ from fangkong.masstesting.api_status import router as status_router
 from fangkong.people.api import router as people_router
 from fangkong.people.api_imports import router as imports_router
 from fangkong.people.api_measures import router as measures_router
+from fangkong.people.search import SearchThrottled
 from fangkong.screening.api import router as screening_router
 from fangkong.tracing.api import router as tracing_router
 
@@ -71,6 +72,15 @@ def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 @api.exception_handler(Forbidden)
 def _forbidden(request: HttpRequest, exc: Forbidden) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or _("Not allowed")}, status=403)
+
+
+@api.exception_handler(SearchThrottled)
+def _search_throttled(request: HttpRequest, exc: SearchThrottled) -> HttpResponse:
+    response = api.create_response(
+        request, {"detail": _("Too many searches; try again later.")}, status=429
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(LoginLocked)

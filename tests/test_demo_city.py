@@ -391,7 +391,9 @@ class TestOutbreak(TestCase):
         assert mine.person.id_number_mask in page.content.decode()
         listing = self.client.get("/tracing/").content.decode()
         assert mine.person.id_number_mask in listing
-        assert theirs.person.id_number_mask not in listing
+        # masks keep only place code + check digit, so two persons' may coincide
+        if theirs.person.id_number_mask != mine.person.id_number_mask:
+            assert theirs.person.id_number_mask not in listing
         inbox = self.client.get("/screening/")
         assert inbox.status_code == 200
         first = screening_list(actor=self.users["town_east_1"], status="pending").first()

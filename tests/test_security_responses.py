@@ -227,7 +227,7 @@ def test_answers_show_the_documented_masks(tree: Tree, api_as: Any) -> None:
     idn = make_resident_id()
     person = make_person(tree.grid_a1, id_number=idn, phone=PHONE_1)
     body = api_as("town_a1").get(f"/api/v1/people/{person.pk}").json()
-    assert body["id_number"] == f"{idn[:4]}{'*' * 10}{idn[-4:]}"
+    assert body["id_number"] == f"{idn[:6]}{'*' * 11}{idn[-1:]}"
     assert body["phone"] == "139****5678"
     assert body["birth_year"] == int(idn[6:10])
     assert "birth_date" not in body

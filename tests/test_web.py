@@ -142,7 +142,7 @@ def test_people_list_shows_only_scope_and_masks(users: dict[str, User], tree: Tr
     html = text(client_for(users["town_a1"]).get("/people/"))
     assert "赵本辖" in html and "钱邻镇" not in html and "孙外区" not in html
     assert mine_id not in html and "13912345678" not in html and "东街1号3单元502" not in html
-    assert mine_id[:4] + "*" * 10 + mine_id[-4:] in html
+    assert mine_id[:6] + "*" * 11 + mine_id[-1:] in html
     assert "139****5678" in html
     assert 'data-testid="result-count"' in html and "共 1 人" in html
     city = text(client_for(users["city"]).get("/people/"))

@@ -47,10 +47,22 @@ def blind_index(value: str, *, purpose: str) -> str:
 
 
 def mask_id_number(value: str) -> str:
-    """3702**********123X style: keep the first four and last four characters."""
-    if len(value) <= 8:
-        return value[:1] + "*" * max(len(value) - 2, 1) + value[-1:]
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    """990101***********7 style: keep the 6-digit place code and the check digit only.
+
+    A resident ID is place (6) + birth date (8) + sequence (3, odd for men) + check digit.
+    The old mask kept the first 4 and last 4 characters — the whole sequence and the check
+    digit — so with the birth year shown beside it and the place known from the person's
+    region only the month and day were hidden, and the check digit cut those 365 to about
+    34 guesses. This mask hides the whole birth date and sequence: with the birth year and
+    sex still shown, 365 days × 500 sequences ÷ 11 check values leave about 16,600
+    candidates. Other documents (passports, 15-digit IDs) keep at most the first and last
+    character, or the place code and last character when long enough.
+    """
+    if len(value) >= 15:
+        return value[:6] + "*" * (len(value) - 7) + value[-1:]
+    if len(value) <= 2:
+        return "*" * len(value)
+    return value[:1] + "*" * (len(value) - 2) + value[-1:]
 
 
 def mask_phone(value: str) -> str:

@@ -11,7 +11,7 @@ from ninja.errors import HttpError
 
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
 from fangkong.core.middleware import client_ip
-from fangkong.people import selectors, services
+from fangkong.people import search, selectors, services
 from fangkong.people.models import Person
 
 router = Router(tags=["people"])
@@ -147,17 +147,20 @@ def person_list(
     }
 
 
-@router.post("/search", response=PersonPage)
+@router.post("/search", response={200: PersonPage, 403: ErrorOut, 429: ErrorOut})
 @scoped
 def person_search(request: HttpRequest, payload: SearchIn) -> Any:
-    qs = selectors.person_search(
-        actor=actor_of(request), id_number=payload.id_number, phone=payload.phone
+    """Exact lookup; permitted roles only, audited and throttled (see people.search)."""
+    rows = search.person_search(
+        actor=actor_of(request),
+        id_number=payload.id_number,
+        phone=payload.phone,
+        client_ip=client_ip(request),
     )
-    rows = list(qs[:50])
     return {
         "count": len(rows),
         "page": 1,
-        "page_size": 50,
+        "page_size": search.MAX_RESULTS,
         "results": [person_out(p) for p in rows],
     }
 

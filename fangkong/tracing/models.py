@@ -161,6 +161,10 @@ class Exposure(models.Model):
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="exposures"
     )
+    # What the recorder typed for a contact matched by ID number outside their jurisdiction
+    # (vault-encrypted JSON {person pk: {name, id_number, phone, address}}): the 协查 export
+    # sends this, never the other jurisdiction's registry record.
+    entered_ct = models.TextField(blank=True, default="")
     region_path = models.CharField(max_length=255, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

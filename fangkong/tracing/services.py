@@ -7,6 +7,7 @@ exposures for a confirmed one) queues that computation after the transaction com
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,10 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.core import vault
 from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict
 from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden, authorize
+from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.people.measures import active_profile, measure_convert, person_under_control
 from fangkong.people.models import Person
@@ -375,6 +378,11 @@ def _record_one(*, actor: User, case: Case, item: dict[str, Any]) -> tuple[str, 
     day, start, end = _exposure_times(item)
     one = _person_ref(actor=actor, ref=item.get("person"), case=case, name="person")
     other = _person_ref(actor=actor, ref=item.get("contact"), case=case, name="contact")
+    entered = {
+        str(person.pk): _as_entered(ref)
+        for person, ref in ((one, item.get("person")), (other, item.get("contact")))
+        if ref and not ref.get("person_id") and not scope_of(actor).covers(person.region_path)
+    }
     if one.pk == other.pk:
         raise FieldError("contact", _("a person cannot be their own contact"))
     a, b = sorted((one.pk, other.pk))
@@ -394,8 +402,16 @@ def _record_one(*, actor: User, case: Case, item: dict[str, Any]) -> tuple[str, 
         case=case,
         region_path=case.region_path,
         created_by=actor,
+        entered_ct=vault.encrypt(json.dumps(entered), purpose=ENTERED_PURPOSE) if entered else "",
     )
     return "created", exposure.pk
+
+
+ENTERED_PURPOSE = "tracing.exposure_entered"
+
+
+def _as_entered(ref: dict[str, Any]) -> dict[str, str]:
+    return {k: str(ref.get(k) or "").strip() for k in ("name", "id_number", "phone", "address")}
 
 
 def exposures_record(

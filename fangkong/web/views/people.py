@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,12 +25,11 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.permissions import allowed
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.people import selectors, services
+from fangkong.people import search, selectors, services
 from fangkong.people.views_measures import person_control_context
 from fangkong.web.forms import PersonFilterForm, PersonSearchForm, RevealForm
 
 PAGE_SIZE = 50
-SEARCH_LIMIT = 50
 # Lists show masks only; not even loading the ciphertext keeps it out of memory and logs.
 CIPHERTEXT = ("id_number_ct", "phone_ct", "address_ct")
 
@@ -71,15 +71,22 @@ def person_list(request: HttpRequest) -> HttpResponse:
 def person_search(request: HttpRequest) -> HttpResponse:
     """Exact lookup by ID number or phone: a POST body, so the value never enters a URL."""
     actor = actor_of(request)
+    if not allowed(actor, "person.search"):
+        return HttpResponse(_("Your role may not search by ID number or phone."), status=403)
     form = PersonSearchForm(request.POST)
     persons: list[Any] = []
     if form.is_valid():
-        qs = selectors.person_search(
-            actor=actor,
-            id_number=form.cleaned_data["id_number"],
-            phone=form.cleaned_data["phone"],
-        )
-        persons = list(qs.defer(*CIPHERTEXT)[:SEARCH_LIMIT])
+        try:
+            persons = search.person_search(
+                actor=actor,
+                id_number=form.cleaned_data["id_number"],
+                phone=form.cleaned_data["phone"],
+                client_ip=client_ip(request),
+            )
+        except search.SearchThrottled as exc:
+            busy = HttpResponse(_("Too many searches; try again later."), status=429)
+            busy["Retry-After"] = str(exc.retry_after)
+            return busy
     context: dict[str, Any] = {
         # a fresh form: the number searched for is not echoed back into the page
         "search_form": PersonSearchForm(),
