@@ -57,6 +57,8 @@ def _listed(api: ApiClient, **params: Any) -> tuple[int, set[str]]:
 
 def _searched(api: ApiClient, **body: str) -> set[str]:
     r = api.post("/api/v1/people/search", body)
+    if r.status_code == 403:  # a role the table refuses search to learns nothing either
+        return set()
     assert r.status_code == 200, r.content
     assert r.json()["count"] == len(r.json()["results"])
     return {p["name"] for p in r.json()["results"]}

@@ -53,7 +53,7 @@ def test_create_confirm_and_read(
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["status"] == "pending" and body["measure"] is None
-    assert body["id_number"].count("*") == 10 and body["phone"] == "136****1111"
+    assert body["id_number"].count("*") == 11 and body["phone"] == "136****1111"
 
     confirmed = town.post(f"{BASE}/screenings/{body['id']}/confirm")
     assert confirmed.status_code == 200
