@@ -246,16 +246,12 @@ def test_create_campaign_and_point(tree: Tree, api_as: Any) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicates_store_once(tree: Tree, users: dict[str, User]) -> None:
+def test_concurrent_duplicates_store_once(setup: Any, tree: Tree) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite in-memory cannot run concurrent writers")
-    now = timezone.now()
-    campaign = Campaign.objects.create(
-        name="c", region=tree.district_a, pool_size=10, starts_at=now, ends_at=now
-    )
-    point = SamplingPoint.objects.create(campaign=campaign, name="p", region=tree.community_a1)
+    point = setup["point"]
     tokens = persons(tree.community_a1, 40)
-    actor = users["city"]
+    actor = setup["sampler"]
     same = [ScanIn(barcode=s["barcode"], token=s["token"]) for s in scans_for(tokens)]
     shifted = [ScanIn(barcode=s["barcode"], token=s["token"]) for s in scans_for(tokens, "Z")]
     jobs = [("same", same)] * 3 + [("other", shifted)] * 2
