@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fangkong.core.middleware.NoStoreMiddleware",
+    "fangkong.core.middleware.ScopeGuardMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -29,6 +29,20 @@ class Op:
     query: Callable[[World], dict[str, Any]] | None = None
 
 
+def path_value(world: World, op: Op, name: str) -> str:
+    """The value of path parameter `name` addressing the world object the operation targets."""
+    if name == "code":
+        return str(world.objects["region"].code)
+    if name == "key":
+        return str(world.objects["plan_key"])
+    if name == "case_id" and op.target == "contact":
+        return str(world.objects["contact"].case_id)
+    base = name.removesuffix("_id")
+    if op.target and (op.target == base or (base == "person" and op.target == "resident")):
+        return str(world.objects[op.target].pk)
+    return str(world.objects[base].pk)
+
+
 def _o(name: str) -> Callable[[World], Any]:
     return lambda w: w.objects[name]
 

@@ -143,6 +143,9 @@ def page_slice(
     page = max(page, 1)
     page_size = min(max(page_size, 1), max_size)
     count = qs.count()
+    # A page past the end answers the last page: an unbounded page number would otherwise
+    # overflow the database's OFFSET (a 500 on SQLite and PostgreSQL alike).
+    page = min(page, max(1, -(-count // page_size)))
     start = (page - 1) * page_size
     return count, page, page_size, list(qs[start : start + page_size])
 

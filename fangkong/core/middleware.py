@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from fangkong.core.scoping import scope_guard
+
 
 class NoStoreMiddleware:
     """Pages and API answers may hold personal data: never let a proxy or browser cache them."""
@@ -50,3 +52,14 @@ class DefaultLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         return self.get_response(request)
+
+
+class ScopeGuardMiddleware:
+    """Every request runs under the scope guard (fangkong.core.scoping)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with scope_guard():
+            return self.get_response(request)

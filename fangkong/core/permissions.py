@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
+from django.core.exceptions import PermissionDenied
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,8 +41,12 @@ if TYPE_CHECKING:
     from fangkong.core.models import Institution, Region, User
 
 
-class Forbidden(Exception):
-    """A role that may read but not do this action (403); never used for scope."""
+class Forbidden(PermissionDenied):
+    """A role that may read but not do this action (403); never used for scope.
+
+    A PermissionDenied, so a page that does not answer it itself gets Django's 403 page; the
+    API's own handler (config/api.py) answers it as JSON.
+    """
 
 
 class Reach(enum.StrEnum):

@@ -5,10 +5,23 @@ lookup to a region's materialized path (`scope_path_field`) and optionally to an
 institution (`scope_institution_field`, a lookup or a tuple of them). `visible_to(user)` is
 the only way to get a queryset that the API and UI helpers accept; they assert `is_scoped`
 and fail loudly otherwise.
+
+Inside a request the claim is enforced when a query runs: `scope_guard()` (entered by
+`ScopeGuardMiddleware` for every request) makes evaluating a scoped model's queryset that did
+not come through `visible_to` raise `UnscopedQuery` when the code asking for the rows is the
+request layer (api, views, selectors, template tags, or a template those views render).
+Services run their own reads after asking the permission table, so they are not the request
+layer; system work inside a request (a look-up that must see beyond the actor's
+jurisdiction, e.g. to refuse a duplicate) says so with `unscoped("reason")`.
 """
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -81,8 +94,89 @@ def scope_of(user: User | Any) -> Scope:
     return scope
 
 
+class UnscopedQuery(RuntimeError):
+    """A scoped model's rows were asked for by request code without `visible_to(actor)`."""
+
+
+_GUARD: ContextVar[bool] = ContextVar("fangkong_scope_guard", default=False)
+_ESCAPE: ContextVar[str | None] = ContextVar("fangkong_scope_escape", default=None)
+# Modules whose reads must be scoped: what answers a request, and what reads for it.
+_REQUEST_LAYER = re.compile(
+    r"^fangkong\.\w+\.(?:(?:api|views|selectors)(?:_\w+)?|views\.\w+|templatetags\.\w+)$"
+)
+
+
+@contextmanager
+def scope_guard() -> Iterator[None]:
+    """Enforce scoping for the queries run inside (one request)."""
+    token = _GUARD.set(True)
+    try:
+        yield
+    finally:
+        _GUARD.reset(token)
+
+
+@contextmanager
+def unscoped(reason: str) -> Iterator[None]:
+    """The named escape: reads inside see every row, for the stated reason."""
+    if not reason or not reason.strip():
+        raise ValueError("unscoped() needs the reason why these reads may see every row")
+    token = _ESCAPE.set(reason)
+    try:
+        yield
+    finally:
+        _ESCAPE.reset(token)
+
+
+def _asked_by_request_layer() -> str | None:
+    """The request-layer module asking for rows, judged by the nearest fangkong frame."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name.startswith("fangkong.") and name != __name__:
+            return name if _REQUEST_LAYER.match(name) else None
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
 class ScopedQuerySet(models.QuerySet[_M], Generic[_M]):
     _scoped_for: int | None = None
+
+    def _guard(self) -> None:
+        if self._scoped_for is not None or not _GUARD.get() or _ESCAPE.get() is not None:
+            return
+        if self._hints.get("instance") is not None:
+            return  # a related manager of a row already read in scope
+        module = _asked_by_request_layer()
+        if module is not None:
+            raise UnscopedQuery(
+                f"{module} evaluated an unscoped queryset of {self.model.__name__}; read it "
+                "through a selector that calls visible_to(actor), or name the system read "
+                "with unscoped(reason)"
+            )
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._guard()
+        super()._fetch_all()  # type: ignore[misc]
+
+    def iterator(self, chunk_size: int | None = None) -> Iterator[_M]:
+        self._guard()
+        return super().iterator(chunk_size)
+
+    def count(self) -> int:
+        if self._result_cache is None:
+            self._guard()
+        return super().count()
+
+    def exists(self) -> bool:
+        if self._result_cache is None:
+            self._guard()
+        return super().exists()
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._guard()
+        return super().aggregate(*args, **kwargs)
 
     def _clone(self) -> Self:
         clone = super()._clone()  # type: ignore[misc]

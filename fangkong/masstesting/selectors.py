@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from fangkong.core.http import get_scoped_or_404
 from fangkong.core.models import Institution, Region, RegionLevel, Role, User
-from fangkong.core.scoping import ScopedQuerySet, scope_of
+from fangkong.core.scoping import ScopedQuerySet, scope_of, unscoped
 from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, Tube
 from fangkong.people.models import Person
 
@@ -89,10 +89,15 @@ def assignment_summary(*, actor: User, campaign: Campaign) -> dict[str, Any]:
         everyone = everyone.filter(key_group__in=campaign.key_groups)
     persons = everyone.filter(region__level=RegionLevel.GRID)
     # registered at a community or above: no grid, so no point; the grid workers must fix it
-    ungridded = everyone.exclude(region__level=RegionLevel.GRID).count()
-    residents = dict(
-        persons.values("region_id").order_by().annotate(n=Count("id")).values_list("region_id", "n")
-    )
+    # Residents are counted per grid, never read; the base is already cut to the actor's part.
+    with unscoped("assignment summary counts residents per grid of the campaign"):
+        ungridded = everyone.exclude(region__level=RegionLevel.GRID).count()
+        residents = dict(
+            persons.values("region_id")
+            .order_by()
+            .annotate(n=Count("id"))
+            .values_list("region_id", "n")
+        )
     served: set[int] = set()
     rows = []
     for point in points:

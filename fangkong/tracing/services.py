@@ -193,6 +193,8 @@ def case_update(*, actor: User, case: Case, changes: dict[str, Any], client_ip: 
     case = Case.objects.select_for_update().get(pk=case.pk)
     old_status = case.status
     new_status = changes.get("status", old_status)
+    if new_status not in CaseStatus.values:
+        raise FieldError("status", _("not a case status"))
     if new_status != old_status and new_status not in STATUS_FLOW.get(old_status, frozenset()):
         raise Conflict(
             _("a case that is %(old)s cannot become %(new)s")
