@@ -55,10 +55,7 @@ def _call(client: Client, method: str, url: str, op: UiOp, world: World) -> int:
     if op.files is not None:
         data.update(op.files(world))
     with transaction.atomic():
-        if method == "GET":
-            response = client.get(url)
-        else:
-            response = client.post(url, data)
+        response = client.get(url) if method == "GET" else client.post(url, data)
         transaction.set_rollback(True)
     return int(response.status_code)
 
