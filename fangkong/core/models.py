@@ -193,6 +193,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # 1: plain SHA-256, rows written before the keyed chain; 2: HMAC-SHA256 with the audit key
+    chain_version = models.PositiveSmallIntegerField(default=2)
 
     objects = AuditQuerySet.as_manager()
 
@@ -214,3 +216,7 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    # rows up to this seq are the unkeyed legacy prefix; the head's MAC seals this boundary too,
+    # so a writer cannot relabel keyed rows as legacy ones and recompute them without the key
+    legacy_through = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64, blank=True, default="")
