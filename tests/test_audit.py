@@ -23,7 +23,7 @@ from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from fangkong.core.audit import GENESIS, audit_record, verify_chain
-from fangkong.core.models import AuditEvent, AuditHead, Role
+from fangkong.core.models import AuditEvent, AuditHead, Role, User
 from tests.factories import UserFactory
 
 TABLE = AuditEvent._meta.db_table
@@ -337,6 +337,47 @@ def test_orm_refuses_update_and_delete() -> None:
         AuditEvent.objects.bulk_update([event], ["reason"])
     assert AuditEvent.objects.count() == 2
     assert list(verify_chain()) == []
+
+
+@pytest.mark.django_db
+def test_audit_head_is_written_only_by_the_audit_service() -> None:
+    _record_some(1)
+    head = AuditHead.objects.get(id=1)
+    head.last_seq = 0
+    with pytest.raises(PermissionError):
+        head.save()
+    with pytest.raises(PermissionError):
+        head.delete()
+    with pytest.raises(PermissionError):
+        AuditHead.objects.filter(id=1).update(last_seq=0)
+    with pytest.raises(PermissionError):
+        AuditHead.objects.all().delete()
+    with pytest.raises(PermissionError), transaction.atomic():
+        AuditHead.objects.bulk_update([head], ["last_seq"])
+    with pytest.raises(PermissionError), transaction.atomic():
+        AuditHead.objects.update_or_create(id=1, defaults={"last_seq": 0})
+    with pytest.raises(PermissionError), transaction.atomic():
+        AuditHead.objects.bulk_create([AuditHead(id=2)])
+    with pytest.raises(PermissionError), transaction.atomic():
+        AuditHead.objects.create(id=3)
+    assert AuditHead.objects.get(id=1).last_seq == 1
+    # the service itself still appends
+    audit_record(actor=None, action="after.guard", object_type="t", object_id=1)
+    assert list(verify_chain()) == []
+
+
+@pytest.mark.django_db
+def test_deleting_a_user_keeps_their_audit_rows_and_the_chain_verifies() -> None:
+    events = _record_some(3)
+    actor_id = events[0].actor_id
+    assert actor_id is not None
+    User.objects.filter(pk=actor_id).delete()
+    assert not User.objects.filter(pk=actor_id).exists()
+    rows = AuditEvent.objects.order_by("seq").values_list("actor_id", "actor_username")
+    assert [r[0] for r in rows] == [actor_id] * 3
+    assert all(r[1] for r in rows)
+    out, _, status = _verify()
+    assert status == 0, out
 
 
 def _append_in_thread(n: int, errors: list[BaseException], start: threading.Barrier) -> None:

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fangkong.core.models import AuditEvent, AuditHead, User
+from fangkong.core.models import AuditEvent, AuditHead, User, audit_head_writes
 
 GENESIS = "0" * 64
 LEGACY, KEYED = 1, 2
@@ -80,7 +80,8 @@ def audit_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     key = _audit_key()
-    head, _ = AuditHead.objects.get_or_create(id=1)
+    with audit_head_writes():
+        AuditHead.objects.get_or_create(id=1)
     head = AuditHead.objects.select_for_update().get(id=1)
     event = AuditEvent(
         seq=head.last_seq + 1,
@@ -100,7 +101,8 @@ def audit_record(
     event.save(force_insert=True)
     head.last_seq, head.last_hash = event.seq, event.hash
     head.mac = head_mac(head, key)
-    head.save(update_fields=["last_seq", "last_hash", "mac"])
+    with audit_head_writes():
+        head.save(update_fields=["last_seq", "last_hash", "mac"])
     return event
 
 
