@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from fangkong.core.audit import GENESIS, audit_record, verify_chain
@@ -27,6 +27,7 @@ from fangkong.core.models import AuditEvent, AuditHead, Role, User
 from tests.factories import UserFactory
 
 TABLE = AuditEvent._meta.db_table
+HEAD_TABLE = AuditHead._meta.db_table
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,9 +56,26 @@ def _verify() -> tuple[str, str, int]:
     return out.getvalue(), err.getvalue(), 0
 
 
-def _raw(sql: str, params: list[Any]) -> None:
+def _plain(sql: str, params: list[Any] | None = None) -> None:
+    """Raw SQL by a database writer who is not the owner (the triggers stay on)."""
+    qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(table=connection.ops.quote_name(TABLE)), params)
+        cursor.execute(sql.format(table=qn(TABLE), head=qn(HEAD_TABLE)), params or [])
+
+
+def _raw(sql: str, params: list[Any]) -> None:
+    """Raw SQL as the database owner would run it: on PostgreSQL the owner can switch the
+    append-only triggers off, so the chain itself must still give the change away."""
+    qn = connection.ops.quote_name
+    tables = (qn(TABLE), qn(HEAD_TABLE))
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        cursor.execute(sql.format(table=tables[0], head=tables[1]), params)
+        if connection.vendor == "postgresql":
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 @pytest.mark.django_db
@@ -111,9 +129,7 @@ def _rewrite_from(seq: int, details: dict[str, Any], *, downgrade: bool) -> None
                 [json.dumps(row["details"]), row["prev_hash"], row["hash"], version, row["seq"]],
             )
         prev = row["hash"]
-    head_table = connection.ops.quote_name(AuditHead._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {head_table} SET last_hash = %s WHERE id = 1", [prev])  # noqa: S608
+    _raw("UPDATE {head} SET last_hash = %s WHERE id = 1", [prev])
 
 
 @pytest.mark.django_db
@@ -154,12 +170,10 @@ def test_verify_fails_under_another_key(monkeypatch: pytest.MonkeyPatch) -> None
 def test_tail_truncation_with_a_head_rewind_without_the_key_is_detected() -> None:
     events = _record_some(3)
     _raw("DELETE FROM {table} WHERE seq = %s", [events[-1].seq])
-    head_table = connection.ops.quote_name(AuditHead._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {head_table} SET last_seq = %s, last_hash = %s WHERE id = 1",  # noqa: S608
-            [events[-2].seq, events[-2].hash],
-        )
+    _raw(
+        "UPDATE {head} SET last_seq = %s, last_hash = %s WHERE id = 1",
+        [events[-2].seq, events[-2].hash],
+    )
     _, err, status = _verify()
     assert status == 1
     assert "the chain head is not signed with the audit key" in err
@@ -180,9 +194,7 @@ def test_reordered_rows_are_detected() -> None:
 @pytest.mark.django_db
 def test_a_deleted_head_is_detected() -> None:
     _record_some(2)
-    head_table = connection.ops.quote_name(AuditHead._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {head_table}")  # noqa: S608
+    _raw("DELETE FROM {head}", [])
     _, err, status = _verify()
     assert status == 1 and "the chain head is missing" in err
 
@@ -230,7 +242,7 @@ def _write_legacy_rows(n: int) -> str:
             "details": {"n": seq},
         }
         digest = _plain_sha256(prev, row)
-        _raw(
+        _plain(
             "INSERT INTO {table} (seq, at, actor_username, action, object_type, object_id,"
             " reason, client_ip, details, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s,"
             " %s, %s, %s, %s)",
@@ -249,12 +261,7 @@ def _write_legacy_rows(n: int) -> str:
             ],
         )
         prev = digest
-    head_table = connection.ops.quote_name(AuditHead._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {head_table} (id, last_seq, last_hash) VALUES (1, %s, %s)",  # noqa: S608
-            [n, prev],
-        )
+    _plain("INSERT INTO {head} (id, last_seq, last_hash) VALUES (1, %s, %s)", [n, prev])
     return prev
 
 
@@ -378,6 +385,72 @@ def test_deleting_a_user_keeps_their_audit_rows_and_the_chain_verifies() -> None
     assert all(r[1] for r in rows)
     out, _, status = _verify()
     assert status == 0, out
+
+
+# --- PostgreSQL: the database itself refuses to rewrite the log ----------------------------------
+
+pg_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the append-only triggers are PostgreSQL only; SQLite relies on the ORM and the chain",
+)
+
+
+@pg_only
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE {table} SET reason = 'changed'",
+        "UPDATE {table} SET details = '{{}}', hash = hash",
+        "DELETE FROM {table}",
+    ],
+    ids=["update", "update-details", "delete"],
+)
+def test_postgres_refuses_update_and_delete_of_audit_rows(sql: str) -> None:
+    _record_some(2)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        _plain(sql)
+    assert AuditEvent.objects.count() == 2
+    assert list(verify_chain()) == []
+
+
+@pg_only
+@pytest.mark.django_db
+def test_postgres_refuses_truncate_unless_the_test_database_allows_it() -> None:
+    _record_some(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        # the database-level 'allow' is set for the test database only (tests/conftest.py)
+        _plain("SET LOCAL fangkong.audit_truncate = 'deny'")
+        _plain("TRUNCATE {table}")
+    with pytest.raises(DatabaseError, match="audit head"), transaction.atomic():
+        _plain("SET LOCAL fangkong.audit_truncate = 'deny'")
+        _plain("TRUNCATE {head}")
+    assert AuditEvent.objects.count() == 1
+
+
+@pg_only
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE {head} SET last_seq = last_seq - 1",
+        "UPDATE {head} SET last_hash = 'x', mac = 'y'",
+        "UPDATE {head} SET last_seq = last_seq + 1, legacy_through = last_seq + 1",
+        "DELETE FROM {head}",
+        "INSERT INTO {head} (id, last_seq, last_hash, legacy_through, mac)"
+        " VALUES (2, 0, '', 0, '')",
+    ],
+    ids=["backwards", "same-seq", "move-legacy-boundary", "delete", "second-head"],
+)
+def test_postgres_lets_the_head_only_move_forward(sql: str) -> None:
+    _record_some(2)
+    with pytest.raises(DatabaseError, match="audit head"), transaction.atomic():
+        _plain(sql)
+    head = AuditHead.objects.get(id=1)
+    assert head.last_seq == 2
+    audit_record(actor=None, action="still.appends", object_type="t", object_id=3)
+    assert AuditHead.objects.get(id=1).last_seq == 3
+    assert list(verify_chain()) == []
 
 
 def _append_in_thread(n: int, errors: list[BaseException], start: threading.Barrier) -> None:
