@@ -33,6 +33,7 @@ else:
         secret_key=env_str("FANGKONG_SECRET_KEY", required=True),
         pii_spec=env_str("FANGKONG_PII_KEYS", required=True),
         blind_index_b64=env_str("FANGKONG_BLIND_INDEX_KEY", required=True),
+        audit_b64=env_str("FANGKONG_AUDIT_KEY", required=True),
         data_dir=DATA_DIR,
     )
 SECRET_KEY = KEYS.secret_key

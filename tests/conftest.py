@@ -110,6 +110,26 @@ def clock() -> Iterator[Clock]:
         c.stop()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """Let flushes truncate the audit tables, on the PostgreSQL test database only.
+
+    The append-only triggers (core migration 0004) refuse TRUNCATE unless the setting
+    `fangkong.audit_truncate` is 'allow'; a flush between transactional tests truncates every
+    table. Set at database level so every later connection (threads, live server) has it.
+    """
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            if conn.vendor != "postgresql":
+                continue
+            name = conn.ops.quote_name(conn.settings_dict["NAME"])
+            with conn.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {name} SET fangkong.audit_truncate = 'allow'")
+            conn.close()  # the setting applies to sessions opened from now on
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = FAST_HASHERS

@@ -82,6 +82,7 @@ def _production(data_dir: Path, **overrides: str) -> Any:
         "secret_key": secrets.token_urlsafe(50),
         "pii_spec": f"p1:{_b64()}",
         "blind_index_b64": _b64(),
+        "audit_b64": _b64(),
         **overrides,
     }
     return load_production_keys(data_dir=data_dir, **args)
@@ -93,7 +94,7 @@ def test_production_accepts_fresh_keys(tmp_path: Path) -> None:
     assert keys.active_key_id == "p2" and set(keys.pii_keys) == {"p2", "p1"}
 
 
-@pytest.mark.parametrize("reused", ["pii", "old_pii", "secret", "blind"])
+@pytest.mark.parametrize("reused", ["pii", "old_pii", "secret", "blind", "audit"])
 def test_production_refuses_demo_keys(tmp_path: Path, reused: str) -> None:
     demo = load_demo_keys(tmp_path)
     stored = json.loads((tmp_path / DEMO_KEYS_FILE).read_text())
@@ -103,6 +104,7 @@ def test_production_refuses_demo_keys(tmp_path: Path, reused: str) -> None:
         "old_pii": {"pii_spec": f"p9:{_b64()},{stored['pii_keys']}"},
         "secret": {"secret_key": demo.secret_key},
         "blind": {"blind_index_b64": stored["blind_index_key"]},
+        "audit": {"audit_b64": stored["audit_key"]},
     }[reused]
     with pytest.raises(ImproperlyConfigured, match="demo"):
         _production(tmp_path, **overrides)
@@ -118,6 +120,8 @@ def test_production_refuses_a_short_secret(tmp_path: Path) -> None:
     [
         ({"pii_spec": "k1:short"}, "FANGKONG_PII_KEYS"),
         ({"blind_index_b64": base64.b64encode(b"16 bytes only!!!").decode()}, "BLIND_INDEX"),
+        ({"audit_b64": base64.b64encode(b"16 bytes only!!!").decode()}, "FANGKONG_AUDIT_KEY"),
+        ({"audit_b64": "not base64!"}, "FANGKONG_AUDIT_KEY"),
     ],
 )
 def test_production_refuses_malformed_keys(
@@ -127,10 +131,31 @@ def test_production_refuses_malformed_keys(
         _production(tmp_path, **override)
 
 
+def test_production_refuses_an_audit_key_shared_with_the_blind_index(tmp_path: Path) -> None:
+    shared = _b64()
+    with pytest.raises(ImproperlyConfigured, match="FANGKONG_AUDIT_KEY must differ"):
+        _production(tmp_path, blind_index_b64=shared, audit_b64=shared)
+
+
 def test_demo_keys_are_created_once_and_private(tmp_path: Path) -> None:
     first = load_demo_keys(tmp_path)
     assert load_demo_keys(tmp_path) == first
+    assert len(first.audit_key) == 32 and first.audit_key != first.blind_index_key
     assert (tmp_path / DEMO_KEYS_FILE).stat().st_mode & 0o077 == 0
+
+
+def test_a_demo_keys_file_from_before_the_audit_key_gains_one(tmp_path: Path) -> None:
+    """A data dir made before the keyed audit chain keeps its keys and gets an audit key."""
+    first = load_demo_keys(tmp_path)
+    path = tmp_path / DEMO_KEYS_FILE
+    stored = json.loads(path.read_text())
+    del stored["audit_key"]
+    path.write_text(json.dumps(stored))
+    again = load_demo_keys(tmp_path)
+    assert again.pii_keys == first.pii_keys and again.secret_key == first.secret_key
+    assert len(again.audit_key) == 32
+    assert load_demo_keys(tmp_path).audit_key == again.audit_key
+    assert path.stat().st_mode & 0o077 == 0
 
 
 # --- start-up in a fresh process ----------------------------------------------------------
@@ -164,12 +189,25 @@ def test_production_start_fails_without_keys(tmp_path: Path) -> None:
     assert "started" not in done.stdout
 
 
+def test_production_start_requires_the_audit_key(tmp_path: Path) -> None:
+    done = _start(
+        tmp_path,
+        FANGKONG_SECRET_KEY=secrets.token_urlsafe(50),
+        FANGKONG_PII_KEYS=f"p1:{_b64()}",
+        FANGKONG_BLIND_INDEX_KEY=_b64(),
+    )
+    assert done.returncode != 0
+    assert "environment variable FANGKONG_AUDIT_KEY is required but not set" in done.stderr
+    assert "started" not in done.stdout
+
+
 def test_production_start_fails_on_demo_keys_and_succeeds_on_fresh_ones(tmp_path: Path) -> None:
     load_demo_keys(tmp_path)
     stored = json.loads((tmp_path / DEMO_KEYS_FILE).read_text())
     fresh = {
         "FANGKONG_SECRET_KEY": secrets.token_urlsafe(50),
         "FANGKONG_BLIND_INDEX_KEY": _b64(),
+        "FANGKONG_AUDIT_KEY": _b64(),
     }
     refused = _start(tmp_path, FANGKONG_PII_KEYS=stored["pii_keys"], **fresh)
     assert refused.returncode != 0
@@ -177,3 +215,7 @@ def test_production_start_fails_on_demo_keys_and_succeeds_on_fresh_ones(tmp_path
     started = _start(tmp_path, FANGKONG_PII_KEYS=f"p1:{_b64()}", **fresh)
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "started"
+    demo_audit = {**fresh, "FANGKONG_AUDIT_KEY": stored["audit_key"]}
+    refused = _start(tmp_path, FANGKONG_PII_KEYS=f"p1:{_b64()}", **demo_audit)
+    assert refused.returncode != 0
+    assert "production mode refuses the demo audit key" in refused.stderr

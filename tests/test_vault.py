@@ -29,6 +29,7 @@ def _keys(spec: str, blind: bytes | None = None) -> KeyMaterial:
         pii_keys=pii,
         active_key_id=active,
         blind_index_key=blind or secrets.token_bytes(32),
+        audit_key=secrets.token_bytes(32),
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -183,7 +186,11 @@ class AuditEvent(models.Model):
 
     seq = models.BigAutoField(primary_key=True)
     at = models.DateTimeField()
-    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    # no database constraint and no cascade: deleting a user must neither be blocked by the log
+    # nor rewrite it (the actor id is part of each keyed row's hash)
+    actor = models.ForeignKey(
+        User, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     actor_username = models.CharField(max_length=150)
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64)
@@ -193,6 +200,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # 1: plain SHA-256, rows written before the keyed chain; 2: HMAC-SHA256 with the audit key
+    chain_version = models.PositiveSmallIntegerField(default=2)
 
     objects = AuditQuerySet.as_manager()
 
@@ -208,9 +217,54 @@ class AuditEvent(models.Model):
         raise PermissionError("the audit log is append-only")
 
 
+# Set only inside fangkong.core.audit while it appends; any other write of the head is refused,
+# because a head moved by hand could hide rows cut from the end of the log.
+_head_writer: ContextVar[bool] = ContextVar("audit_head_writer", default=False)
+
+
+@contextmanager
+def audit_head_writes() -> Iterator[None]:
+    token = _head_writer.set(True)
+    try:
+        yield
+    finally:
+        _head_writer.reset(token)
+
+
+class AuditHeadQuerySet(models.QuerySet["AuditHead"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("the audit head is written by the audit service only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the audit head is written by the audit service only")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[AuditHead]:
+        raise PermissionError("the audit head is written by the audit service only")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise PermissionError("the audit head is written by the audit service only")
+
+
 class AuditHead(models.Model):
-    """Single row locked while appending, so concurrent writers cannot fork the chain."""
+    """Single row locked while appending, so concurrent writers cannot fork the chain.
+
+    Written only through `fangkong.core.audit.audit_record`; see `audit_head_writes`.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    # rows up to this seq are the unkeyed legacy prefix; the head's MAC seals this boundary too,
+    # so a writer cannot relabel keyed rows as legacy ones and recompute them without the key
+    legacy_through = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64, blank=True, default="")
+
+    objects = AuditHeadQuerySet.as_manager()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not _head_writer.get():
+            raise PermissionError("the audit head is written by the audit service only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the audit head is written by the audit service only")
