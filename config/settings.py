@@ -22,6 +22,8 @@ from fangkong.core.keys import load_demo_keys, load_production_keys
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 MODE = env_choice("FANGKONG_MODE", "demo", ("demo", "production"))
+# `fangkong serve` refuses the default: a forgotten variable must not quietly serve demo mode
+MODE_EXPLICIT = env_optional("FANGKONG_MODE") is not None
 DEMO_MODE = MODE == "demo"
 DATA_DIR = env_path("FANGKONG_DATA_DIR", BASE_DIR / "var")
 DATA_DIR.mkdir(parents=True, exist_ok=True)
