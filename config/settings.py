@@ -22,6 +22,8 @@ from fangkong.core.keys import load_demo_keys, load_production_keys
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 MODE = env_choice("FANGKONG_MODE", "demo", ("demo", "production"))
+# `fangkong serve` refuses the default: a forgotten variable must not quietly serve demo mode
+MODE_EXPLICIT = env_optional("FANGKONG_MODE") is not None
 DEMO_MODE = MODE == "demo"
 DATA_DIR = env_path("FANGKONG_DATA_DIR", BASE_DIR / "var")
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # high up, so that error pages produced by the middleware below get the policy too
+    "fangkong.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fangkong.core.middleware.DefaultLanguageMiddleware",
@@ -132,10 +136,6 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_IDLE_MINUTES = env_int("FANGKONG_SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("FANGKONG_SECURE_COOKIES", not DEMO_MODE)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 LOGIN_MAX_FAILURES = env_int("FANGKONG_LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("FANGKONG_LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
@@ -184,9 +184,32 @@ TASKS = {
     }
 }
 
+# -- transport security ---------------------------------------------------------------------
+# Always: cookies out of scripts' reach (no script reads the CSRF cookie: the pages carry the
+# token in a hidden input and in hx-headers), no framing, no MIME sniffing, no full referrer.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-REFERRER_POLICY = "same-origin"
+SECURE_REFERRER_POLICY = "same-origin"
+# FANGKONG_TLS: the site is reached over HTTPS (directly or through a TLS-terminating proxy).
+# Then cookies travel over TLS only, browsers are told to use nothing else for a year (HSTS),
+# and plain-HTTP requests are redirected. The demo on a laptop runs on plain HTTP.
+TLS = env_bool("FANGKONG_TLS", not DEMO_MODE)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = TLS
+SECURE_HSTS_SECONDS = 31_536_000 if TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = TLS
+SECURE_SSL_REDIRECT = env_bool("FANGKONG_SSL_REDIRECT", TLS)
+if SECURE_SSL_REDIRECT and not TLS:
+    raise ImproperlyConfigured(
+        "FANGKONG_SSL_REDIRECT=1 needs FANGKONG_TLS=1: redirecting to HTTPS without serving it"
+    )
+# Behind a proxy that terminates TLS every request arrives as plain HTTP: only the proxy's
+# X-Forwarded-Proto tells Django it was HTTPS (without it the redirect above would loop).
+# Set it only when the proxy overwrites that header; a client could forge it otherwise.
+TRUST_X_FORWARDED_PROTO = env_bool("FANGKONG_TRUST_X_FORWARDED_PROTO", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import stat
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -255,6 +258,7 @@ def test_production_start_check_refuses_demo_accounts_and_debug(
     settings: Any, tmp_path: Path
 ) -> None:
     settings.MODE, settings.DEMO_MODE, settings.DEBUG = "production", False, False
+    settings.MODE_EXPLICIT = True  # FANGKONG_MODE=production in the environment
     assert production_start_problems() == []
     User.objects.create(username="demo_x", role=Role.TOWN, is_demo=True)
     assert [p.id for p in production_start_problems()] == ["fangkong.E102"]
@@ -266,6 +270,32 @@ def test_production_start_check_refuses_demo_accounts_and_debug(
     assert {p.id for p in production_start_problems()} == {"fangkong.E101", "fangkong.E102"}
     settings.MODE, settings.DEMO_MODE = "demo", True
     assert production_start_problems() == []
+
+
+@pytest.mark.parametrize("mode", ["demo", "production"])
+def test_serve_refuses_to_start_without_fangkong_mode_set(settings: Any, mode: str) -> None:
+    # an unset variable means demo: keys generated on disk, demo accounts allowed
+    settings.MODE, settings.DEMO_MODE, settings.MODE_EXPLICIT = mode, mode == "demo", False
+    with translation.override("en"), pytest.raises(CommandError) as refused:
+        call_command("serve")
+    assert "FANGKONG_MODE" in str(refused.value) and "explicitly" in str(refused.value)
+
+
+def test_serve_without_fangkong_mode_exits_non_zero(tmp_path: Path) -> None:
+    keep = ("PATH", "HOME", "LANG", "VIRTUAL_ENV")
+    child_env = {k: v for k, v in os.environ.items() if k in keep}
+    child_env.update(FANGKONG_DATA_DIR=str(tmp_path), LANGUAGE="en")
+    done = subprocess.run(
+        [sys.executable, "-m", "fangkong.cli", "serve", "--port", "1"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "FANGKONG_MODE" in done.stderr and "Serving" not in done.stdout
 
 
 def test_cli_reads_data_dir_before_settings() -> None:

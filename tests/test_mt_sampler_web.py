@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from typing import Any
 
 from django.test import Client
@@ -23,9 +24,9 @@ def client_for(user: User) -> Client:
 
 
 def config_of(html: str) -> dict[str, Any]:
-    found = re.search(r'<script id="sampler-config" type="application/json">(.*?)</script>', html)
+    found = re.search(r'<div id="sampler-config" data-config="([^"]*)"', html)
     assert found
-    return dict(json.loads(found.group(1)))
+    return dict(json.loads(unescape(found.group(1))))
 
 
 def test_sampler_gets_their_point_and_an_upload_config(tree: Tree, users: dict[str, User]) -> None:

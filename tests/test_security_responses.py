@@ -17,7 +17,7 @@ from django.test import Client
 from fangkong.core.models import User
 from fangkong.core.services import api_token_issue
 from tests.conftest import ApiClient
-from tests.factories import Tree, make_person, make_resident_id
+from tests.factories import PASSWORD, Tree, make_person, make_resident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +270,57 @@ def test_search_by_id_is_post_only(tree: Tree, api_as: Any) -> None:
     """There is no GET search that would put an ID number into a URL."""
     assert Client().get("/api/v1/people/search").status_code in (401, 405)
     assert api_as("town_a1").get("/api/v1/people/search", id_number="x").status_code == 405
+
+
+# -- transport headers and cookies --------------------------------------------------------
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _login(client: Client, **extra: Any) -> Any:
+    page = client.get("/login/", **extra)
+    assert page.status_code == 200
+    done = client.post("/login/", {"username": "town_a1", "password": PASSWORD}, **extra)
+    assert done.status_code == 302
+    return page, done
+
+
+def test_headers_and_cookie_flags_that_hold_without_tls(users: dict[str, User]) -> None:
+    from fangkong.core.middleware import CONTENT_SECURITY_POLICY
+
+    page, done = _login(Client())
+    for answer in (page, done):
+        assert answer["X-Frame-Options"] == "DENY"
+        assert answer["X-Content-Type-Options"] == "nosniff"
+        assert answer["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in answer
+    assert page["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    csrf, session = page.cookies["csrftoken"], done.cookies["sessionid"]
+    assert csrf["httponly"] and session["httponly"] and session["samesite"] == "Lax"
+    assert not csrf["secure"] and not session["secure"]
+
+
+def _tls(settings: Any) -> None:
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = 31_536_000, True
+    settings.SECURE_SSL_REDIRECT = True
+
+
+def test_tls_redirects_plain_http_and_sends_hsts_and_secure_cookies(
+    users: dict[str, User], settings: Any
+) -> None:
+    _tls(settings)
+    plain = Client().get("/people/?page=2")
+    assert plain.status_code == 301 and plain["Location"] == "https://testserver/people/?page=2"
+    page, done = _login(Client(), secure=True)
+    assert page["Strict-Transport-Security"] == HSTS
+    assert page.cookies["csrftoken"]["secure"] and done.cookies["sessionid"]["secure"]
+
+
+def test_x_forwarded_proto_counts_only_when_trusted(users: dict[str, User], settings: Any) -> None:
+    _tls(settings)
+    proxied = {"HTTP_X_FORWARDED_PROTO": "https"}
+    assert Client().get("/login/", **proxied).status_code == 301  # a client could forge it
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    answer = Client().get("/login/", **proxied)
+    assert answer.status_code == 200 and answer["Strict-Transport-Security"] == HSTS

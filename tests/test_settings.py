@@ -219,3 +219,127 @@ def test_production_start_fails_on_demo_keys_and_succeeds_on_fresh_ones(tmp_path
     refused = _start(tmp_path, FANGKONG_PII_KEYS=f"p1:{_b64()}", **demo_audit)
     assert refused.returncode != 0
     assert "production mode refuses the demo audit key" in refused.stderr
+
+
+# --- transport security (FANGKONG_TLS) ----------------------------------------------------
+
+TRANSPORT = (
+    "TLS",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_PROXY_SSL_HEADER",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "CSRF_COOKIE_HTTPONLY",
+    "X_FRAME_OPTIONS",
+    "SECURE_CONTENT_TYPE_NOSNIFF",
+    "SECURE_REFERRER_POLICY",
+)
+SHOW_TRANSPORT = (
+    "import json, django; django.setup(); from django.conf import settings; "
+    f"print(json.dumps({{n: getattr(settings, n) for n in {TRANSPORT!r}}}))"
+)
+
+
+def _transport(tmp_path: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    keep = ("PATH", "HOME", "LANG", "SYSTEMROOT", "VIRTUAL_ENV")
+    child_env = {k: v for k, v in os.environ.items() if k in keep}
+    child_env.update(DJANGO_SETTINGS_MODULE="config.settings", FANGKONG_DATA_DIR=str(tmp_path))
+    child_env.update(env_vars)
+    return subprocess.run(
+        [sys.executable, "-c", SHOW_TRANSPORT],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _transport_settings(tmp_path: Path, **env_vars: str) -> dict[str, Any]:
+    done = _transport(tmp_path, **env_vars)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+ALWAYS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "CSRF_COOKIE_HTTPONLY": True,
+    "X_FRAME_OPTIONS": "DENY",
+    "SECURE_CONTENT_TYPE_NOSNIFF": True,
+    "SECURE_REFERRER_POLICY": "same-origin",
+}
+
+
+def test_demo_serves_plain_http_by_default(tmp_path: Path) -> None:
+    got = _transport_settings(tmp_path, FANGKONG_MODE="demo")
+    assert got == {
+        **ALWAYS,
+        "TLS": False,
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+        "SECURE_HSTS_SECONDS": 0,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+        "SECURE_SSL_REDIRECT": False,
+        "SECURE_PROXY_SSL_HEADER": None,
+    }
+
+
+def test_tls_turns_on_secure_cookies_hsts_and_the_redirect(tmp_path: Path) -> None:
+    got = _transport_settings(tmp_path, FANGKONG_MODE="demo", FANGKONG_TLS="1")
+    assert got == {
+        **ALWAYS,
+        "TLS": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31_536_000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_PROXY_SSL_HEADER": None,
+    }
+
+
+def test_tls_behind_a_proxy_without_the_redirect(tmp_path: Path) -> None:
+    got = _transport_settings(
+        tmp_path,
+        FANGKONG_TLS="yes",
+        FANGKONG_SSL_REDIRECT="0",
+        FANGKONG_TRUST_X_FORWARDED_PROTO="true",
+    )
+    assert got["SESSION_COOKIE_SECURE"] and got["SECURE_HSTS_SECONDS"] == 31_536_000
+    assert got["SECURE_SSL_REDIRECT"] is False
+    assert got["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_production_assumes_tls_unless_told_otherwise(tmp_path: Path) -> None:
+    keys = {
+        "FANGKONG_MODE": "production",
+        "FANGKONG_SECRET_KEY": secrets.token_urlsafe(50),
+        "FANGKONG_PII_KEYS": f"p1:{_b64()}",
+        "FANGKONG_BLIND_INDEX_KEY": _b64(),
+    }
+    assert _transport_settings(tmp_path, **keys)["SECURE_SSL_REDIRECT"] is True
+    plain = _transport_settings(tmp_path, **keys, FANGKONG_TLS="0")
+    assert plain["SESSION_COOKIE_SECURE"] is False and plain["SECURE_HSTS_SECONDS"] == 0
+
+
+@pytest.mark.parametrize(
+    ("env_vars", "named"),
+    [
+        ({"FANGKONG_TLS": "maybe"}, "FANGKONG_TLS='maybe' is not a boolean"),
+        ({"FANGKONG_SSL_REDIRECT": "sometimes"}, "FANGKONG_SSL_REDIRECT='sometimes'"),
+        ({"FANGKONG_TRUST_X_FORWARDED_PROTO": "2"}, "FANGKONG_TRUST_X_FORWARDED_PROTO='2'"),
+        ({"FANGKONG_SSL_REDIRECT": "1"}, "FANGKONG_SSL_REDIRECT=1 needs FANGKONG_TLS=1"),
+    ],
+)
+def test_bad_transport_settings_stop_the_start(
+    tmp_path: Path, env_vars: dict[str, str], named: str
+) -> None:
+    done = _transport(tmp_path, FANGKONG_MODE="demo", **env_vars)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr and named in done.stderr

@@ -83,8 +83,8 @@ def sampler(request: HttpRequest) -> HttpResponse:
                 request, "masstesting/sampler_points.html", {"point": None, "points": listed}
             )
         chosen = listed[0]
-    # "<" escaped: the JSON sits in a <script> element
-    config = json.dumps(_config(request, chosen), ensure_ascii=False).replace("<", "\\u003c")
+    # the template autoescapes it into a data attribute
+    config = json.dumps(_config(request, chosen), ensure_ascii=False)
     return render(request, "masstesting/sampler.html", {"point": chosen, "config": config})
 
 
@@ -111,6 +111,7 @@ SW_ASSETS = (
     "masstesting/sampler.css",
     "css/fangkong.css",
     "js/fangkong.js",
+    "js/behaviours.js",
     "vendor/htmx/htmx.min.js",
     "img/favicon.svg",
 )

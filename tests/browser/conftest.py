@@ -42,7 +42,13 @@ KEY_GROUPS = ["", "", "", "cold_chain", "medical", "delivery", "", "school", ""]
 
 
 @pytest.fixture
-def page(tmp_path: Path) -> Iterator[Any]:
+def csp_refused() -> list[str]:
+    """What the Content-Security-Policy refused during the test; `page` fails on any."""
+    return []
+
+
+@pytest.fixture
+def page(tmp_path: Path, csp_refused: list[str]) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make browsers)")
     from playwright.sync_api import sync_playwright
@@ -56,10 +62,33 @@ def page(tmp_path: Path) -> Iterator[Any]:
             viewport={"width": 1440, "height": 900},
         )
         context.set_default_timeout(10_000)
+        watch = _csp_watcher(csp_refused)
+        context.on("page", watch)
+        first = context.pages[0] if context.pages else context.new_page()
+        watch(first)
         try:
-            yield context.pages[0] if context.pages else context.new_page()
+            yield first
         finally:
             context.close()
+        if csp_refused:
+            pytest.fail("Content-Security-Policy refused:\n" + "\n".join(csp_refused))
+
+
+def _csp_watcher(refused: list[str]) -> Any:
+    """Chromium reports what the policy blocks only on the console: collect those lines."""
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    watched: set[int] = set()
+
+    def watch(new_page: Any) -> None:
+        if id(new_page) not in watched:  # the first page may also come as a "page" event
+            watched.add(id(new_page))
+            new_page.on("console", on_console)
+
+    return watch
 
 
 @dataclass

@@ -59,13 +59,13 @@ def test_people_list_filter_and_reveal(page: Any, live_server: Any, city: City) 
     # filters refresh the table in place (htmx) and keep the URL shareable
     page.select_option("#id_key_group", "cold_chain")
     page.wait_for_function(
-        "document.querySelector('[data-testid=result-count]').innerText.includes('共 3 人')"
+        "() => document.querySelector('[data-testid=result-count]').innerText.includes('共 3 人')"
     )
     assert "key_group=cold_chain" in page.url
     page.select_option("#id_key_group", "")
     page.select_option("#id_region", city.tree.grid_a1.code)  # 16 of the 24 live in the grid
     page.wait_for_function(
-        "document.querySelector('[data-testid=result-count]').innerText.includes('共 16 人')"
+        "() => document.querySelector('[data-testid=result-count]').innerText.includes('共 16 人')"
     )
     assert f"region={city.tree.grid_a1.code}" in page.url
     shot(page, "people-filtered-zh")
@@ -144,7 +144,7 @@ def test_import_progress_and_errors(
     page.click("button:has-text('上传并开始导入')")
     page.wait_for_url("**/people/import/*/")
     page.wait_for_function(
-        "document.querySelector('[data-testid=job-percent]').innerText === '100%'"
+        "() => document.querySelector('[data-testid=job-percent]').innerText === '100%'"
     )
     page.wait_for_selector("[data-testid=error-table]")
     job = ImportJob.objects.get()
@@ -207,7 +207,7 @@ def test_job_page_polls_until_the_job_finishes(page: Any, live_server: Any, city
     # the worker moves on; the open page follows without a reload
     ImportJob.objects.filter(pk=job.pk).update(processed_rows=300)
     page.wait_for_function(
-        "document.querySelector('[data-testid=job-percent]').innerText === '75%'"
+        "() => document.querySelector('[data-testid=job-percent]').innerText === '75%'"
     )
     job.row_errors.create(row=7, field="phone", reason="电话号码无效")
     ImportJob.objects.filter(pk=job.pk).update(

@@ -68,7 +68,7 @@ def test_people_under_control_and_release(page: Any, live_server: Any, city: Cit
     # the overdue filter narrows the table in place (htmx) and keeps the URL shareable
     page.select_option("#id_overdue", "release")
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=measures-table] tbody tr[data-measure]')"
+        "() => document.querySelectorAll('[data-testid=measures-table] tbody tr[data-measure]')"
         ".length === 1"
     )
     assert "overdue=release" in page.url

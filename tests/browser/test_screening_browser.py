@@ -90,7 +90,7 @@ def test_inbox_confirm_shows_the_measure(page: Any, live_server: Any, city: City
 
     page.select_option("#id_source", "self_declaration")
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=screening-table] tbody tr').length === 1"
+        "() => document.querySelectorAll('[data-testid=screening-table] tbody tr').length === 1"
     )
     assert "source=self_declaration" in page.url
     page.click(f"[data-testid=screening-table] >> text={target.name}")

@@ -138,7 +138,8 @@ def test_report_a_case_and_record_exposures(page: Any, live_server: Any, city: C
     page.select_option("#id_context", "household")
     page.click("[data-testid=exposure-submit]")
     page.wait_for_function(
-        "document.querySelector('[data-testid=exposure-table]').innerText.includes('新登记密接')"
+        "() => document.querySelector('[data-testid=exposure-table]')"
+        ".innerText.includes('新登记密接')"
     )
     # a document registered in the sibling town is matched to that person, shown without data
     page.fill("#contact-q", "邻镇")
@@ -150,7 +151,7 @@ def test_report_a_case_and_record_exposures(page: Any, live_server: Any, city: C
     page.select_option("#id_context", "venue")
     page.click("[data-testid=exposure-submit]")
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=exposure-table] tbody tr').length === 3"
+        "() => document.querySelectorAll('[data-testid=exposure-table] tbody tr').length === 3"
     )
     assert Exposure.objects.filter(case=case).count() == 3
 
@@ -174,7 +175,7 @@ def test_report_a_case_and_record_exposures(page: Any, live_server: Any, city: C
     newcomer = CaseContact.objects.get(case=case, person__name="新登记密接")
     page.click(f"#contact-{newcomer.pk} [data-testid=start-measure]")
     page.wait_for_function(
-        f"!document.querySelector('#contact-{newcomer.pk} [data-testid=start-measure]')"
+        f"() => !document.querySelector('#contact-{newcomer.pk} [data-testid=start-measure]')"
     )
     assert CaseContact.objects.get(pk=newcomer.pk).measure.state == "in_force"
     assert page.inner_text("[data-testid=untraced-count]") == "1"

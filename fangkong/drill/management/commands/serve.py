@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -32,6 +33,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.MODE_EXPLICIT:
+            # unset means demo: keys generated on disk and demo accounts allowed; a server
+            # must say which it is (`fangkong demo` is the way to run the demo)
+            raise CommandError(
+                _(
+                    "`fangkong serve` needs FANGKONG_MODE set explicitly in the environment "
+                    "(production, or demo for a trial run)"
+                )
+            )
         # called directly as well as through the system check, so --skip-checks cannot skip it
         problems = production_start_problems()
         if problems:

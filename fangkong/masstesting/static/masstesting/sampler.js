@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  var cfg = JSON.parse(document.getElementById("sampler-config").textContent);
+  var cfg = JSON.parse(document.getElementById("sampler-config").dataset.config);
   var S = cfg.strings;
   var csrf = (document.querySelector("#smp-form [name=csrfmiddlewaretoken]") || {}).value || "";
   var KEEP_SETTLED = 300; // answered scans kept for the list; queued ones are never dropped
