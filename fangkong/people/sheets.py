@@ -27,6 +27,7 @@ from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse  # openpyxl's own parser (defusedxml if present)
 
+from fangkong.core.sheets import append_row
 from fangkong.core.validators import FieldError
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -221,9 +222,9 @@ def errors_workbook(rows: Iterable[tuple[int | None, str, str]]) -> bytes:
     """A row-level error report: row, field label, reason per line (never the bad value)."""
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(title=_("Errors")[:31])
-    ws.append([_("Row"), _("Field"), _("Reason")])
+    append_row(ws, [_("Row"), _("Field"), _("Reason")])
     for row in rows:
-        ws.append(list(row))
+        append_row(ws, row)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
