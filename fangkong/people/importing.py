@@ -50,7 +50,14 @@ from fangkong.people.import_rows import (
 )
 from fangkong.people.import_worker import check_batch, key_fingerprint, worker_init
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
-from fangkong.people.sheets import TableError, copy_upload, errors_workbook, open_table
+from fangkong.people.sheets import (
+    TableError,
+    WorkbookTooLarge,
+    check_workbook,
+    copy_upload,
+    errors_workbook,
+    open_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +266,13 @@ def import_job_create(
     target = Path(settings.DATA_DIR) / relative
     try:
         job.file_sha256 = _store_upload(content, target)
+        if suffix != ".csv":  # a zip bomb is refused now, not by the worker running dry
+            try:
+                check_workbook(target)
+            except WorkbookTooLarge as exc:
+                raise FieldError("file", exc.message) from None
+            except TableError:
+                pass  # a broken file fails its job with the reason, as it always did
         job.filename, job.stored_path = name[:255], str(relative)
         with transaction.atomic():
             job.save(force_insert=True)
@@ -324,7 +338,7 @@ def _job_finish(job: ImportJob, *, status: str, message: str = "") -> ImportJob:
 
 
 def _import_file(job: ImportJob, actor: User, progress: ProgressFn | None) -> None:
-    with open_table(_stored_file(job)) as (rows, total):
+    with open_table(_stored_file(job), max_rows=settings.IMPORT_MAX_ROWS) as (rows, total):
         numbered = enumerate(rows, start=1)
         header_row, columns = find_header(numbered)
         reader = RowReader(actor=actor, columns=columns)
