@@ -285,6 +285,8 @@ def import_job_create(
 
 
 def _stored_file(job: ImportJob) -> Path:
+    if not job.stored_path:  # deleted when the job ended
+        raise FileNotFoundError(job.pk)
     path = Path(job.stored_path)
     return path if path.is_absolute() else Path(settings.DATA_DIR) / path
 
@@ -304,10 +306,22 @@ def _job_start(job_id: uuid.UUID | str) -> ImportJob:
     return job
 
 
+def _discard_upload(job: ImportJob) -> None:
+    """The uploaded list holds personal data and is needed only while its job runs: once the
+    job has ended (done or failed) the file goes; the row error report lives in the database.
+    Removed after the commit, so a job whose finish rolled back can still be run again."""
+    if not job.stored_path:
+        return
+    path = _stored_file(job)
+    transaction.on_commit(lambda: path.unlink(missing_ok=True), robust=True)
+    job.stored_path = ""
+
+
 def _job_finish(job: ImportJob, *, status: str, message: str = "") -> ImportJob:
     job.refresh_from_db()
     with transaction.atomic():
         job.status, job.message, job.finished_at = status, message, timezone.now()
+        _discard_upload(job)
         if status == ImportStatus.DONE:
             job.total_rows = job.processed_rows  # the declared sheet size may have been a guess
         job.save()

@@ -362,9 +362,10 @@ def assistance_import(
     )
     relative = Path("assistance") / f"{request.pk}{suffix}"
     target = Path(settings.DATA_DIR) / relative
+    # The list holds personal data and is read once, here: it is deleted whatever the outcome
+    # (stored_path stays empty), and the request keeps only its hash and the row errors.
     try:
         request.file_sha256 = _store(content, target)
-        request.stored_path = str(relative)
         counts = Counts()
         try:
             rows = _read_file(target, actor, counts)
@@ -374,9 +375,8 @@ def assistance_import(
             request.save(force_insert=True)
             _write(request, rows, actor, counts)
             _finish(request, actor, counts)
-    except BaseException:
+    finally:
         target.unlink(missing_ok=True)
-        raise
     return request
 
 
