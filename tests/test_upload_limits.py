@@ -262,3 +262,35 @@ def test_csv_is_read_as_a_stream(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 2 * 1024 * 1024, peak
+
+
+MB = 1024 * 1024
+# each upload route and the largest file it takes (its cap is that plus 1 MB of framing)
+UPLOAD_CAPS = {
+    "/api/v1/masstesting/lab/results/xlsx": ("lab", 10 * MB),
+    "/masstesting/lab/results/": ("lab", 10 * MB),
+    "/api/v1/screening/assistance-requests": ("city", 50 * MB),
+    "/screening/assistance/": ("city", 50 * MB),
+    "/api/v1/screening/risk-areas/import": ("city", 20 * MB),
+    "/screening/risk-areas/import/": ("city", 20 * MB),
+    "/api/v1/masstesting/groups/members/import": ("town_a1", 20 * MB),
+    "/masstesting/groups/members/import/": ("town_a1", 20 * MB),
+}
+
+
+@pytest.mark.parametrize("url", sorted(UPLOAD_CAPS))
+def test_each_upload_route_caps_its_body_below_the_global_cap(
+    url: str, users: dict[str, User], api_as: Any
+) -> None:
+    who, largest = UPLOAD_CAPS[url]
+    if url.startswith("/api/"):
+        api = api_as(who)
+        client, headers = api.client, api.headers
+    else:
+        client, headers = Client(), {}
+        client.force_login(users[who])
+    file = SimpleUploadedFile("list.xlsx", b"PK")
+    # the declared length is what is checked: nothing is read past the headers
+    declared = str(largest + MB + 1)
+    r = client.post(url, {"file": file}, headers=headers, CONTENT_LENGTH=declared)
+    assert r.status_code == 413, r.content

@@ -85,3 +85,9 @@ class RequestSizeMiddleware:
         if isinstance(exc, RequestDataTooBig):
             return too_large(request, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
         return None
+
+
+def upload_limit(max_file_bytes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Cap a route taking one uploaded file of at most `max_file_bytes` (plus a megabyte for
+    the multipart framing and the form's other fields), below the global UPLOAD_MAX_BYTES."""
+    return body_limit(lambda: max_file_bytes + _MB)

@@ -36,6 +36,7 @@ from fangkong.people.services import id_number_index
 
 MAX_EVERY_DAYS = 90
 MAX_ROUND_HOURS = 24 * 7
+MAX_IMPORT_BYTES = 20 * 1024 * 1024  # a member list upload (API and page)
 
 
 def _require_planner(actor: User, region: Region | None) -> None:
