@@ -129,3 +129,42 @@ def test_an_assistance_list_is_deleted_once_read(
     assert request.stored_path == "" and request.file_sha256
     report = api.get(f"{ASSISTANCE}/{request.pk}/errors.xlsx")
     assert report.status_code == 200 and len(_rows(report.content)) == 2
+
+
+def test_purge_deletes_lists_no_job_needs(
+    tree: Tree, users: dict[str, Any], data_dir: Path, settings: Any
+) -> None:
+    """Files left by jobs that ended before lists were deleted at the end, and orphans; the
+    list of a queued job stays, and so does a file still being copied (recent)."""
+    import os
+
+    from django.core.management import call_command
+
+    from fangkong.core.models import AuditEvent
+    from fangkong.people.importing import import_job_create
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}
+    }
+    queued = import_job_create(
+        actor=users["town_a1"], filename="a.xlsx", content=_person_list(tree), enqueue=False
+    )
+    ended = import_job_create(
+        actor=users["town_a1"], filename="b.xlsx", content=_person_list(tree), enqueue=False
+    )
+    ImportJob.objects.filter(pk=ended.pk).update(status=ImportStatus.DONE)
+    orphan = data_dir / "assistance" / "left-over.xlsx"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"x")
+    fresh = data_dir / "imports" / "being-copied.csv"
+    fresh.write_bytes(b"x")
+    old = 1_000_000_000  # the files are old, except the one being copied
+    for path in (data_dir / f"imports/{queued.pk}.xlsx", data_dir / f"imports/{ended.pk}.xlsx"):
+        os.utime(path, (old, old))
+    os.utime(orphan, (old, old))
+    call_command("purge_uploads")
+    assert sorted(p.name for p in _files(data_dir)) == sorted(
+        [f"{queued.pk}.xlsx", "being-copied.csv"]
+    )
+    assert ImportJob.objects.get(pk=ended.pk).stored_path == ""
+    assert AuditEvent.objects.get(action="uploads.purge").details == {"files": 2}

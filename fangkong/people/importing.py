@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -400,3 +401,35 @@ def import_errors_xlsx(*, job: ImportJob) -> bytes:
         head.append((None, field_label("file"), job.message))
     errors = job.row_errors.order_by("row", "id").iterator(chunk_size=2000)
     return errors_workbook([*head, *((e.row, field_label(e.field), e.reason) for e in errors)])
+
+
+PURGE_GRACE_SECONDS = 3600
+
+
+def uploads_purge() -> int:
+    """Delete stored uploads that no running or queued job needs: files of jobs that ended
+    before lists were deleted at the end of their job, files whose job row was never written
+    (a crash between the copy and the commit), and assistance lists (read in the request).
+    System work, no actor; one audit row with the count. Returns how many files went."""
+    root = Path(settings.DATA_DIR)
+    active = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+    pending = ImportJob.objects.filter(status__in=active)
+    keep = {str(root / p) for p in pending.values_list("stored_path", flat=True) if p}
+    # an upload being copied right now has no committed job row yet: leave recent files alone
+    settled = time.time() - PURGE_GRACE_SECONDS
+    removed = 0
+    for folder in ("imports", "assistance"):
+        for path in sorted((root / folder).glob("*")) if (root / folder).is_dir() else []:
+            if path.is_file() and str(path) not in keep and path.stat().st_mtime < settled:
+                path.unlink(missing_ok=True)
+                removed += 1
+    with transaction.atomic():
+        ImportJob.objects.exclude(status__in=active).exclude(stored_path="").update(stored_path="")
+        audit_record(
+            actor=None,
+            action="uploads.purge",
+            object_type="upload",
+            object_id="-",
+            details={"files": removed},
+        )
+    return removed
