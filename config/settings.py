@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "fangkong.core.middleware.DefaultLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "fangkong.core.bodylimit.RequestSizeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -175,7 +176,20 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "files"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# Request bodies (issue 8): refused with 413 by their declared Content-Length before anything
+# reads them (fangkong.core.bodylimit). Any body but uploaded files: REQUEST_MAX_MB; the JSON
+# batch APIs (scans, results, exposures, tube receipt): BATCH_MAX_MB; a multipart upload:
+# UPLOAD_MAX_MB (the largest file any import takes; smaller imports cap lower per route).
+_MB = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FANGKONG_REQUEST_MAX_MB", 10, minimum=1) * _MB
+BATCH_MAX_BYTES = env_int("FANGKONG_BATCH_MAX_MB", 4, minimum=1) * _MB
+UPLOAD_MAX_BYTES = env_int("FANGKONG_UPLOAD_MAX_MB", 200, minimum=1) * _MB
+# An uploaded workbook is a zip: its members' declared sizes are summed before it is opened,
+# so a zip bomb is refused instead of exhausting memory (zipfile never inflates a member past
+# its declared size). Rows: person imports (in the worker) / imports answered in the request.
+UPLOAD_MAX_UNZIPPED_BYTES = env_int("FANGKONG_UPLOAD_MAX_UNZIPPED_MB", 200, minimum=1) * _MB
+IMPORT_MAX_ROWS = env_int("FANGKONG_IMPORT_MAX_ROWS", 2_000_000, minimum=1)
+SYNC_IMPORT_MAX_ROWS = env_int("FANGKONG_SYNC_IMPORT_MAX_ROWS", 50_000, minimum=1)
 
 TASKS = {
     "default": {

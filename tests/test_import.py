@@ -246,8 +246,11 @@ def test_rerun_is_safe(tree: Tree, users: dict[str, User]) -> None:
     audits = AuditEvent.objects.count()
     assert import_job_run(job_id=job.pk).created_count == 60  # done: left alone
     assert AuditEvent.objects.count() == audits
-    # a worker that died mid-job leaves it "running"; running it again is harmless
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    # a worker that died mid-job leaves it "running", its upload still in place (a finished
+    # job's file is deleted once the finish commits); running it again is harmless
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING, stored_path=f"imports/{job.pk}.xlsx"
+    )
     job = import_job_run(job_id=job.pk)
     assert job.status == ImportStatus.DONE
     assert (job.created_count, job.existing_count, job.error_count) == (0, 60, 50)

@@ -146,10 +146,10 @@ def test_bad_items_rejected_rest_accepted(setup: Any, tree: Tree, api_as: Any) -
     assert Tube.objects.get(barcode="FULL").members == 10
 
 
-def test_too_many_scans_is_422_and_key_required(setup: Any, api_as: Any) -> None:
+def test_too_many_scans_is_413_and_key_required(setup: Any, api_as: Any) -> None:
     api = api_as("sampler")
     scans = [{"barcode": "T", "token": "x"}] * 5001
-    assert post(api, setup["point"], scans, "big").status_code == 422
+    assert post(api, setup["point"], scans, "big").status_code == 413
     response = api.client.post(
         URL, {"point_id": setup["point"].pk, "scans": []}, content_type="application/json",
         headers=api.headers,

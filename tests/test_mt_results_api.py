@@ -168,7 +168,7 @@ def test_key_required_and_size_limit(mt: MassTestingSetup, tree: Tree, api_as: A
     missing = api.client.post(URL, {"items": []}, content_type="application/json",
                               headers=api.headers)  # fmt: skip
     assert missing.status_code == 422
-    assert post(api, [{"barcode": "T", "result": "negative"}] * 5001, "big").status_code == 422
+    assert post(api, [{"barcode": "T", "result": "negative"}] * 5001, "big").status_code == 413
     not_an_object = api.client.post(URL, "[]", content_type="application/json",
                                     headers={**api.headers, "Idempotency-Key": "k"})  # fmt: skip
     assert not_an_object.status_code == 422

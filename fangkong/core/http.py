@@ -140,12 +140,11 @@ def page_slice(
     qs: models.QuerySet[_M], *, page: int, page_size: int, max_size: int = 200
 ) -> tuple[int, int, int, Iterable[_M]]:
     require_scoped(qs)
-    page = max(page, 1)
     page_size = min(max(page_size, 1), max_size)
     count = qs.count()
-    # A page past the end answers the last page: an unbounded page number would otherwise
-    # overflow the database's OFFSET (a 500 on SQLite and PostgreSQL alike).
-    page = min(page, max(1, -(-count // page_size)))
+    # A page past the end is empty; clamp it to the first such page, so that a huge ?page=
+    # never reaches the database as an OFFSET beyond 64 bits (an OverflowError, a 500).
+    page = min(max(page, 1), -(-count // page_size) + 1)
     start = (page - 1) * page_size
     return count, page, page_size, list(qs[start : start + page_size])
 

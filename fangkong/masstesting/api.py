@@ -21,8 +21,10 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
+from fangkong.core.bodylimit import body_limit
 from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import lab, selectors, services
@@ -396,7 +398,8 @@ def _parse_batch(body: bytes) -> tuple[int, list[ScanIn]]:
     except (ValueError, KeyError, TypeError) as exc:
         raise HttpError(422, _("The body must be {point_id, scans: [...]}")) from exc
     if len(raw) > MAX_SCANS:
-        raise HttpError(422, _("At most %(n)d scans per batch") % {"n": MAX_SCANS})
+        # 413, like a body over the byte cap: the batch is too big, not malformed
+        raise HttpError(413, _("At most %(n)d scans per batch") % {"n": MAX_SCANS})
     scans = []
     for item in raw:
         item = item if isinstance(item, dict) else {}
@@ -449,7 +452,10 @@ def _shed(gate: threading.BoundedSemaphore, work: Callable[[], _T]) -> _T | Json
         gate.release()
 
 
-@router.post("/scans/batch", response={200: dict[str, Any], 409: ErrorOut, 429: ErrorOut})
+@router.post(
+    "/scans/batch", response={200: dict[str, Any], 409: ErrorOut, 413: ErrorOut, 429: ErrorOut}
+)
+@decorate_view(body_limit(lambda: settings.BATCH_MAX_BYTES))
 @scoped
 def scan_batch(request: HttpRequest) -> Any:
     key = _idempotency_key(request)
@@ -486,7 +492,7 @@ def _parse_results(body: bytes) -> list[lab.ResultIn]:
     except (ValueError, KeyError, TypeError) as exc:
         raise HttpError(422, _("The body must be {items: [...]}")) from exc
     if len(raw) > lab.MAX_ITEMS:
-        raise HttpError(422, _("At most %(n)d results per batch") % {"n": lab.MAX_ITEMS})
+        raise HttpError(413, _("At most %(n)d results per batch") % {"n": lab.MAX_ITEMS})
     items = []
     for item in raw:
         item = item if isinstance(item, dict) else {}
@@ -500,7 +506,10 @@ def _parse_results(body: bytes) -> list[lab.ResultIn]:
     return items
 
 
-@router.post("/results/batch", response={200: dict[str, Any], 409: ErrorOut, 429: ErrorOut})
+@router.post(
+    "/results/batch", response={200: dict[str, Any], 409: ErrorOut, 413: ErrorOut, 429: ErrorOut}
+)
+@decorate_view(body_limit(lambda: settings.BATCH_MAX_BYTES))
 @scoped
 def results_batch(request: HttpRequest) -> Any:
     """A lab's results, exactly once per Idempotency-Key: {items: [{barcode, result

@@ -15,7 +15,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
+from ninja.decorators import decorate_view
 
+from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
 from fangkong.core.models import Region, User
 from fangkong.core.validators import FieldError
@@ -27,7 +29,7 @@ from fangkong.masstesting.selectors import institution_list, region_list
 from fangkong.people.selectors import person_get_qs
 
 router = Router(tags=["masstesting"])
-MAX_UPLOAD = 20 * 1024 * 1024
+MAX_UPLOAD = groups.MAX_IMPORT_BYTES
 
 
 class RegimeIn(Schema):
@@ -384,6 +386,7 @@ def members_sync(request: HttpRequest, payload: SyncIn) -> dict[str, int]:
 
 
 @router.post("/members/import", response=ImportOut)
+@decorate_view(upload_limit(MAX_UPLOAD))
 @scoped
 def members_import(request: HttpRequest, file: UploadedFile = File(...)) -> dict[str, Any]:  # noqa: B008
     actor = actor_of(request)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
+from fangkong.core.bodylimit import body_limit, upload_limit
 from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped, xlsx_response
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
@@ -135,6 +138,7 @@ def box_get(request: HttpRequest, box_id: int) -> Any:
 
 
 @router.post("/receive", response=dict[str, Any])
+@decorate_view(body_limit(lambda: settings.BATCH_MAX_BYTES))
 @scoped
 def tubes_receive(request: HttpRequest, payload: ReceiveIn) -> Any:
     actor = actor_of(request)
@@ -216,6 +220,7 @@ def result_batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 @router.post("/results/xlsx", response=dict[str, Any])
+@decorate_view(upload_limit(MAX_FILE_BYTES))
 @scoped
 def results_xlsx(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """Upload results as xlsx (multipart field `file`): columns 试管条码/barcode, 结果/result

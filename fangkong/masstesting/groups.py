@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -35,6 +36,7 @@ from fangkong.people.services import id_number_index
 
 MAX_EVERY_DAYS = 90
 MAX_ROUND_HOURS = 24 * 7
+MAX_IMPORT_BYTES = 20 * 1024 * 1024  # a member list upload (API and page)
 
 
 def _require_planner(actor: User, region: Region | None) -> None:
@@ -444,7 +446,7 @@ def members_import_file(*, actor: User, path: Path) -> ImportReport:
     from fangkong.people.sheets import TableError, open_table
 
     try:
-        with open_table(path) as (rows, _total):
+        with open_table(path, max_rows=settings.SYNC_IMPORT_MAX_ROWS) as (rows, _total):
             return members_import(actor=actor, rows=rows)
     except TableError as exc:
         raise FieldError("file", exc.message) from None

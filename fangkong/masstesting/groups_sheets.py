@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from fangkong.core.audit import audit_record
 from fangkong.core.models import Region, User
+from fangkong.core.sheets import append_row
 from fangkong.masstesting.groups_selectors import (
     Compliance,
     ComplianceRow,
@@ -50,13 +51,13 @@ def bulletin_title(c: Compliance) -> str:
 def _write_table(
     ws: Worksheet, header: list[str], rows: list[list[object]], widths: list[int]
 ) -> None:
-    ws.append(header)
+    append_row(ws, header)
     head_row = ws.max_row
     for cell in ws[head_row]:
         cell.font, cell.fill, cell.border = _BOLD, _HEAD_FILL, _BOX
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
-        ws.append(row)
+        append_row(ws, row)
         for cell in ws[ws.max_row]:
             cell.border = _BOX
     for i, width in enumerate(widths, start=1):
@@ -88,10 +89,10 @@ def bulletin_workbook(c: Compliance) -> bytes:
         _("Not tested"),
         _("Compliance"),
     ]
-    ws.append([bulletin_title(c)])
+    append_row(ws, [bulletin_title(c)])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
     ws["A1"].font, ws["A1"].alignment = _TITLE, Alignment(horizontal="center")
-    ws.append([_("Generated %(at)s") % {"at": f"{timezone.localtime():%Y-%m-%d %H:%M}"}])
+    append_row(ws, [_("Generated %(at)s") % {"at": f"{timezone.localtime():%Y-%m-%d %H:%M}"}])
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(header))
     rows = [_row(r.unit_label, r.key_group_label, r) for r in c.rows]
     first_data = 4
@@ -114,7 +115,7 @@ def bulletin_workbook(c: Compliance) -> bytes:
 
 def _laggard_sheet(wb: openpyxl.Workbook, c: Compliance) -> None:
     ws = wb.create_sheet(title=_("Not tested")[:31])
-    ws.append([_("Members who missed their tests, %(week)s") % {"week": c.label}])
+    append_row(ws, [_("Members who missed their tests, %(week)s") % {"week": c.label}])
     ws["A1"].font = _TITLE
     header = [
         _("Unit"),

@@ -24,7 +24,7 @@ from fangkong.masstesting.lab import (
     results_batch_ingest,
 )
 from fangkong.people.import_rows import cell_text
-from fangkong.people.sheets import TableError, errors_workbook
+from fangkong.people.sheets import TableError, check_workbook, errors_workbook
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "barcode": ("试管条码", "条码", "试管编号", "barcode", "tube barcode", "tube_barcode"),
@@ -64,6 +64,7 @@ def _columns(header: Sequence[Any]) -> dict[str, int]:
 
 
 def _rows(content: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
+    check_workbook(io.BytesIO(content))
     try:
         wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):

@@ -14,6 +14,7 @@ from fangkong.core.audit import audit_record
 from fangkong.core.http import Conflict
 from fangkong.core.models import Institution, InstitutionKind, Region, RegionLevel, Role, User
 from fangkong.core.permissions import allowed, authorize
+from fangkong.core.sheets import append_row
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.coverage import coverage_root, not_sampled_list, not_sampled_row
 from fangkong.masstesting.models import (
@@ -299,9 +300,10 @@ def not_sampled_export(
     ]
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(title=_("Not yet sampled")[:31])
-    ws.append([_("Name"), _("ID number"), _("Phone"), _("Address"), _("Grid"), _("Key group")])
+    append_row(ws, [_("Name"), _("ID number"), _("Phone"), _("Address"), _("Grid"), _("Key group")])
     for row in rows:
-        ws.append(
+        append_row(
+            ws,
             [
                 row["name"],
                 row["id_number"],
@@ -309,7 +311,7 @@ def not_sampled_export(
                 row["address"],
                 row["region_name"],
                 row["key_group"],
-            ]
+            ],
         )
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
     Conflict,
     Forbidden,
@@ -177,6 +178,7 @@ def members_sync(request: HttpRequest) -> HttpResponse:
 @scoped
 @login_required
 @require_POST
+@upload_limit(groups.MAX_IMPORT_BYTES)
 def members_import(request: HttpRequest) -> HttpResponse:
     """Upload a member list (身份证号, 重点人群, 单位); good rows are kept, bad ones listed."""
     actor = actor_of(request)

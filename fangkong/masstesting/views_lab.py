@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
     Conflict,
     Forbidden,
@@ -114,6 +115,7 @@ def lab_receive(request: HttpRequest) -> HttpResponse:
 @scoped  # writes through lab_xlsx / lab.results_batch_ingest for the actor's own lab
 @login_required
 @require_POST
+@upload_limit(MAX_FILE_BYTES)
 def lab_results_upload(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     lab = _actor_lab(actor)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -50,7 +51,14 @@ from fangkong.people.import_rows import (
 )
 from fangkong.people.import_worker import check_batch, key_fingerprint, worker_init
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
-from fangkong.people.sheets import TableError, copy_upload, errors_workbook, open_table
+from fangkong.people.sheets import (
+    TableError,
+    WorkbookTooLarge,
+    check_workbook,
+    copy_upload,
+    errors_workbook,
+    open_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +267,13 @@ def import_job_create(
     target = Path(settings.DATA_DIR) / relative
     try:
         job.file_sha256 = _store_upload(content, target)
+        if suffix != ".csv":  # a zip bomb is refused now, not by the worker running dry
+            try:
+                check_workbook(target)
+            except WorkbookTooLarge as exc:
+                raise FieldError("file", exc.message) from None
+            except TableError:
+                pass  # a broken file fails its job with the reason, as it always did
         job.filename, job.stored_path = name[:255], str(relative)
         with transaction.atomic():
             job.save(force_insert=True)
@@ -271,6 +286,8 @@ def import_job_create(
 
 
 def _stored_file(job: ImportJob) -> Path:
+    if not job.stored_path:  # deleted when the job ended
+        raise FileNotFoundError(job.pk)
     path = Path(job.stored_path)
     return path if path.is_absolute() else Path(settings.DATA_DIR) / path
 
@@ -290,10 +307,22 @@ def _job_start(job_id: uuid.UUID | str) -> ImportJob:
     return job
 
 
+def _discard_upload(job: ImportJob) -> None:
+    """The uploaded list holds personal data and is needed only while its job runs: once the
+    job has ended (done or failed) the file goes; the row error report lives in the database.
+    Removed after the commit, so a job whose finish rolled back can still be run again."""
+    if not job.stored_path:
+        return
+    path = _stored_file(job)
+    transaction.on_commit(lambda: path.unlink(missing_ok=True), robust=True)
+    job.stored_path = ""
+
+
 def _job_finish(job: ImportJob, *, status: str, message: str = "") -> ImportJob:
     job.refresh_from_db()
     with transaction.atomic():
         job.status, job.message, job.finished_at = status, message, timezone.now()
+        _discard_upload(job)
         if status == ImportStatus.DONE:
             job.total_rows = job.processed_rows  # the declared sheet size may have been a guess
         job.save()
@@ -324,7 +353,7 @@ def _job_finish(job: ImportJob, *, status: str, message: str = "") -> ImportJob:
 
 
 def _import_file(job: ImportJob, actor: User, progress: ProgressFn | None) -> None:
-    with open_table(_stored_file(job)) as (rows, total):
+    with open_table(_stored_file(job), max_rows=settings.IMPORT_MAX_ROWS) as (rows, total):
         numbered = enumerate(rows, start=1)
         header_row, columns = find_header(numbered)
         reader = RowReader(actor=actor, columns=columns)
@@ -372,3 +401,35 @@ def import_errors_xlsx(*, job: ImportJob) -> bytes:
         head.append((None, field_label("file"), job.message))
     errors = job.row_errors.order_by("row", "id").iterator(chunk_size=2000)
     return errors_workbook([*head, *((e.row, field_label(e.field), e.reason) for e in errors)])
+
+
+PURGE_GRACE_SECONDS = 3600
+
+
+def uploads_purge() -> int:
+    """Delete stored uploads that no running or queued job needs: files of jobs that ended
+    before lists were deleted at the end of their job, files whose job row was never written
+    (a crash between the copy and the commit), and assistance lists (read in the request).
+    System work, no actor; one audit row with the count. Returns how many files went."""
+    root = Path(settings.DATA_DIR)
+    active = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+    pending = ImportJob.objects.filter(status__in=active)
+    keep = {str(root / p) for p in pending.values_list("stored_path", flat=True) if p}
+    # an upload being copied right now has no committed job row yet: leave recent files alone
+    settled = time.time() - PURGE_GRACE_SECONDS
+    removed = 0
+    for folder in ("imports", "assistance"):
+        for path in sorted((root / folder).glob("*")) if (root / folder).is_dir() else []:
+            if path.is_file() and str(path) not in keep and path.stat().st_mtime < settled:
+                path.unlink(missing_ok=True)
+                removed += 1
+    with transaction.atomic():
+        ImportJob.objects.exclude(status__in=active).exclude(stored_path="").update(stored_path="")
+        audit_record(
+            actor=None,
+            action="uploads.purge",
+            object_type="upload",
+            object_id="-",
+            details={"files": removed},
+        )
+    return removed

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import openpyxl
+from django.conf import settings
 from django.utils.translation import gettext as _
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse  # openpyxl's own parser (defusedxml if present)
 
+from fangkong.core.sheets import append_row
 from fangkong.core.validators import FieldError
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -43,6 +45,10 @@ class TableError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class WorkbookTooLarge(TableError):
+    """The workbook would unpack past the configured limit."""
 
 
 # ---------------------------------------------------------------- xlsx
@@ -163,8 +169,47 @@ def _xlsx_row_count(ws: Any, archive: zipfile.ZipFile | None) -> int:
     return count + len(_ROW_TAG.findall(tail))
 
 
+def check_workbook(source: Path | IO[bytes]) -> None:
+    """Refuse a workbook that unpacks to more than UPLOAD_MAX_UNZIPPED_BYTES, before opening it.
+
+    The members' declared sizes are summed from the zip directory without inflating anything.
+    The declaration cannot be used to lie past the check: zipfile stops inflating a member at
+    its declared size (and then fails its CRC), so a zip bomb is refused here or not at all.
+    """
+    limit = int(getattr(settings, "UPLOAD_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024))
+    try:
+        with zipfile.ZipFile(source) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise TableError(_("the file cannot be read as an Excel workbook")) from None
+    finally:
+        if not isinstance(source, Path):
+            source.seek(0)
+    if unpacked > limit:
+        raise WorkbookTooLarge(
+            _("the workbook unpacks to more than %(mb)d MB; split it into smaller files")
+            % {"mb": limit // (1024 * 1024)}
+        )
+
+
+def too_many_rows(limit: int) -> TableError:
+    return TableError(_("the list has more than %(n)s rows") % {"n": f"{limit:,}"})
+
+
+def _capped(rows: Iterable[Sequence[Any]], max_rows: int | None) -> Iterator[Sequence[Any]]:
+    """The rows, failing past `max_rows`: a declared sheet size can be a lie."""
+    try:
+        for number, row in enumerate(rows, start=1):
+            if max_rows is not None and number > max_rows:
+                raise too_many_rows(max_rows)
+            yield row
+    except csv.Error as exc:
+        raise TableError(_("the CSV file cannot be read: %(why)s") % {"why": exc}) from None
+
+
 @contextmanager
 def _open_xlsx(path: Path, *, lean: bool) -> Iterator[tuple[Iterator[Sequence[Any]], int]]:
+    check_workbook(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
@@ -185,45 +230,61 @@ def _open_xlsx(path: Path, *, lean: bool) -> Iterator[tuple[Iterator[Sequence[An
 # ---------------------------------------------------------------- csv
 
 
-def _decode_csv(raw: bytes) -> str:
-    # utf-8-sig also accepts plain UTF-8; Excel on Chinese Windows saves GB18030 (GBK).
+def _delimiter(first_line: str) -> str:
+    return "\t" if "\t" in first_line and "," not in first_line else ","
+
+
+def _csv_scan(path: Path) -> tuple[str, str, int]:
+    """(encoding, delimiter, rows), in one streaming pass per candidate encoding.
+
+    utf-8-sig also accepts plain UTF-8; Excel on Chinese Windows saves GB18030 (GBK). An
+    encoding is only trusted once every byte decoded, so the file is read to its end here,
+    counting rows on the way, and read again (streaming) for the import itself.
+    """
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return raw.decode(encoding)
+            with path.open(encoding=encoding, newline="") as text:
+                delimiter = _delimiter(text.readline())
+                text.seek(0)
+                return encoding, delimiter, sum(1 for _row in csv.reader(text, delimiter=delimiter))
         except UnicodeDecodeError:
             continue
+        except csv.Error as exc:
+            raise TableError(_("the CSV file cannot be read: %(why)s") % {"why": exc}) from None
     raise TableError(_("the CSV file is neither UTF-8 nor GB18030 text"))
 
 
-def _csv_reader(text: str) -> Iterator[list[str]]:
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+@contextmanager
+def _open_csv(path: Path) -> Iterator[tuple[Iterator[Sequence[Any]], int]]:
+    encoding, delimiter, total = _csv_scan(path)
+    with path.open(encoding=encoding, newline="") as text:
+        yield csv.reader(text, delimiter=delimiter), total
 
 
 @contextmanager
-def open_table(path: Path, *, lean: bool = True) -> Iterator[tuple[Iterator[Sequence[Any]], int]]:
+def open_table(
+    path: Path, *, lean: bool = True, max_rows: int | None = None
+) -> Iterator[tuple[Iterator[Sequence[Any]], int]]:
     """Yield the rows (from row 1) of the active sheet or of the CSV, and the row count.
 
-    CSV is decoded whole: the encoding can only be trusted once every byte decoded, and a
-    100,000-row list is ~10 MB of text.
+    Neither format is read whole into memory. `max_rows` (the sheet's rows, header and blank
+    lines included) is checked against the count before the first row is yielded, and again
+    while reading.
     """
-    if path.suffix.lower() in XLSX_SUFFIXES:
-        with _open_xlsx(path, lean=lean) as table:
-            yield table
-        return
-    text = _decode_csv(path.read_bytes())
-    total = sum(1 for _row in _csv_reader(text))
-    yield _csv_reader(text), total
+    xlsx = path.suffix.lower() in XLSX_SUFFIXES
+    with _open_xlsx(path, lean=lean) if xlsx else _open_csv(path) as (rows, total):
+        if max_rows is not None and total > max_rows:
+            raise too_many_rows(max_rows)
+        yield _capped(rows, max_rows), total
 
 
 def errors_workbook(rows: Iterable[tuple[int | None, str, str]]) -> bytes:
     """A row-level error report: row, field label, reason per line (never the bad value)."""
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(title=_("Errors")[:31])
-    ws.append([_("Row"), _("Field"), _("Reason")])
+    append_row(ws, [_("Row"), _("Field"), _("Reason")])
     for row in rows:
-        ws.append(list(row))
+        append_row(ws, row)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -11,8 +11,10 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
+from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
@@ -160,6 +162,7 @@ def risk_area_close(request: HttpRequest, area_id: int, payload: CloseIn) -> Any
 
 
 @router.post("/risk-areas/import", response={200: AreaImportOut, 403: ErrorOut})
+@decorate_view(upload_limit(areas.MAX_IMPORT_BYTES))
 @scoped
 def risk_area_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """Upload an xlsx/csv risk-area list (地区代码/地区名称/风险等级/开始时间/结束时间)."""

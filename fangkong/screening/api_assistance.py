@@ -9,7 +9,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, UploadedFile
+from ninja.decorators import decorate_view
 
+from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
 from fangkong.screening import assistance, selectors
 from fangkong.screening import assistance_layout as layout
@@ -154,6 +156,7 @@ def _detail(request: HttpRequest, request_id: uuid.UUID) -> dict[str, Any]:
 
 
 @router.post("", response={201: RequestDetailOut, 403: ErrorOut})
+@decorate_view(upload_limit(assistance.MAX_FILE_BYTES))
 @scoped
 def request_import(request: HttpRequest, file: File[UploadedFile], form: Form[RequestForm]) -> Any:
     """Import a list (multipart: `file` plus the request's fields). Columns: 姓名/证件号码/

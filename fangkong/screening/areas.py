@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -331,7 +332,7 @@ def _apply_row(actor: User, data: AreaData, now: dt.datetime, report: AreaImport
 
 
 def _import_rows(actor: User, path: Path, now: dt.datetime, report: AreaImportReport) -> None:
-    with open_table(path) as (rows, _total):
+    with open_table(path, max_rows=settings.SYNC_IMPORT_MAX_ROWS) as (rows, _total):
         numbered = enumerate(rows, start=1)
         columns = _header(numbered)
         for row_no, values in numbered:

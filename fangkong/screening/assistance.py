@@ -31,7 +31,13 @@ from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, choice_value, document_text
 from fangkong.people.models import IdType, Person
 from fangkong.people.services import PersonData, person_build, person_validate
-from fangkong.people.sheets import TableError, copy_upload, errors_workbook, open_table
+from fangkong.people.sheets import (
+    TableError,
+    copy_upload,
+    errors_workbook,
+    open_table,
+    too_many_rows,
+)
 from fangkong.screening import assistance_layout as layout
 from fangkong.screening.models import (
     AssistanceItem,
@@ -44,7 +50,6 @@ from fangkong.screening.models import (
 
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_ROWS = 50_000
 DEFAULT_DEADLINE_HOURS = 24
 HEADER_SCAN_ROWS = 10
 
@@ -175,7 +180,8 @@ def _read_file(path: Path, actor: User, counts: Counts) -> list[GoodRow]:
     placer = TownPlacer(actor)
     good: list[GoodRow] = []
     seen: dict[tuple[str, str], int] = {}
-    with open_table(path) as (rows, _total):
+    max_rows = settings.SYNC_IMPORT_MAX_ROWS  # answered in the request: a smaller list
+    with open_table(path, max_rows=max_rows + HEADER_SCAN_ROWS) as (rows, _total):
         numbered = enumerate(rows, start=1)
         columns = _header(numbered)
         for row_no, values in numbered:
@@ -188,8 +194,8 @@ def _read_file(path: Path, actor: User, counts: Counts) -> list[GoodRow]:
             if item is None:
                 continue
             counts.rows += 1
-            if counts.rows > MAX_ROWS:
-                raise TableError(_("the list has more than %(n)s rows") % {"n": MAX_ROWS})
+            if counts.rows > max_rows:
+                raise too_many_rows(max_rows)
             key = (item.data.id_type, item.data.id_number)
             first = seen.setdefault(key, row_no)
             if first != row_no:
@@ -356,9 +362,10 @@ def assistance_import(
     )
     relative = Path("assistance") / f"{request.pk}{suffix}"
     target = Path(settings.DATA_DIR) / relative
+    # The list holds personal data and is read once, here: it is deleted whatever the outcome
+    # (stored_path stays empty), and the request keeps only its hash and the row errors.
     try:
         request.file_sha256 = _store(content, target)
-        request.stored_path = str(relative)
         counts = Counts()
         try:
             rows = _read_file(target, actor, counts)
@@ -368,9 +375,8 @@ def assistance_import(
             request.save(force_insert=True)
             _write(request, rows, actor, counts)
             _finish(request, actor, counts)
-    except BaseException:
+    finally:
         target.unlink(missing_ok=True)
-        raise
     return request
 
 

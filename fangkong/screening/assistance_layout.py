@@ -18,6 +18,7 @@ from typing import Any
 import openpyxl
 from django.utils.translation import gettext_lazy
 
+from fangkong.core.sheets import append_row
 from fangkong.people.import_rows import norm_header
 
 # (field, Chinese header, English header), in the order written on export
@@ -105,9 +106,9 @@ def layout_workbook(
     """
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
-    ws.append([en if english_headers else zh for _f, zh, en in COLUMNS])
+    append_row(ws, [en if english_headers else zh for _f, zh, en in COLUMNS])
     for row in rows:
-        ws.append([_text(row.get(name)) for name in FIELDS])
+        append_row(ws, [_text(row.get(name)) for name in FIELDS])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core import selectors as core_selectors
+from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
     Conflict,
     Forbidden,
@@ -177,6 +178,7 @@ def risk_area_close(request: HttpRequest, area_id: int) -> HttpResponse:
 @scoped
 @login_required
 @require_POST
+@upload_limit(areas.MAX_IMPORT_BYTES)
 def risk_area_import(request: HttpRequest) -> HttpResponse:
     if not areas.may_write_areas(actor_of(request)):
         return _refused(request, _("only the command office and districts may change risk areas"))
@@ -332,6 +334,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
 @scoped
 @login_required
 @require_http_methods(["GET", "POST"])
+@upload_limit(assistance.MAX_FILE_BYTES)
 def assistance_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     form = AssistanceUploadForm(request.POST or None, request.FILES or None)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from pydantic import ValidationError
 
+from fangkong.core.bodylimit import body_limit
 from fangkong.core.http import (
     XLSX_TYPE,
     actor_of,
@@ -375,6 +378,7 @@ def _parse_items(raw: list[dict[str, Any]]) -> tuple[list[Any], dict[int, list[d
 
 
 @router.post("/cases/{case_id}/exposures", response={200: ExposureBatchOut, 403: ErrorOut})
+@decorate_view(body_limit(lambda: settings.BATCH_MAX_BYTES))
 @scoped
 def exposure_batch(request: HttpRequest, case_id: int, payload: ExposureBatchIn) -> Any:
     case = _case(request, case_id)
