@@ -1,0 +1,79 @@
+"""Issue 8: no answer tells an outsider that an ID is registered in another jurisdiction, nor
+what name it is registered under, and no ID alone binds the wrong person.
+
+Every test uses a town user (town A1) and a person registered in the sibling district B.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from fangkong.core.models import User
+from fangkong.screening import assistance
+from fangkong.screening.assistance_layout import COLUMNS
+from fangkong.screening.models import ScreeningRecord
+from tests.factories import PASSWORD, Tree, make_person, make_resident_id
+from tests.factories_screening import ensure_default_rules, sheet_bytes
+
+HEADER = [zh for _f, zh, _en in COLUMNS]
+REGISTERED = "赵登记"  # the name district B registered the person under
+ENTERED = "钱录入"  # the name the outsider types
+
+
+@pytest.fixture(autouse=True)
+def _seeded(db: Any, settings: Any, tmp_path: Any) -> None:
+    ensure_default_rules()
+    settings.DATA_DIR = tmp_path
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+# ---------------------------------------------------------------- 1. assistance-request import
+
+
+def test_assistance_items_show_what_the_uploader_entered_not_the_registered_name(
+    tree: Tree, users: dict[str, User], api_as: Any
+) -> None:
+    id_number = make_resident_id()
+    elsewhere = make_person(tree.community_b1, name=REGISTERED, id_number=id_number)
+    # no region on the row: it stays in town A1's own queue, bound to district B's person
+    row = [ENTERED, id_number, "13912345678", "某路1号", "", "", "", "密接", ""]
+    request = assistance.assistance_import(
+        actor=users["town_a1"],
+        info=assistance.RequestInfo(from_jurisdiction="外市指挥部"),
+        filename="list.xlsx",
+        content=sheet_bytes(HEADER, [row]),
+    )
+
+    items = api_as("town_a1").get(f"/api/v1/screening/assistance-requests/{request.pk}/items")
+    assert items.status_code == 200
+    (item,) = items.json()["results"]
+    assert item["name"] == ENTERED
+    assert item["person_id"] is None  # district B's person id is not the town's to know
+    assert REGISTERED not in items.content.decode()
+    assert REGISTERED[0] + "*" not in items.content.decode()  # nor its mask
+
+    page = _client(users["town_a1"]).get(f"/screening/assistance/{request.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert ENTERED in html and REGISTERED not in html
+    assert f"/people/{elsewhere.pk}/" not in html
+    record = ScreeningRecord.objects.get(assistance_item__request=request)
+    screening = api_as("town_a1").get(f"/api/v1/screening/screenings/{record.pk}").json()
+    assert screening["name"] == ENTERED and screening["person_id"] is None
+    detail = _client(users["town_a1"]).get(reverse("screening:detail", args=[record.pk]))
+    assert detail.status_code == 200
+    assert reverse("web:person_detail", args=[elsewhere.pk]) not in detail.content.decode()
+
+    # the district that owns the person, reading the same request, is the importer's parent's
+    # sibling: it sees nothing of the request at all
+    other = api_as("district_b").get(f"/api/v1/screening/assistance-requests/{request.pk}/items")
+    assert other.status_code == 404
