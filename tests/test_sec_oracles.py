@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from fangkong.core.models import User
+from fangkong.core.models import AuditEvent, User
 from fangkong.screening import assistance
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ScreeningRecord
@@ -77,3 +77,40 @@ def test_assistance_items_show_what_the_uploader_entered_not_the_registered_name
     # sibling: it sees nothing of the request at all
     other = api_as("district_b").get(f"/api/v1/screening/assistance-requests/{request.pk}/items")
     assert other.status_code == 404
+
+
+# ---------------------------------------------------------------- 2a. registering a person
+
+
+def test_registering_an_id_held_elsewhere_is_referred_not_refused(
+    tree: Tree, users: dict[str, User], api_as: Any
+) -> None:
+    id_number = make_resident_id()
+    elsewhere = make_person(tree.community_b1, name=REGISTERED, id_number=id_number)
+    api = api_as("town_a1")
+    r = api.post(
+        "/api/v1/people",
+        {"name": ENTERED, "id_number": id_number, "region_code": tree.community_a1.code},
+    )
+    assert r.status_code == 202, r.content
+    body = r.json()
+    assert set(body) == {"detail", "existing"} and body["existing"] is None
+    text = r.content.decode()
+    for secret in (REGISTERED, elsewhere.region.name, elsewhere.region.code, "another juris"):
+        assert secret not in text
+    # the referral reaches the command office over the owner, naming both sides
+    event = AuditEvent.objects.get(action="person.registration_referred")
+    assert event.object_id == str(elsewhere.pk)
+    assert event.details["to_region"] == tree.community_a1.code
+    # nothing changed hands: the person stays where district B registered them
+    elsewhere.refresh_from_db()
+    assert elsewhere.region_id == tree.community_b1.pk and elsewhere.name == REGISTERED
+    # the answer is the same for any ID held elsewhere, and names nobody
+    id_two = make_resident_id()
+    make_person(tree.town_b1, name="李另外", id_number=id_two)
+    again = api.post(
+        "/api/v1/people",
+        {"name": ENTERED, "id_number": id_two, "region_code": tree.community_a1.code},
+    )
+    assert again.status_code == 202 and again.json() == body
+    assert "李另外" not in again.content.decode()
