@@ -13,6 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from fangkong.core.models import AuditEvent, User
+from fangkong.people.importing import import_job_create, import_job_run
+from fangkong.people.models import ImportStatus
 from fangkong.screening import assistance
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ScreeningRecord
@@ -114,3 +116,32 @@ def test_registering_an_id_held_elsewhere_is_referred_not_refused(
     )
     assert again.status_code == 202 and again.json() == body
     assert "李另外" not in again.content.decode()
+
+
+# ---------------------------------------------------------------- 2b. person import counters
+
+
+def test_import_counts_documents_held_elsewhere_like_new_ones(
+    tree: Tree, users: dict[str, User]
+) -> None:
+    own_id, far_id, new_id = make_resident_id(), make_resident_id(), make_resident_id()
+    make_person(tree.community_a1, name="本镇已登记", id_number=own_id)
+    far = make_person(tree.community_b1, name=REGISTERED, id_number=far_id)
+    header = "name,id_type,id_number,phone,address,community"
+    lines = [header] + [
+        f"{name},resident_id,{number},13912345678,某路1号,{tree.community_a1.code}"
+        for name, number in (("本镇已登记", own_id), (ENTERED, far_id), ("新人", new_id))
+    ]
+    content = ("\r\n".join(lines) + "\r\n").encode()
+    job = import_job_create(
+        actor=users["town_a1"], filename="list.csv", content=content, enqueue=False
+    )
+    job = import_job_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE, job.message
+    # only the town's own resident is "already registered"; district B's is counted with the
+    # new ones, exactly as if the number had never been seen
+    assert (job.existing_count, job.created_count, job.error_count) == (1, 2, 0)
+    far.refresh_from_db()
+    assert far.region_id == tree.community_b1.pk and far.name == REGISTERED
+    event = AuditEvent.objects.get(action="person.registration_referred")
+    assert (event.object_id, event.details["persons"]) == (str(job.pk), [far.pk])
