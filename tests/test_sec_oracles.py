@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from fangkong.core.models import AuditEvent, User
 from fangkong.people.importing import import_job_create, import_job_run
@@ -18,8 +19,10 @@ from fangkong.people.models import ImportStatus
 from fangkong.screening import assistance
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ScreeningRecord
+from fangkong.tracing.models import Exposure
 from tests.factories import PASSWORD, Tree, make_person, make_resident_id
 from tests.factories_screening import ensure_default_rules, sheet_bytes
+from tests.factories_tracing import confirmed_case
 
 HEADER = [zh for _f, zh, _en in COLUMNS]
 REGISTERED = "赵登记"  # the name district B registered the person under
@@ -145,3 +148,42 @@ def test_import_counts_documents_held_elsewhere_like_new_ones(
     assert far.region_id == tree.community_b1.pk and far.name == REGISTERED
     event = AuditEvent.objects.get(action="person.registration_referred")
     assert (event.object_id, event.details["persons"]) == (str(job.pk), [far.pk])
+
+
+# ---------------------------------------------------------------- 2c. exposures by ID alone
+
+
+def _town_case(tree: Tree, users: dict[str, User]) -> Any:
+    index = make_person(tree.community_a1, name="病例本人", id_number=make_resident_id())
+    return confirmed_case(actor=users["town_a1"], person=index)
+
+
+def test_exposure_by_id_binds_an_outsider_only_when_the_name_matches(
+    tree: Tree, users: dict[str, User], api_as: Any
+) -> None:
+    case = _town_case(tree, users)
+    far_id = make_resident_id()
+    far = make_person(tree.community_b1, name=REGISTERED, id_number=far_id)
+    day = timezone.localdate().isoformat()
+    items: list[Any] = [
+        {"contact": {"id_number": far_id, "name": ENTERED}, "context": "venue", "day": day},
+        {"contact": {"id_number": far_id}, "context": "workplace", "day": day},
+        # the registered name, typed with a full-width space: normalised, it matches
+        {
+            "contact": {"id_number": far_id, "name": " 赵\u3000登记"},
+            "context": "vehicle",
+            "day": day,
+        },
+    ]
+    r = api_as("town_a1").post(f"/api/v1/tracing/cases/{case.pk}/exposures", {"items": items})
+    assert r.status_code == 200, r.content
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == ["error", "error", "created"]
+    assert REGISTERED not in r.content.decode()
+    # no exposure ties the wrong contact to district B's person
+    assert list(Exposure.objects.values_list("context", flat=True)) == ["vehicle"]
+    bound = Exposure.objects.get()
+    assert {bound.person_a_id, bound.person_b_id} == {far.pk, case.person_id}
+    # the unmatched entries are referred to the command office over both, not dropped
+    event = AuditEvent.objects.get(action="exposure.contact_referred")
+    assert event.details["persons"] == [far.pk, far.pk]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,19 @@ def _apply_contact(person: Person, data: PersonData) -> None:
     person.occupation = data.occupation
     person.key_group = data.key_group
     person.tags = data.tags
+
+
+def name_key(name: str) -> str:
+    """A name as compared across records: NFKC (full-width to half-width), case-folded,
+    without spaces or the middle dots of transliterated names ("阿依·买买提")."""
+    text = unicodedata.normalize("NFKC", name or "").casefold()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "·・•.")
+
+
+def names_match(registered: str, entered: str) -> bool:
+    """Whether an entered name is the registered one; an empty entry never matches."""
+    key = name_key(entered)
+    return bool(key) and key == name_key(registered)
 
 
 def region_for_actor(*, actor: User, code: str, field_name: str = "region") -> Region:
