@@ -13,15 +13,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from fangkong.core.http import Conflict
 from fangkong.core.models import AuditEvent, User
 from fangkong.people.importing import import_job_create, import_job_run
+from fangkong.people.measures_models import ControlMeasure
 from fangkong.people.models import ImportStatus
 from fangkong.screening import assistance
+from fangkong.screening import services as screening_services
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ScreeningRecord
 from fangkong.tracing.models import Exposure
 from tests.factories import PASSWORD, Tree, make_person, make_resident_id
-from tests.factories_screening import ensure_default_rules, sheet_bytes
+from tests.factories_screening import ensure_default_rules, make_screening, sheet_bytes
 from tests.factories_tracing import confirmed_case
 
 HEADER = [zh for _f, zh, _en in COLUMNS]
@@ -187,3 +190,50 @@ def test_exposure_by_id_binds_an_outsider_only_when_the_name_matches(
     # the unmatched entries are referred to the command office over both, not dropped
     event = AuditEvent.objects.get(action="exposure.contact_referred")
     assert event.details["persons"] == [far.pk, far.pk]
+
+
+# ---------------------------------------------------------------- 2d. confirming a screening
+
+
+def test_screening_confirm_binds_a_registered_id_only_when_the_name_matches(
+    tree: Tree, users: dict[str, User], api_as: Any
+) -> None:
+    far_id = make_resident_id()
+    far = make_person(tree.community_b1, name=REGISTERED, id_number=far_id)
+    record = make_screening(users["town_a1"], tree.community_a1, name=ENTERED, id_number=far_id)
+    api = api_as("town_a1")
+    r = api.post(f"/api/v1/screening/screenings/{record.pk}/confirm")
+    assert r.status_code == 409, r.content
+    assert REGISTERED not in r.content.decode()
+    record.refresh_from_db()
+    assert (record.status, record.person_id, record.measure_id) == ("pending", None, None)
+    assert not ControlMeasure.objects.filter(person=far).exists()
+    # flagged for review: the command office sees which record and which registration
+    event = AuditEvent.objects.get(action="screening.needs_review")
+    assert event.object_id == str(record.pk) and event.details["person"] == far.pk
+
+    # the registered name, normalised (half-width, spaces), binds the registered person
+    same = make_screening(users["town_a1"], tree.community_a1, name="赵 登记", id_number=far_id)
+    r = api.post(f"/api/v1/screening/screenings/{same.pk}/confirm")
+    assert r.status_code == 200, r.content
+    same.refresh_from_db()
+    assert same.person_id == far.pk
+
+
+def test_assistance_row_under_another_name_is_not_confirmed_onto_the_holder(
+    tree: Tree, users: dict[str, User]
+) -> None:
+    far_id = make_resident_id()
+    make_person(tree.community_b1, name=REGISTERED, id_number=far_id)
+    row = [ENTERED, far_id, "13912345678", "某路1号", "", "", "", "密接", ""]
+    request = assistance.assistance_import(
+        actor=users["town_a1"],
+        info=assistance.RequestInfo(from_jurisdiction="外市指挥部"),
+        filename="list.xlsx",
+        content=sheet_bytes(HEADER, [row]),
+    )
+    record = ScreeningRecord.objects.get(assistance_item__request=request)
+    with pytest.raises(Conflict):
+        screening_services.screening_confirm(actor=users["town_a1"], record=record)
+    record.refresh_from_db()
+    assert record.status == "pending" and record.measure_id is None
