@@ -168,7 +168,7 @@ def test_duplicate_in_another_jurisdiction_does_not_leak(
         "/api/v1/people",
         {"name": "冒名", "id_number": people["ids"]["b1"], "region_code": tree.grid_a1.code},
     )
-    assert r.status_code == 409
+    assert r.status_code == 202  # referred to the command office (issue 8), not refused
     body = r.json()
     assert set(body) == {"detail", "existing"} and body["existing"] is None
     text = r.content.decode()

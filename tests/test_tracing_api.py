@@ -286,9 +286,12 @@ def test_exposure_batch_reports_each_bad_item(
             "ended_at": f"{day_before}T09:30:00+08:00",
             "place": "K1 路公交",
         },
-        # a known document matches the existing person, wherever they live
+        # a known document with its registered name matches the person, wherever they live
         {
-            "contact": {"id_number": vault.decrypt(outsider.id_number_ct, purpose=ID_PURPOSE)},
+            "contact": {
+                "id_number": vault.decrypt(outsider.id_number_ct, purpose=ID_PURPOSE),
+                "name": outsider.name,
+            },
             "context": "workplace",
             "day": day_before,
         },

@@ -165,9 +165,11 @@ def person_search(request: HttpRequest, payload: SearchIn) -> Any:
     }
 
 
-@router.post("", response={201: PersonOut, 409: ConflictOut})
+@router.post("", response={201: PersonOut, 202: ConflictOut, 409: ConflictOut})
 @scoped
 def person_create(request: HttpRequest, payload: PersonIn) -> Any:
+    """201 with the person; 409 naming a duplicate in the caller's jurisdiction; 202 when the
+    document is held elsewhere: referred to the command office (issue 8, no oracle)."""
     data = services.person_validate(
         name=payload.name,
         id_type=payload.id_type,
@@ -178,12 +180,15 @@ def person_create(request: HttpRequest, payload: PersonIn) -> Any:
         key_group=payload.key_group,
         tags=payload.tags,
     )
-    person = services.person_create(
-        actor=actor_of(request),
-        data=data,
-        region_code=payload.region_code,
-        client_ip=client_ip(request),
-    )
+    try:
+        person = services.person_create(
+            actor=actor_of(request),
+            data=data,
+            region_code=payload.region_code,
+            client_ip=client_ip(request),
+        )
+    except services.Referred as referred:
+        return 202, {"detail": referred.message, "existing": None}
     return 201, person_out(person)
 
 

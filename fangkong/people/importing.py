@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from fangkong.core.audit import audit_record
 from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden, authorize
+from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.people.bulk import person_insert_values
 from fangkong.people.import_rows import (
@@ -110,8 +111,10 @@ ProgressFn = Callable[[ImportProgress], None]
 class _Importer:
     """Takes checked rows in file order, de-duplicates them and writes a chunk at a time."""
 
-    def __init__(self, *, job: ImportJob, total: int, progress: ProgressFn | None) -> None:
-        self.job, self.progress = job, progress
+    def __init__(
+        self, *, job: ImportJob, actor: User, total: int, progress: ProgressFn | None
+    ) -> None:
+        self.job, self.actor, self.progress = job, actor, progress
         self.counts = ImportProgress(total=total)
         self.seen: dict[tuple[str, str], int] = {}
         self.chunk: list[RowResult] = []
@@ -148,25 +151,45 @@ class _Importer:
             for field, reason in problems
         )
 
-    def _stored_keys(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    def _stored(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+        """Documents of `keys` already registered: (person id, region path) by key."""
         # Deliberately unscoped: the document is unique across all jurisdictions.
         found = Person.objects.filter(id_number_bidx__in={bidx for _t, bidx in keys})
-        return set(found.values_list("id_type", "id_number_bidx")) & keys
+        rows = found.values_list("id_type", "id_number_bidx", "pk", "region_path")
+        return {(t, b): (pk, path) for t, b, pk, path in rows if (t, b) in keys}
+
+    def _refer(self, held: dict[tuple[str, str], tuple[int, str]]) -> int:
+        """Rows whose document is held outside the importer's jurisdiction (issue 8): not
+        imported, counted with the new rows (an "already registered" count would tell the
+        importer the number exists elsewhere) and referred to the command office, like a
+        single registration (`people.services._refer`). Returns how many."""
+        scope = scope_of(self.actor)
+        elsewhere = {k: v for k, v in held.items() if not scope.covers(v[1])}
+        if elsewhere:  # one row a chunk, not one a person: a list may hold many
+            audit_record(
+                actor=self.actor,
+                action="person.registration_referred",
+                object_type="import_job",
+                object_id=str(self.job.pk),
+                details={"persons": sorted(pk for pk, _path in elsewhere.values())},
+            )
+        return len(elsewhere)
 
     def flush(self) -> None:
         chunk, self.chunk = self.chunk, []
         errors, self.errors = self.errors, []
         self.pending = 0
         keys = {good.key for good in chunk if good.key is not None}
-        before = self._stored_keys(keys) if keys else set()
-        new = [good.values for good in chunk if good.key not in before and good.values]
+        held = self._stored(keys) if keys else {}
+        new = [good.values for good in chunk if good.key not in held and good.values]
         with transaction.atomic():
             created = person_insert_values(new)
             if created is None:
                 # a concurrent import may have won some rows; count what really landed
-                created = len(self._stored_keys(keys)) - len(before)
-            self.counts.created += created
-            self.counts.existing += len(chunk) - created
+                created = len(self._stored(keys)) - len(held)
+            referred = self._refer(held)
+            self.counts.created += created + referred
+            self.counts.existing += len(chunk) - created - referred
             ImportRowError.objects.bulk_create(errors, batch_size=1000)
             ImportJob.objects.filter(pk=self.job.pk).update(**self.counts.counters())
         if self.progress is not None:
@@ -357,7 +380,9 @@ def _import_file(job: ImportJob, actor: User, progress: ProgressFn | None) -> No
         numbered = enumerate(rows, start=1)
         header_row, columns = find_header(numbered)
         reader = RowReader(actor=actor, columns=columns)
-        importer = _Importer(job=job, total=max(total - header_row, 0), progress=progress)
+        importer = _Importer(
+            job=job, actor=actor, total=max(total - header_row, 0), progress=progress
+        )
         ImportJob.objects.filter(pk=job.pk).update(total_rows=importer.counts.total)
         with _checker(_worker_count(importer.counts.total), actor.pk) as check:
             for results in check(_batches(numbered, reader, importer)):

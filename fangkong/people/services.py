@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
@@ -123,6 +125,19 @@ def _apply_contact(person: Person, data: PersonData) -> None:
     person.tags = data.tags
 
 
+def name_key(name: str) -> str:
+    """A name as compared across records: NFKC (full-width to half-width), case-folded,
+    without spaces or the middle dots of transliterated names ("阿依·买买提")."""
+    text = unicodedata.normalize("NFKC", name or "").casefold()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "·・•.")
+
+
+def names_match(registered: str, entered: str) -> bool:
+    """Whether an entered name is the registered one; an empty entry never matches."""
+    key = name_key(entered)
+    return bool(key) and key == name_key(registered)
+
+
 def region_for_actor(*, actor: User, code: str, field_name: str = "region") -> Region:
     region = Region.objects.visible_to(actor).filter(code=(code or "").strip()).first()
     if region is None:
@@ -130,12 +145,25 @@ def region_for_actor(*, actor: User, code: str, field_name: str = "region") -> R
     return region
 
 
-def _duplicate_conflict(*, actor: User, data: PersonData) -> Conflict:
-    existing = (
+class Referred(Exception):
+    """The document is registered outside the caller's jurisdiction: the registration was
+    referred to the command office instead of being refused (see `_refer`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _existing(data: PersonData) -> Person | None:
+    return (
         Person.objects.filter(id_type=data.id_type, id_number_bidx=id_number_index(data.id_number))
         .only("id", "name", "region_path")
         .first()
     )
+
+
+def _duplicate_conflict(*, actor: User, data: PersonData) -> Conflict:
+    existing = _existing(data)
     visible = (
         existing is not None and Person.objects.visible_to(actor).filter(pk=existing.pk).exists()
     )
@@ -144,19 +172,44 @@ def _duplicate_conflict(*, actor: User, data: PersonData) -> Conflict:
             _("a person with this ID number already exists"),
             existing={"id": existing.pk, "name": existing.name},
         )
-    # Naming someone outside the caller's jurisdiction would leak them.
-    return Conflict(
-        _(
-            "a person with this ID number is already registered in another "
-            "jurisdiction; ask the command office to transfer them"
-        ),
-        existing=None,
+    # An update onto a document held elsewhere: nothing about the holder, not even that the
+    # holder is in another jurisdiction; the same words as any unusable document number.
+    return Conflict(_("this ID number cannot be used for this person here"), existing=None)
+
+
+REFERRED_MESSAGE = gettext_lazy(
+    "the registration was received and passed to the command office, which confirms it "
+    "before the person appears in your list"
+)
+
+
+def _refer(*, actor: User, data: PersonData, region: Region, client_ip: str) -> Referred:
+    """Issue 8 decision: a document is registered once city-wide, so registering a person the
+    caller cannot see is not refused with "registered elsewhere" (an existence oracle) but
+    accepted as a referral: 202 with one fixed message, no name, id or region of the holder.
+    The audit row (read by the command office over both sides) carries the request so the
+    office can transfer the person or correct the document. A caller can still tell 202 from
+    201 — unavoidable while the registrant does not get the person — but learns nothing
+    about who holds the number or where, and every probe is an attributable audit row."""
+    existing = _existing(data)
+    if existing is None:  # vanished between the insert and here: let the caller retry
+        return Referred(str(REFERRED_MESSAGE))
+    audit_record(
+        actor=actor,
+        action="person.registration_referred",
+        object_type="person",
+        object_id=existing.pk,
+        client_ip=client_ip,
+        details={"to_region": region.code, "from_path": existing.region_path},
     )
+    return Referred(str(REFERRED_MESSAGE))
 
 
 def person_create(
     *, actor: User, data: PersonData, region_code: str, client_ip: str = ""
 ) -> Person:
+    """Register a person; raises Conflict for a document held in the caller's jurisdiction
+    and Referred for one held outside it."""
     authorize(actor, "person.create")
     region = region_for_actor(actor=actor, code=region_code)
     authorize(actor, "person.create", region=region)
@@ -172,7 +225,10 @@ def person_create(
                 client_ip=client_ip,
             )
     except IntegrityError:
-        raise _duplicate_conflict(actor=actor, data=data) from None
+        conflict = _duplicate_conflict(actor=actor, data=data)
+        if conflict.extra.get("existing") is not None:
+            raise conflict from None
+        raise _refer(actor=actor, data=data, region=region, client_ip=client_ip) from None
     return person
 
 

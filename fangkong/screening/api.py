@@ -376,7 +376,7 @@ class ConflictOut(Schema):
     status: str | None = None
 
 
-def screening_out(r: ScreeningRecord) -> dict[str, Any]:
+def screening_out(r: ScreeningRecord, *, actor: Any) -> dict[str, Any]:
     """Masked view: identity numbers, phone and address only ever as masks."""
     m = r.measure
     return {
@@ -396,7 +396,7 @@ def screening_out(r: ScreeningRecord) -> dict[str, Any]:
         "destination_code": r.destination.code,
         "destination_name": r.destination.name,
         "note": r.note,
-        "person_id": r.person_id,
+        "person_id": selectors.visible_person_id(actor=actor, person=r.person),
         "rule_id": r.rule_id,
         "classification": r.classification,
         "measure": None
@@ -432,7 +432,7 @@ def screening_list(
         "count": count,
         "page": page,
         "page_size": size,
-        "results": [screening_out(r) for r in rows],
+        "results": [screening_out(r, actor=actor_of(request)) for r in rows],
     }
 
 
@@ -466,7 +466,7 @@ def screening_create(request: HttpRequest, payload: ScreeningIn) -> Any:
         actor=actor, data=data, confirm=payload.confirm, client_ip=client_ip(request)
     )
     return 201, screening_out(
-        get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record.pk)
+        get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record.pk), actor=actor
     )
 
 
@@ -475,14 +475,14 @@ def screening_create(request: HttpRequest, payload: ScreeningIn) -> Any:
 def screening_lookup(request: HttpRequest, payload: TokenIn) -> Any:
     """The record behind a self-declaration QR code (POST body, never a URL)."""
     qs = selectors.screening_by_token(actor=actor_of(request), token=payload.token)
-    return screening_out(get_scoped_or_404(qs))
+    return screening_out(get_scoped_or_404(qs), actor=actor_of(request))
 
 
 @router.get("/screenings/{int:record_id}", response=ScreeningOut)
 @scoped
 def screening_get(request: HttpRequest, record_id: int) -> Any:
     qs = selectors.screening_get_qs(actor=actor_of(request))
-    return screening_out(get_scoped_or_404(qs, pk=record_id))
+    return screening_out(get_scoped_or_404(qs, pk=record_id), actor=actor_of(request))
 
 
 @router.post(
@@ -495,7 +495,9 @@ def screening_confirm(request: HttpRequest, record_id: int) -> Any:
     actor = actor_of(request)
     record = get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id)
     services.screening_confirm(actor=actor, record=record, client_ip=client_ip(request))
-    return screening_out(get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id))
+    return screening_out(
+        get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id), actor=actor
+    )
 
 
 @router.post(
@@ -509,7 +511,9 @@ def screening_reject(request: HttpRequest, record_id: int, payload: RejectIn) ->
     services.screening_reject(
         actor=actor, record=record, reason=payload.reason, client_ip=client_ip(request)
     )
-    return screening_out(get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id))
+    return screening_out(
+        get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id), actor=actor
+    )
 
 
 # ---------------------------------------------------------------- the rule table

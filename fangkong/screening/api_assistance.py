@@ -68,7 +68,7 @@ class RequestForm(Schema):
 class ItemOut(Schema):
     id: int
     row: int
-    person_id: int
+    person_id: int | None
     name: str
     id_number: str
     region_code: str
@@ -122,14 +122,16 @@ def request_out(r: AssistanceRequest) -> dict[str, Any]:
     }
 
 
-def item_out(item: AssistanceItem) -> dict[str, Any]:
+def item_out(item: AssistanceItem, *, actor: Any) -> dict[str, Any]:
+    """A row as the list gave it: the name and document the uploader entered, never the
+    registered person's (who may live in another jurisdiction: issue 8)."""
     screening = getattr(item, "screening", None)
     return {
         "id": item.pk,
         "row": item.row,
-        "person_id": item.person_id,
-        "name": item.person.name,
-        "id_number": item.person.id_number_mask,
+        "person_id": selectors.visible_person_id(actor=actor, person=item.person),
+        "name": screening.name if screening else "",
+        "id_number": screening.id_number_mask if screening else "",
         "region_code": item.region.code,
         "region_name": item.region.name,
         "town_code": item.town.code if item.town else None,
@@ -222,7 +224,7 @@ def request_items(
         "count": count,
         "page": page,
         "page_size": size,
-        "results": [item_out(i) for i in rows],
+        "results": [item_out(i, actor=actor_of(request)) for i in rows],
     }
 
 

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from fangkong.core.models import Region, RegionLevel, User
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.scoping import ScopedQuerySet, scope_of
 from fangkong.core.selectors import under_region_code
 from fangkong.screening.models import (
     AssistanceItem,
@@ -96,8 +96,8 @@ def screening_list(
 ) -> QuerySet[ScreeningRecord]:
     qs = (
         ScreeningRecord.objects.visible_to(actor)
-        .select_related("destination", "measure")
-        .defer(*CIPHERTEXT)
+        .select_related("destination", "measure", "person")
+        .defer(*CIPHERTEXT, *(f"person__{name}" for name in CIPHERTEXT))
     )
     if status:
         qs = qs.filter(status=status)
@@ -114,6 +114,18 @@ def screening_get_qs(*, actor: User) -> QuerySet[ScreeningRecord]:
         .select_related("destination", "destination__parent", "measure", "person", "rule")
         .defer(*CIPHERTEXT)
     )
+
+
+def visible_person_id(*, actor: User, person: Any) -> int | None:
+    """The id of a matched person only when they live in the caller's jurisdiction.
+
+    Records and assistance rows are matched by blind index across all jurisdictions, so the
+    matched person may be registered elsewhere: their id (like their registered name) would
+    tell the caller that the document exists there (issue 8). Outsiders get None.
+    """
+    if person is None or not scope_of(actor).covers(person.region_path):
+        return None
+    return int(person.pk)
 
 
 def screening_by_token(*, actor: User, token: str) -> QuerySet[ScreeningRecord]:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
@@ -34,6 +35,7 @@ from fangkong.people.services import (
     PHONE_PURPOSE,
     PersonData,
     id_number_index,
+    names_match,
     person_build,
     person_validate,
     region_for_actor,
@@ -464,11 +466,45 @@ def _locked(record: ScreeningRecord) -> ScreeningRecord:
     )
 
 
-@transaction.atomic
+class _NameMismatch(Exception):
+    def __init__(self, person: Person) -> None:
+        super().__init__(person.pk)
+        self.person = person
+
+
+NAME_MISMATCH_MESSAGE = gettext_lazy(
+    "the name on this record does not match the registration of its ID number: the record "
+    "was flagged for the command office to review; correct it or reject it"
+)
+
+
 def screening_confirm(
     *, actor: User, record: ScreeningRecord, client_ip: str = ""
 ) -> ScreeningRecord:
-    """Confirm a pending record: match or register the person, classify, propose the measure."""
+    """Confirm a pending record: match or register the person, classify, propose the measure.
+
+    A document registered under another name is not bound (issue 8: a typo or a borrowed ID
+    would put a stranger, maybe in another jurisdiction, under a measure): the record stays
+    pending, is flagged for review in the audit log (read by the command office) and the
+    answer is one fixed 409 that never names the registered person.
+    """
+    try:
+        return _confirm(actor=actor, record=record, client_ip=client_ip)
+    except _NameMismatch as exc:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="screening.needs_review",
+                object_type="screening",
+                object_id=record.pk,
+                client_ip=client_ip,
+                details={"person": exc.person.pk, "reason": "name_mismatch"},
+            )
+        raise Conflict(str(NAME_MISMATCH_MESSAGE), status=ScreeningStatus.PENDING) from None
+
+
+@transaction.atomic
+def _confirm(*, actor: User, record: ScreeningRecord, client_ip: str) -> ScreeningRecord:
     authorize(actor, "screening.decide", region=record.destination_path)
     record = _locked(record)
     if record.status != ScreeningStatus.PENDING:
@@ -478,7 +514,11 @@ def screening_confirm(
             status=record.status,
         )
     source = "assistance" if record.source == ScreeningSource.ASSISTANCE_REQUEST else "screening"
-    record.person = record.person or _person_for(record, actor=actor, source=source)
+    # an assistance row comes bound (by document) to the registered person: check it too
+    person = record.person or _person_for(record, actor=actor, source=source)
+    if not names_match(person.name, record.name):
+        raise _NameMismatch(person)
+    record.person = person
     record.status = ScreeningStatus.CONFIRMED
     record.decided_by, record.decided_at = actor, timezone.now()
     _classify(record, actor=actor)

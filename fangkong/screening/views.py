@@ -90,6 +90,8 @@ def _detail_context(request: HttpRequest, record: ScreeningRecord) -> dict[str, 
     measure = record.measure
     return {
         "record": record,
+        # only a person of the caller's jurisdiction is linked (issue 8: no existence oracle)
+        "person_id": selectors.visible_person_id(actor=actor_of(request), person=record.person),
         "route": record.route or [],
         "snapshot": record.classification or {},
         "measure": measure,

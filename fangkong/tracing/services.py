@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
@@ -25,7 +26,9 @@ from fangkong.core.validators import FieldError
 from fangkong.people.measures import active_profile, measure_convert, person_under_control
 from fangkong.people.models import Person
 from fangkong.people.services import (
+    Referred,
     id_number_index,
+    names_match,
     person_create,
     person_validate,
 )
@@ -330,12 +333,31 @@ class ItemResult:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
+class UnmatchedContact(FieldError):
+    """A document held outside the caller's jurisdiction under another name (issue 8)."""
+
+    def __init__(self, field_name: str, *, holder_id: int) -> None:
+        super().__init__(field_name, str(UNMATCHED_MESSAGE))
+        self.holder_id = holder_id
+
+
+UNMATCHED_MESSAGE = gettext_lazy(
+    "this contact could not be matched: check the name and ID number, or send the contact to "
+    "the jurisdiction they live in as an assistance request"
+)
+
+
 def _person_ref(*, actor: User, ref: dict[str, Any] | None, case: Case, name: str) -> Person:
     """A person by `person_id` (visible to the caller) or by document (matched anywhere).
 
     Matching by document crosses jurisdictions on purpose: a contact may live anywhere and
-    must become one person, not a duplicate. A new person is registered in a region the
-    caller can see; the answer never carries anything about a person outside it.
+    must become one person, not a duplicate. But a document alone must not bind a contact to
+    someone the caller cannot see (a typo would make a stranger a contact, and the answer an
+    existence oracle): outside the caller's jurisdiction the entered name must match the
+    registered one (normalised), else the item is refused with one fixed message that names
+    nobody and the holder is referred to the command office (`exposures_record`). A new
+    person is registered in a region the caller can see; the answer never carries anything
+    about a person outside it.
     """
     if ref is None:
         return case.person
@@ -351,7 +373,10 @@ def _person_ref(*, actor: User, ref: dict[str, Any] | None, case: Case, name: st
         id_type=id_type, id_number_bidx=id_number_index(str(ref["id_number"]))
     ).first()
     if found is not None:
-        return found
+        inside = scope_of(actor).covers(found.region_path)
+        if inside or names_match(found.name, str(ref.get("name") or "")):
+            return found
+        raise UnmatchedContact(name, holder_id=found.pk)
     data = person_validate(
         name=ref.get("name", ""),
         id_type=id_type,
@@ -359,7 +384,10 @@ def _person_ref(*, actor: User, ref: dict[str, Any] | None, case: Case, name: st
         phone=ref.get("phone", ""),
         address=ref.get("address", ""),
     )
-    return person_create(actor=actor, data=data, region_code=ref.get("region_code", ""))
+    try:
+        return person_create(actor=actor, data=data, region_code=ref.get("region_code", ""))
+    except Referred:  # registered elsewhere meanwhile: the same answer as a mismatch
+        raise FieldError(name, str(UNMATCHED_MESSAGE)) from None
 
 
 def _exposure_times(item: dict[str, Any]) -> tuple[dt.date, dt.datetime | None, dt.datetime | None]:
@@ -426,10 +454,16 @@ def exposures_record(
     """
     authorize(actor, "exposure.record", region=case.region_path)
     results: list[ItemResult] = []
+    referred: list[int] = []
     for index, item in enumerate(items):
         try:
             with transaction.atomic():
                 status, exposure_id = _record_one(actor=actor, case=case, item=item)
+        except UnmatchedContact as exc:
+            referred.append(exc.holder_id)
+            results.append(
+                ItemResult(index, "error", errors=[{"field": exc.field, "msg": exc.message}])
+            )
         except FieldError as exc:
             results.append(
                 ItemResult(index, "error", errors=[{"field": exc.field, "msg": exc.message}])
@@ -450,6 +484,15 @@ def exposures_record(
             client_ip=client_ip,
             details={"items": len(items), "created": created},
         )
+        if referred:  # the owner's command office decides whether these are their person
+            audit_record(
+                actor=actor,
+                action="exposure.contact_referred",
+                object_type="case",
+                object_id=case.pk,
+                client_ip=client_ip,
+                details={"persons": sorted(referred)},
+            )
         if created and case.status in CASE_STATUSES:
             case_id = case.pk
             transaction.on_commit(lambda: _enqueue_generations(case_id))
