@@ -135,11 +135,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("FANGKONG_SECURE_COOKIES", not DEMO_MODE)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-LOGIN_MAX_FAILURES = env_int("FANGKONG_LOGIN_MAX_FAILURES", 5, minimum=1)
-LOGIN_FAILURE_WINDOW_MINUTES = env_int("FANGKONG_LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+# Progressive login delays instead of a hard lock (fangkong.core.services.login_check):
+# past its free failures in the window, each further failure of an account (from any
+# address) or from an address (to any account) doubles a wait, up to the cap. An office
+# behind one shared address gets many free failures, so one colleague's typos block no one.
+LOGIN_FREE_FAILURES = env_int("FANGKONG_LOGIN_FREE_FAILURES", 5, minimum=1)
+LOGIN_ADDRESS_FREE_FAILURES = env_int("FANGKONG_LOGIN_ADDRESS_FREE_FAILURES", 50, minimum=1)
+LOGIN_MAX_DELAY_SECONDS = env_int("FANGKONG_LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
+LOGIN_FAILURE_WINDOW_MINUTES = env_int("FANGKONG_LOGIN_FAILURE_WINDOW_MINUTES", 60, minimum=1)
 API_TOKEN_TTL_HOURS = env_int("FANGKONG_API_TOKEN_TTL_HOURS", 12, minimum=1)
 # Behind one reverse proxy every request comes from the proxy's address: set this, or the
-# per-address lock-out counts everyone's failures together and locks the whole site out.
+# per-address delay counts everyone's failures together and slows the whole site down.
 TRUST_X_FORWARDED_FOR = env_bool("FANGKONG_TRUST_X_FORWARDED_FOR", False)
 # Person imports of at least IMPORT_PARALLEL_MIN_ROWS rows validate and encrypt in worker
 # processes (one per core unless IMPORT_WORKERS says otherwise; 0 turns it off).

@@ -1,4 +1,4 @@
-"""Authentication: tokens, lock-out, password hashing, session idle timeout."""
+"""Authentication: tokens, progressive login delays, password hashing, session idle timeout."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client
@@ -17,7 +16,6 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 TOKEN_URL = "/api/v1/auth/token"
-START = dt.datetime(2022, 4, 1, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -86,13 +84,13 @@ def test_session_post_without_csrf_token_is_refused(alice: User, tree: Any) -> N
     assert r.status_code == 403
 
 
-def test_expired_token_is_401(alice: User) -> None:
-    with time_machine.travel(START, tick=False) as traveller:
-        token = _login("alice", PASSWORD).json()["token"]
-        traveller.shift(dt.timedelta(hours=settings.API_TOKEN_TTL_HOURS, minutes=-1))
-        assert _me(token).status_code == 200
-        traveller.shift(dt.timedelta(minutes=2))
-        assert _me(token).status_code == 401
+def test_expired_token_is_401(alice: User, clock: Any) -> None:
+    clock.travel(dt.timedelta(0))
+    token = _login("alice", PASSWORD).json()["token"]
+    clock.travel(dt.timedelta(hours=settings.API_TOKEN_TTL_HOURS, minutes=-1))
+    assert _me(token).status_code == 200
+    clock.travel(dt.timedelta(minutes=2))
+    assert _me(token).status_code == 401
 
 
 def test_token_of_a_deactivated_user_is_401(alice: User) -> None:
@@ -101,40 +99,86 @@ def test_token_of_a_deactivated_user_is_401(alice: User) -> None:
     assert _me(token).status_code == 401
 
 
-def test_account_locks_after_five_failures_even_with_the_right_password(alice: User) -> None:
-    with time_machine.travel(START, tick=False) as traveller:
-        for i in range(settings.LOGIN_MAX_FAILURES):
-            # different addresses: the per-account limit must hold on its own
-            assert _login("alice", "guess", ip=f"10.1.0.{i}").status_code == 401
-        locked = _login("alice", PASSWORD, ip="10.9.9.9")
-        assert locked.status_code == 429
-        assert locked["Retry-After"] == "900"
-        assert "token" not in locked.json()
-        # still locked just inside the window, released just after it
-        traveller.shift(dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES, seconds=-5))
-        assert _login("alice", PASSWORD, ip="10.9.9.9").status_code == 429
-        traveller.shift(dt.timedelta(seconds=10))
-        assert _login("alice", PASSWORD, ip="10.9.9.9").status_code == 200
+def _waits_while_guessing(clock: Any, *, rounds: int, ip: str = "10.1.1.1") -> list[int]:
+    """Each round: the right password is refused during the wait, a guess after it fails."""
+    waits = []
+    for _ in range(rounds):
+        refused = _login("alice", PASSWORD, ip="10.9.9.9")
+        assert refused.status_code == 429, refused.content
+        assert "token" not in refused.json()
+        waits.append(int(refused["Retry-After"]))
+        clock.travel(dt.timedelta(seconds=waits[-1] + 0.5))
+        assert _login("alice", "guess", ip=ip).status_code == 401
+    return waits
 
 
-def test_client_address_locks_after_five_failures_across_usernames(tree: Any) -> None:
-    victims = [UserFactory(username=f"v{i}", region=tree.town_a1) for i in range(6)]
-    with time_machine.travel(START, tick=False) as traveller:
-        for victim in victims[:5]:
-            assert _login(victim.username, "guess", ip="10.2.0.7").status_code == 401
-        # a sixth account, right password, same address: refused
-        assert _login(victims[5].username, PASSWORD, ip="10.2.0.7").status_code == 429
-        # the same account from another address is fine (it has no failures of its own)
-        assert _login(victims[5].username, PASSWORD, ip="10.2.0.8").status_code == 200
-        traveller.shift(dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES, seconds=1))
-        assert _login(victims[5].username, PASSWORD, ip="10.2.0.7").status_code == 200
+def test_account_failures_past_the_free_ones_double_a_wait(
+    alice: User, clock: Any, settings: Any
+) -> None:
+    clock.travel(dt.timedelta(0))
+    assert settings.LOGIN_FREE_FAILURES == 5 and settings.LOGIN_MAX_DELAY_SECONDS == 300
+    for i in range(settings.LOGIN_FREE_FAILURES + 1):
+        # different addresses: the per-account delay must hold on its own
+        assert _login("alice", "guess", ip=f"10.1.0.{i}").status_code == 401
+    # every further failure doubles the wait, up to the cap
+    waits = _waits_while_guessing(clock, rounds=12)
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
+    # a correct password after the wait succeeds
+    clock.travel(dt.timedelta(seconds=settings.LOGIN_MAX_DELAY_SECONDS - 2))
+    assert _login("alice", PASSWORD, ip="10.9.9.9").status_code == 429
+    clock.travel(dt.timedelta(seconds=3))
+    assert _login("alice", PASSWORD, ip="10.9.9.9").status_code == 200
 
 
-def test_own_successful_login_does_not_reset_the_lock_on_others(alice: User, tree: Any) -> None:
+def test_the_free_failures_cost_no_wait(alice: User, clock: Any, settings: Any) -> None:
+    clock.travel(dt.timedelta(0))
+    for _ in range(settings.LOGIN_FREE_FAILURES):
+        assert _login("alice", "typo", ip="10.1.2.1").status_code == 401
+    assert _login("alice", PASSWORD, ip="10.1.2.1").status_code == 200
+
+
+def test_a_colleague_mistyping_behind_the_shared_address_blocks_no_one_else(
+    tree: Any, clock: Any, settings: Any
+) -> None:
+    clock.travel(dt.timedelta(0))
+    a = UserFactory(username="clerk_a", role=Role.COMMAND_OFFICE, region=tree.city)
+    b = UserFactory(username="clerk_b", role=Role.COMMAND_OFFICE, region=tree.city)
+    for _ in range(settings.LOGIN_FREE_FAILURES + 1):
+        assert _login(a.username, "typo", ip="127.0.0.1").status_code == 401
+    # A waits a moment; B, behind the same office address, signs in at once
+    assert _login(a.username, PASSWORD, ip="127.0.0.1").status_code == 429
+    assert _login(b.username, PASSWORD, ip="127.0.0.1").status_code == 200
+    clock.travel(dt.timedelta(seconds=2))
+    assert _login(a.username, PASSWORD, ip="127.0.0.1").status_code == 200
+
+
+def test_an_address_guessing_across_accounts_waits_past_its_free_failures(
+    tree: Any, clock: Any, settings: Any
+) -> None:
+    clock.travel(dt.timedelta(0))
+    assert settings.LOGIN_ADDRESS_FREE_FAILURES == 50
+    victim = UserFactory(username="victim", region=tree.town_a1)
+    for i in range(settings.LOGIN_ADDRESS_FREE_FAILURES):
+        assert _login(f"nobody{i}", "guess", ip="10.2.0.7").status_code == 401
+    assert _login(victim.username, PASSWORD, ip="10.2.0.7").status_code == 200
+    assert _login("nobody-more", "guess", ip="10.2.0.7").status_code == 401
+    # past the address's free failures, every account from that address waits
+    refused = _login(victim.username, PASSWORD, ip="10.2.0.7")
+    assert refused.status_code == 429 and refused["Retry-After"] == "1"
+    # the same account from another address is fine (it has no failures of its own)
+    assert _login(victim.username, PASSWORD, ip="10.2.0.8").status_code == 200
+    clock.travel(dt.timedelta(seconds=2))
+    assert _login(victim.username, PASSWORD, ip="10.2.0.7").status_code == 200
+
+
+def test_own_successful_login_does_not_reset_the_wait_of_others(
+    alice: User, tree: Any, clock: Any, settings: Any
+) -> None:
     """An attacker with an account of their own must not be able to launder failures."""
+    clock.travel(dt.timedelta(0))
     UserFactory(username="mallory", region=tree.town_a2)
     ip = "10.3.0.1"
-    for _ in range(settings.LOGIN_MAX_FAILURES - 1):
+    for _ in range(settings.LOGIN_FREE_FAILURES):
         assert _login("alice", "guess", ip=ip).status_code == 401
     assert _login("mallory", PASSWORD, ip=ip).status_code == 200
     assert _login("alice", "guess", ip=ip).status_code == 401
@@ -142,7 +186,7 @@ def test_own_successful_login_does_not_reset_the_lock_on_others(alice: User, tre
 
 
 def test_success_clears_the_accounts_own_failures(alice: User) -> None:
-    for _ in range(settings.LOGIN_MAX_FAILURES - 1):
+    for _ in range(settings.LOGIN_FREE_FAILURES - 1):
         _login("alice", "typo", ip="10.4.0.1")
     assert _login("alice", PASSWORD, ip="10.4.0.1").status_code == 200
     assert not LoginAttempt.objects.filter(username="alice", success=False).exists()
@@ -168,31 +212,32 @@ def test_session_settings_describe_a_30_minute_idle_timeout() -> None:
     assert settings.SESSION_COOKIE_HTTPONLY is True
 
 
-def test_idle_session_is_logged_out_on_the_api(alice: User) -> None:
-    with time_machine.travel(START, tick=False) as traveller:
-        client = Client()
-        client.force_login(alice)
-        assert client.get("/api/v1/me").status_code == 200
-        traveller.shift(dt.timedelta(minutes=31))
-        # the test client keeps the cookie forever, so only server-side expiry can refuse it
-        assert client.get("/api/v1/me").status_code == 401
-        assert client.get("/api/v1/people").status_code == 401
+def test_idle_session_is_logged_out_on_the_api(alice: User, clock: Any) -> None:
+    clock.travel(dt.timedelta(0))
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/api/v1/me").status_code == 200
+    clock.travel(dt.timedelta(minutes=31))
+    # the test client keeps the cookie forever, so only server-side expiry can refuse it
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/people").status_code == 401
 
 
-def test_active_session_stays_logged_in(alice: User) -> None:
-    with time_machine.travel(START, tick=False) as traveller:
-        client = Client()
-        client.force_login(alice)
-        for _ in range(6):  # two hours of activity, never 30 minutes idle
-            traveller.shift(dt.timedelta(minutes=20))
-            assert client.get("/api/v1/me").status_code == 200
-        traveller.shift(dt.timedelta(minutes=29))
+def test_active_session_stays_logged_in(alice: User, clock: Any) -> None:
+    clock.travel(dt.timedelta(0))
+    client = Client()
+    client.force_login(alice)
+    for _ in range(6):  # two hours of activity, never 30 minutes idle
+        clock.travel(dt.timedelta(minutes=20))
         assert client.get("/api/v1/me").status_code == 200
+    clock.travel(dt.timedelta(minutes=29))
+    assert client.get("/api/v1/me").status_code == 200
 
 
 def test_forwarded_address_is_ignored_unless_trusted(alice: User, settings: Any) -> None:
-    """Without a trusted proxy, a client-set X-Forwarded-For must not dodge the lock-out."""
-    for i in range(settings.LOGIN_MAX_FAILURES):
+    """Without a trusted proxy, a client-set X-Forwarded-For must not dodge the delay."""
+    settings.LOGIN_ADDRESS_FREE_FAILURES = 3
+    for i in range(settings.LOGIN_ADDRESS_FREE_FAILURES + 1):
         r = Client().post(
             TOKEN_URL,
             {"username": f"nobody{i}", "password": "guess"},
@@ -206,7 +251,8 @@ def test_forwarded_address_is_ignored_unless_trusted(alice: User, settings: Any)
 
 def test_trusted_proxy_uses_the_address_it_appended(alice: User, settings: Any) -> None:
     settings.TRUST_X_FORWARDED_FOR = True
-    for i in range(settings.LOGIN_MAX_FAILURES):
+    settings.LOGIN_ADDRESS_FREE_FAILURES = 3
+    for i in range(settings.LOGIN_ADDRESS_FREE_FAILURES + 1):
         # the client forges a different first entry each time; the proxy appends the real one
         r = Client().post(
             TOKEN_URL,
