@@ -194,6 +194,38 @@ def test_success_clears_the_accounts_own_failures(alice: User) -> None:
     assert _login("alice", PASSWORD, ip="10.4.0.1").status_code == 200
 
 
+def test_old_login_attempts_are_purged_when_a_new_one_is_written(
+    alice: User, clock: Any, settings: Any
+) -> None:
+    clock.travel(dt.timedelta(0))
+    for ip in ("10.6.0.1", "10.6.0.2"):
+        _login("alice", "typo", ip=ip)
+        _login("stranger", "guess", ip=ip)
+    assert LoginAttempt.objects.count() == 4
+    clock.travel(dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES - 1))
+    _login("alice", "typo", ip="10.6.0.3")
+    assert LoginAttempt.objects.count() == 5  # nothing is old enough yet
+    clock.travel(dt.timedelta(minutes=2))
+    assert _login("alice", PASSWORD, ip="10.6.0.4").status_code == 200
+    # only the attempts still inside the window are left: the last failure and the success
+    left = LoginAttempt.objects.order_by("at")
+    assert [(a.client_ip, a.success) for a in left] == [("10.6.0.3", False), ("10.6.0.4", True)]
+
+
+def test_the_purge_keeps_failures_as_long_as_the_longest_wait(settings: Any, clock: Any) -> None:
+    from fangkong.core.services import login_attempts_purge
+
+    clock.travel(dt.timedelta(0))
+    settings.LOGIN_FAILURE_WINDOW_MINUTES = 1
+    settings.LOGIN_MAX_DELAY_SECONDS = 600
+    LoginAttempt.objects.create(username="x", client_ip="10.7.0.1", at=clock.now(), success=False)
+    clock.travel(dt.timedelta(minutes=9))
+    assert login_attempts_purge() == 0
+    clock.travel(dt.timedelta(minutes=2))
+    assert login_attempts_purge() == 1
+    assert not LoginAttempt.objects.exists()
+
+
 def test_argon2_is_the_password_hasher(argon2_hashers: list[str], tree: Any) -> None:
     assert argon2_hashers[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     user = UserFactory(username="hashed", region=tree.town_a1)

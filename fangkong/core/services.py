@@ -84,6 +84,8 @@ def login_check(
     if wait:
         raise LoginDelayed(wait)
     user = authenticate(request, username=username, password=password)
+    # one indexed delete per attempt keeps the table at one window's worth of rows
+    login_attempts_purge()
     LoginAttempt.objects.create(
         username=username.lower()[:150],
         client_ip=client_ip,
