@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from fangkong.core.models import ApiToken, AuditEvent, LoginAttempt, Role, User
@@ -224,6 +226,42 @@ def test_the_purge_keeps_failures_as_long_as_the_longest_wait(settings: Any, clo
     clock.travel(dt.timedelta(minutes=2))
     assert login_attempts_purge() == 1
     assert not LoginAttempt.objects.exists()
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+
+def test_password_validators_are_djangos_four_with_at_least_twelve_characters() -> None:
+    names = [v["NAME"].rsplit(".", 1)[-1] for v in settings.AUTH_PASSWORD_VALIDATORS]
+    assert names == [
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+        "UserAttributeSimilarityValidator",
+    ]
+    assert settings.AUTH_PASSWORD_VALIDATORS[0]["OPTIONS"] == {"min_length": 12}
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "Tr0ub4dor&3",  # 11 characters
+        "qwerty123456",  # on the common-passwords list
+        "902184736150",  # only digits
+        "zhang.wei.hongqiao",  # too close to the account's own name and e-mail
+    ],
+)
+def test_weak_passwords_are_refused(tree: Any, weak: str) -> None:
+    user = UserFactory.build(
+        username="zhang.wei", email="zhang.wei.hongqiao@example.org", region=tree.town_a1
+    )
+    with pytest.raises(ValidationError):
+        validate_password(weak, user)
+
+
+def test_the_test_password_passes_the_validators(alice: User) -> None:
+    assert len(PASSWORD) >= 12
+    validate_password(PASSWORD, alice)
 
 
 def test_argon2_is_the_password_hasher(argon2_hashers: list[str], tree: Any) -> None:
