@@ -272,6 +272,59 @@ def test_argon2_is_the_password_hasher(argon2_hashers: list[str], tree: Any) -> 
     assert _login("hashed", PASSWORD).status_code == 200
 
 
+# --- logout and revocation ------------------------------------------------------------------
+
+LOGOUT_URL = "/api/v1/auth/logout"
+
+
+def _logout(token: str) -> Any:
+    return Client().post(LOGOUT_URL, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_logout_revokes_the_token_it_was_called_with_and_only_that(alice: User) -> None:
+    used = _login("alice", PASSWORD).json()["token"]
+    other = _login("alice", PASSWORD).json()["token"]
+    assert _logout(used).status_code == 204
+    assert _me(used).status_code == 401
+    assert _logout(used).status_code == 401
+    assert _me(other).status_code == 200  # another device's token is not this logout's
+    assert AuditEvent.objects.filter(action="auth.logout", object_id=str(alice.pk)).exists()
+
+
+def test_logout_ends_the_session(alice: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/login/")
+    csrf = client.cookies["csrftoken"].value
+    login = {"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": csrf}
+    assert client.post("/login/", login).status_code == 302
+    assert client.get("/api/v1/me").status_code == 200
+    csrf = client.cookies["csrftoken"].value  # rotated at login
+    assert client.post(LOGOUT_URL, headers={"X-CSRFToken": csrf}).status_code == 204
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/").status_code == 302
+
+
+def test_logout_without_credentials_is_401() -> None:
+    assert Client().post(LOGOUT_URL).status_code == 401
+
+
+def test_a_password_change_ends_every_token_and_session_of_the_user(alice: User, tree: Any) -> None:
+    bob = UserFactory(username="bob", region=tree.town_a1)
+    tokens = [_login("alice", PASSWORD).json()["token"] for _ in range(2)]
+    bobs = _login("bob", PASSWORD).json()["token"]
+    session = Client()
+    session.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert session.get("/api/v1/me").status_code == 200
+    # as `manage.py changepassword` or an administrator does it
+    alice.set_password("a-new-password-for-alice")
+    alice.save()
+    assert all(_me(t).status_code == 401 for t in tokens)
+    assert session.get("/api/v1/me").status_code == 401
+    assert _me(bobs).status_code == 200 and bob.pk
+    fresh = _login("alice", "a-new-password-for-alice").json()["token"]
+    assert _me(fresh).status_code == 200
+
+
 # --- session idle timeout -----------------------------------------------------------------
 
 

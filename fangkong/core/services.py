@@ -13,6 +13,7 @@ from django.db import models, transaction
 from django.db.models import Count, Max
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
@@ -111,18 +112,25 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _auth_hash(user: User) -> str:
+    # its own salt, so a token's hash can never stand in for a session's
+    return salted_hmac("fangkong.core.ApiToken", user.password, algorithm="sha256").hexdigest()
+
+
 @transaction.atomic
 def api_token_issue(*, user: User) -> str:
     raw = secrets.token_urlsafe(32)
     ApiToken.objects.create(
         user=user,
         digest=_digest(raw),
+        auth_hash=_auth_hash(user),
         expires_at=timezone.now() + timedelta(hours=settings.API_TOKEN_TTL_HOURS),
     )
     return raw
 
 
-def api_token_user(*, raw: str) -> User | None:
+def api_token_get(*, raw: str) -> ApiToken | None:
+    """The live token for `raw`: unexpired, its user active, the password unchanged since."""
     token = (
         ApiToken.objects.select_related("user", "user__region", "user__institution")
         .filter(digest=_digest(raw), expires_at__gt=timezone.now())
@@ -130,7 +138,34 @@ def api_token_user(*, raw: str) -> User | None:
     )
     if token is None or not token.user.is_active:
         return None
-    return token.user
+    if not constant_time_compare(token.auth_hash, _auth_hash(token.user)):
+        return None
+    return token
+
+
+def api_token_user(*, raw: str) -> User | None:
+    token = api_token_get(raw=raw)
+    return token.user if token is not None else None
+
+
+@transaction.atomic
+def auth_logout(*, actor: User, token: ApiToken | None, client_ip: str) -> None:
+    """Revoke the token the request came with (the caller ends a session itself).
+
+    Only that token: the user's other devices keep theirs until they log out, the token
+    expires, or the password changes.
+    """
+    if token is not None:
+        assert token.user_id == actor.pk
+        token.delete()
+    audit_record(
+        actor=actor,
+        action="auth.logout",
+        object_type="user",
+        object_id=actor.pk,
+        client_ip=client_ip,
+        details={"via": "token" if token is not None else "session"},
+    )
 
 
 def demo_accounts_present() -> bool:
