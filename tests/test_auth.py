@@ -328,11 +328,65 @@ def test_a_password_change_ends_every_token_and_session_of_the_user(alice: User,
 # --- session idle timeout -----------------------------------------------------------------
 
 
-def test_session_settings_describe_a_30_minute_idle_timeout() -> None:
+def test_session_settings_describe_idle_timeout_and_absolute_lifetime() -> None:
     assert settings.SESSION_IDLE_MINUTES == 30
-    assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_MAX_HOURS == 12
+    # the cookie and the stored session last the absolute lifetime; idleness is the
+    # middleware's to judge, so a poll can pass without renewing anything
+    assert settings.SESSION_COOKIE_AGE == 12 * 3600
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
     assert settings.SESSION_COOKIE_HTTPONLY is True
+
+
+def test_board_polling_does_not_keep_an_unattended_session_alive(
+    tree: Any, users: dict[str, User], clock: Any
+) -> None:
+    from tests.factories_masstesting import campaign_setup
+
+    mt = campaign_setup(tree, users)
+    clock.travel(dt.timedelta(0))
+    client = Client()
+    client.force_login(users["city"])
+    board = f"/masstesting/board/{mt.campaign.pk}/"
+    assert client.get(board).status_code == 200
+    poll = {"X-Fangkong-Poll": "1"}
+    api = f"/api/v1/masstesting/coverage/campaigns/{mt.campaign.pk}"
+    # the board refreshes every 15 s for the whole idle timeout: every poll is answered
+    for _ in range(settings.SESSION_IDLE_MINUTES * 4 - 1):
+        clock.travel(dt.timedelta(seconds=15))
+        assert client.get(api, headers=poll).status_code == 200
+        assert client.get(f"{api}/progress", headers=poll).status_code == 200
+    # ... but no one touched it: the next poll finds the session gone, and so does a person
+    clock.travel(dt.timedelta(seconds=30))
+    assert client.get(api, headers=poll).status_code == 401
+    assert client.get(board).status_code == 302
+
+
+def test_the_boards_timed_refresh_marks_itself_as_a_poll() -> None:
+    from pathlib import Path
+
+    import fangkong
+
+    root = Path(fangkong.__file__).parent
+    board = (root / "masstesting/static/masstesting/board.js").read_text()
+    assert 'headers["X-Fangkong-Poll"] = "1"' in board
+    assert "refresh(true)" in board  # only the timer's refresh, not a click's
+    progress = (root / "web/templates/web/imports/_progress.html").read_text()
+    assert "X-Fangkong-Poll" in progress
+
+
+def test_a_session_ends_after_its_absolute_lifetime_however_active(alice: User, clock: Any) -> None:
+    clock.travel(dt.timedelta(0))
+    client = Client()
+    client.force_login(alice)
+    for _ in range(settings.SESSION_MAX_HOURS * 3 - 1):  # busy all day, 20 minutes apart
+        clock.travel(dt.timedelta(minutes=20))
+        assert client.get("/api/v1/me").status_code == 200
+    clock.travel(dt.timedelta(minutes=19))
+    assert client.get("/api/v1/me").status_code == 200
+    clock.travel(dt.timedelta(minutes=2))
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/").status_code == 302
 
 
 def test_idle_session_is_logged_out_on_the_api(alice: User, clock: Any) -> None:
