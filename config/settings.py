@@ -171,6 +171,22 @@ MASSTESTING_MAX_INFLIGHT_RESULT_BATCHES = env_int(
 MASSTESTING_LOOKUPS_PER_HOUR = env_int("FANGKONG_MASSTESTING_LOOKUPS_PER_HOUR", 120, minimum=1)
 SELF_DECLARATIONS_PER_HOUR = env_int("FANGKONG_SELF_DECLARATIONS_PER_HOUR", 10, minimum=1)
 
+# Throttles that count in Django's cache (ID/phone search per user, self-service code
+# look-ups per address) must count across every server process: with FANGKONG_REDIS_URL set
+# the default cache is Redis, otherwise each process keeps its own in-memory counts.
+# (Login delays and self-declaration counts live in the database, shared already.)
+REDIS_URL = env_optional("FANGKONG_REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "fangkong",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "fangkong" / "locale"]
