@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 
 from fangkong.core.api import router as core_router
 from fangkong.core.http import API_AUTH, Conflict, Forbidden
-from fangkong.core.services import LoginLocked
+from fangkong.core.services import LoginDelayed
 from fangkong.core.validators import FieldError
 from fangkong.masstesting.api import router as masstesting_router
 from fangkong.masstesting.api_capacity import router as capacity_router
@@ -83,10 +83,8 @@ def _search_throttled(request: HttpRequest, exc: SearchThrottled) -> HttpRespons
     return response
 
 
-@api.exception_handler(LoginLocked)
-def _locked(request: HttpRequest, exc: LoginLocked) -> HttpResponse:
-    response = api.create_response(
-        request, {"detail": _("Too many failed logins; try again later")}, status=429
-    )
-    response["Retry-After"] = "900"
+@api.exception_handler(LoginDelayed)
+def _login_delayed(request: HttpRequest, exc: LoginDelayed) -> HttpResponse:
+    response = api.create_response(request, {"detail": exc.message}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
     return response

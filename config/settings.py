@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "fangkong.core.bodylimit.RequestSizeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fangkong.core.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fangkong.core.middleware.NoStoreMiddleware",
@@ -125,24 +126,37 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Applied wherever a password is set: Django's createsuperuser / changepassword and
+# fangkong's own account services (drill.services for the demo accounts).
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
 ]
 
-# Idle timeout: the cookie's age restarts on every request, so it expires after inactivity.
+# Idle timeout on user activity (background polls excluded) and an absolute lifetime from
+# sign-in, both judged by fangkong.core.sessions.SessionLifetimeMiddleware; the cookie and
+# the stored session simply last the absolute lifetime.
 SESSION_IDLE_MINUTES = env_int("FANGKONG_SESSION_IDLE_MINUTES", 30, minimum=1)
-SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_MAX_HOURS = env_int("FANGKONG_SESSION_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+SESSION_SAVE_EVERY_REQUEST = False
 
-LOGIN_MAX_FAILURES = env_int("FANGKONG_LOGIN_MAX_FAILURES", 5, minimum=1)
-LOGIN_FAILURE_WINDOW_MINUTES = env_int("FANGKONG_LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+# Progressive login delays instead of a hard lock (fangkong.core.services.login_check):
+# past its free failures in the window, each further failure of an account (from any
+# address) or from an address (to any account) doubles a wait, up to the cap. An office
+# behind one shared address gets many free failures, so one colleague's typos block no one.
+LOGIN_FREE_FAILURES = env_int("FANGKONG_LOGIN_FREE_FAILURES", 5, minimum=1)
+LOGIN_ADDRESS_FREE_FAILURES = env_int("FANGKONG_LOGIN_ADDRESS_FREE_FAILURES", 50, minimum=1)
+LOGIN_MAX_DELAY_SECONDS = env_int("FANGKONG_LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
+LOGIN_FAILURE_WINDOW_MINUTES = env_int("FANGKONG_LOGIN_FAILURE_WINDOW_MINUTES", 60, minimum=1)
 API_TOKEN_TTL_HOURS = env_int("FANGKONG_API_TOKEN_TTL_HOURS", 12, minimum=1)
 # Behind one reverse proxy every request comes from the proxy's address: set this, or the
-# per-address lock-out counts everyone's failures together and locks the whole site out.
+# per-address delay counts everyone's failures together and slows the whole site down.
 TRUST_X_FORWARDED_FOR = env_bool("FANGKONG_TRUST_X_FORWARDED_FOR", False)
 # Person imports of at least IMPORT_PARALLEL_MIN_ROWS rows validate and encrypt in worker
 # processes (one per core unless IMPORT_WORKERS says otherwise; 0 turns it off).
@@ -159,6 +173,22 @@ MASSTESTING_MAX_INFLIGHT_RESULT_BATCHES = env_int(
 # Self-service page look-ups (/hs/<token>/) per client address per hour (429 beyond).
 MASSTESTING_LOOKUPS_PER_HOUR = env_int("FANGKONG_MASSTESTING_LOOKUPS_PER_HOUR", 120, minimum=1)
 SELF_DECLARATIONS_PER_HOUR = env_int("FANGKONG_SELF_DECLARATIONS_PER_HOUR", 10, minimum=1)
+
+# Throttles that count in Django's cache (ID/phone search per user, self-service code
+# look-ups per address) must count across every server process: with FANGKONG_REDIS_URL set
+# the default cache is Redis, otherwise each process keeps its own in-memory counts.
+# (Login delays and self-declaration counts live in the database, shared already.)
+REDIS_URL = env_optional("FANGKONG_REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "fangkong",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -123,6 +123,7 @@ def _window(w: World) -> dict[str, Any]:
 API = "/api/v1"
 OPS: dict[str, Op] = {
     "POST /auth/token": Op("public"),
+    "POST /auth/logout": Op("public"),
     "GET /me": Op("public"),
     "GET /regions": Op(None),
     "GET /regions/{code}": Op(None, "region"),

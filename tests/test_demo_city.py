@@ -16,6 +16,7 @@ from typing import Any
 
 import phonenumbers
 import pytest
+from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, TestCase, override_settings
@@ -316,6 +317,25 @@ def test_lost_accounts_file_gets_fresh_passwords_and_real_users_are_left_alone(
     User.objects.filter(username="sysadmin").update(is_demo=False)
     with pytest.raises(DemoAccountClash):
         demo_accounts_ensure(data_dir=tmp_path)
+
+
+def test_demo_passwords_pass_the_validators_and_a_weak_stored_one_is_replaced(
+    city: dict[str, Region], tmp_path: Path, fast_hashing: None
+) -> None:
+    first = demo_accounts_ensure(data_dir=tmp_path)
+    for account in first:
+        assert len(account.password) >= 12
+        validate_password(account.password, User.objects.get(username=account.username))
+    # an accounts file from before the 12-character rule: its short password is not reused
+    path = tmp_path / ACCOUNTS_FILE
+    rows = json.loads(path.read_text())
+    rows[0]["password"] = "short-pw-1"
+    path.write_text(json.dumps(rows))
+    User.objects.filter(username=rows[0]["username"]).delete()
+    second = {a.username: a.password for a in demo_accounts_ensure(data_dir=tmp_path)}
+    fresh = second[rows[0]["username"]]
+    assert fresh != "short-pw-1" and len(fresh) >= 12
+    assert User.objects.get(username=rows[0]["username"]).check_password(fresh)
 
 
 # -- the demo outbreak ------------------------------------------------------------------------

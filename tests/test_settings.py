@@ -343,3 +343,60 @@ def test_bad_transport_settings_stop_the_start(
     done = _transport(tmp_path, FANGKONG_MODE="demo", **env_vars)
     assert done.returncode != 0
     assert "ImproperlyConfigured" in done.stderr and named in done.stderr
+
+
+# --- the shared cache the throttles count in ------------------------------------------------
+
+_PRINT_CACHE = (
+    "import django, json; django.setup(); from django.conf import settings; "
+    "print(json.dumps(settings.CACHES['default']))"
+)
+
+
+def _cache_setting(tmp_path: Path, **extra: str) -> dict[str, Any]:
+    keep = ("PATH", "HOME", "LANG", "SYSTEMROOT", "VIRTUAL_ENV")
+    child_env = {k: v for k, v in os.environ.items() if k in keep}
+    child_env.update(
+        DJANGO_SETTINGS_MODULE="config.settings", FANGKONG_DATA_DIR=str(tmp_path), **extra
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _PRINT_CACHE],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_redis_url_makes_the_default_cache_redis(tmp_path: Path) -> None:
+    """Throttles (search, look-ups) count in the default cache: shared when Redis is set."""
+    plain = _cache_setting(tmp_path)
+    assert plain["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    shared = _cache_setting(tmp_path, FANGKONG_REDIS_URL="redis://127.0.0.1:6379/3")
+    assert shared["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert shared["LOCATION"] == "redis://127.0.0.1:6379/3"
+
+
+def test_two_processes_count_together_in_redis() -> None:
+    """One real round-trip: two cache clients (as two server processes) share one counter."""
+    import redis
+    from django.core.cache.backends.redis import RedisCache
+
+    url = os.environ.get("FANGKONG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+    key = f"fangkong-test:{secrets.token_hex(8)}"
+    one, two = RedisCache(url, {}), RedisCache(url, {})
+    try:
+        assert one.add(key, 0, timeout=60)
+        assert one.incr(key) == 1
+        assert two.incr(key) == 2
+        assert one.get(key) == 2
+    finally:
+        one.delete(key)

@@ -5,6 +5,7 @@ Every view test also tries the user who must not see the object (sibling town �
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -61,17 +62,23 @@ def test_login_failure_shows_error(users: dict[str, User]) -> None:
     assert client.get("/").status_code == 302
 
 
-def test_login_lockout_answers_429(users: dict[str, User], settings: Any) -> None:
-    settings.LOGIN_MAX_FAILURES = 3
+def test_login_delay_answers_429_and_says_when_to_retry(
+    users: dict[str, User], settings: Any, clock: Any
+) -> None:
+    clock.travel(dt.timedelta(0))
+    settings.LOGIN_FREE_FAILURES = 3
     client = Client()
-    for _ in range(3):
+    for _ in range(4):
         client.post("/login/", {"username": "town_a1", "password": "nope-nope-nope"})
     r = client.post("/login/", {"username": "town_a1", "password": PASSWORD})
     assert r.status_code == 429
-    assert r["Retry-After"] == str(settings.LOGIN_FAILURE_WINDOW_MINUTES * 60)
-    assert "登录已暂时锁定" in text(r)
+    assert r["Retry-After"] == "1"
+    assert "登录暂时受限" in text(r) and "请在 1 秒后重试" in text(r)
     assert client.get("/").status_code == 302  # still not signed in
     assert LoginAttempt.objects.filter(success=True).count() == 0
+    clock.travel(dt.timedelta(seconds=2))
+    r = client.post("/login/", {"username": "town_a1", "password": PASSWORD})
+    assert r.status_code == 302 and client.get("/").status_code == 200
 
 
 def test_logout_is_post_only(users: dict[str, User]) -> None:

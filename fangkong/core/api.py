@@ -5,14 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import logout as session_logout
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from fangkong.core import selectors
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, public, scoped
+from fangkong.core.http import (
+    actor_of,
+    api_token_of,
+    get_scoped_or_404,
+    page_slice,
+    public,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
-from fangkong.core.services import api_token_issue, login_check
+from fangkong.core.services import api_token_issue, auth_logout, login_check
 
 router = Router(tags=["core"])
 
@@ -43,6 +51,16 @@ def auth_token(request: HttpRequest, payload: TokenIn) -> Any:
     if user is None:
         return 401, {"detail": _("Wrong username or password")}
     return 200, {"token": api_token_issue(user=user)}
+
+
+@router.post("/auth/logout", response={204: None})
+@public("ending one's own session or token reads no data")
+def auth_logout_view(request: HttpRequest) -> Any:
+    token = api_token_of(request)
+    auth_logout(actor=actor_of(request), token=token, client_ip=client_ip(request))
+    if token is None:
+        session_logout(request)
+    return 204, None
 
 
 class MeOut(Schema):

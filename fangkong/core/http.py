@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.security import HttpBearer, SessionAuth
 
-from fangkong.core.models import User
+from fangkong.core.models import ApiToken, User
 from fangkong.core.permissions import Forbidden as Forbidden  # re-exported for views
 from fangkong.core.scoping import require_scoped
-from fangkong.core.services import api_token_user
+from fangkong.core.services import api_token_get
 from fangkong.core.validators import FieldError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,10 +42,18 @@ def public(reason: str) -> Callable[[F], F]:
 
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = api_token_user(raw=token)
-        if user is not None:
-            request.user = user
-        return user
+        found = api_token_get(raw=token)
+        if found is None:
+            return None
+        # kept for logout, which revokes the token the request came with
+        request.fangkong_api_token = found  # type: ignore[attr-defined]
+        request.user = found.user
+        return found.user
+
+
+def api_token_of(request: HttpRequest) -> ApiToken | None:
+    """The bearer token this request authenticated with, None for a session."""
+    return getattr(request, "fangkong_api_token", None)
 
 
 class ScopedSessionAuth(SessionAuth):

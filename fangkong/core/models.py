@@ -148,10 +148,15 @@ class User(AbstractUser):
 
 
 class ApiToken(models.Model):
-    """A bearer token; only its SHA-256 digest is stored."""
+    """A bearer token; only its SHA-256 digest is stored.
+
+    `auth_hash` is a keyed hash of the user's password hash when the token was issued, as
+    Django's session auth hash: any password change, by whatever path, ends every token.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True)
+    auth_hash = models.CharField(max_length=64, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)

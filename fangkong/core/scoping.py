@@ -145,7 +145,7 @@ class ScopedQuerySet(models.QuerySet[_M], Generic[_M]):
     def _guard(self) -> None:
         if self._scoped_for is not None or not _GUARD.get() or _ESCAPE.get() is not None:
             return
-        if self._hints.get("instance") is not None:
+        if self._hints.get("instance") is not None:  # type: ignore[attr-defined]
             return  # a related manager of a row already read in scope
         module = _asked_by_request_layer()
         if module is not None:

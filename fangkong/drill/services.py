@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -235,6 +237,20 @@ def _new_password() -> str:
     return "".join(secrets.choice(alphabet) for _i in range(16))
 
 
+def _valid_password(user: User, candidate: str | None) -> str:
+    """`candidate` if it passes the password validators, else a fresh password that does.
+
+    A file written before the 12-character rule holds passwords the validators now refuse.
+    """
+    for password in ([candidate] if candidate else []) + [_new_password() for _i in range(5)]:
+        try:
+            validate_password(password, user)
+        except ValidationError:
+            continue
+        return password
+    raise RuntimeError("no generated password passed the validators")
+
+
 def _read_accounts_file(path: Path) -> dict[str, str]:
     try:
         rows = json.loads(path.read_text())
@@ -267,11 +283,12 @@ def _ensure_account(spec: AccountSpec, known: dict[str, str]) -> tuple[DemoAccou
     if changed:
         # a known password is reused only to recreate a missing user; an existing user whose
         # password the file does not match gets a new one (the file is the source of truth)
-        password = (known.get(spec.username) if user is None else None) or _new_password()
+        reuse = known.get(spec.username) if user is None else None
         user = user or User(username=spec.username)
         user.role, user.working_group = spec.role, spec.working_group
         user.region, user.institution, user.is_demo = region, institution, True
         user.first_name = spec.title
+        password = _valid_password(user, reuse)
         user.set_password(password)
         user.save()
     assert password is not None

@@ -14,7 +14,7 @@ from fangkong.core.models import Role
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting.models import BoxStatus, TransferBox, Tube, TubeStatus
 from tests.browser.conftest import City, login, shot
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 from tests.factories_masstesting import campaign_setup
 from tests.test_mt_lab import fill_tubes
 
@@ -27,7 +27,7 @@ def test_transport_and_lab_pages(page: Any, live_server: Any, city: City, tmp_pa
     tree = city.tree
     users: dict[str, Any] = {}
     mt = campaign_setup(tree, users, pool_size=10)
-    mt.sampler.set_password("correct-horse-battery-9")
+    mt.sampler.set_password(PASSWORD)
     mt.sampler.first_name = "东一采样点采样员"
     mt.sampler.save()
     UserFactory(username="lab1", role=Role.LAB, institution=tree.lab, first_name="示范检测所收样员")

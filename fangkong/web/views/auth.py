@@ -1,4 +1,4 @@
-"""Login with lock-out, logout and the language switch."""
+"""Login with progressive delays, logout and the language switch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from fangkong.core.http import public
 from fangkong.core.middleware import client_ip
-from fangkong.core.services import LoginLocked, login_check
+from fangkong.core.services import LoginDelayed, login_check
 from fangkong.web.forms import LoginForm
 
 
@@ -44,10 +44,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password"],
             client_ip=client_ip(request),
         )
-    except LoginLocked:
-        context.update(locked=True, lock_minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    except LoginDelayed as exc:
+        context.update(delayed=True, retry_after=exc.retry_after)
         response = render(request, "web/login.html", context, status=429)
-        response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_MINUTES * 60)
+        response["Retry-After"] = str(exc.retry_after)
         return response
     if user is None:
         form.add_error(None, _("Wrong username or password."))

@@ -19,8 +19,12 @@
     if (text !== undefined) { node.textContent = text; }
     return node;
   }
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+  // A timed refresh says it is a poll, so it does not count as the user being active: an
+  // unattended board must still sign out after the idle timeout (fangkong.core.sessions).
+  function getJSON(url, poll) {
+    var headers = { Accept: "application/json" };
+    if (poll) { headers["X-Fangkong-Poll"] = "1"; }
+    return fetch(url, { credentials: "same-origin", headers: headers })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); });
   }
   function withRegion(url) { return region ? url + "?region_id=" + region : url; }
@@ -184,18 +188,19 @@
     }
   }
 
-  function refresh() {
-    var cov = getJSON(withRegion(root.dataset.coverageUrl)).then(function (body) {
+  function refresh(poll) {
+    var cov = getJSON(withRegion(root.dataset.coverageUrl), poll).then(function (body) {
       renderKpis(body.totals); renderCrumbs(body.crumbs); renderRows(body); renderMap(body);
     });
-    var prog = getJSON(withRegion(root.dataset.progressUrl)).then(renderProgress);
+    var prog = getJSON(withRegion(root.dataset.progressUrl), poll).then(renderProgress);
     return Promise.all([cov, prog]).then(function () { stamp(true); }, function () { stamp(false); });
   }
 
   function go(regionId, push) {
     region = String(regionId);
     if (push) { history.pushState({ region: region }, "", root.dataset.boardUrl + "?region=" + region); }
-    loadGeo().then(refresh, refresh);
+    var now = function () { return refresh(false); };
+    loadGeo().then(now, now);
   }
 
   function init() {
@@ -219,7 +224,7 @@
     });
     history.replaceState({ region: region }, "", location.href);
     go(region, false);
-    setInterval(function () { if (!document.hidden) { refresh(); } }, REFRESH_MS);
+    setInterval(function () { if (!document.hidden) { refresh(true); } }, REFRESH_MS);
     window.addEventListener("resize", function () { map.resize(); progress.resize(); });
   }
   document.addEventListener("DOMContentLoaded", init);
