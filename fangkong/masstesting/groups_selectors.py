@@ -109,7 +109,9 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 def rules_for(*, actor: User, region: Region | None = None) -> Rules:
     """Active regimes of the actor's jurisdiction (or of `region`), including those set by a
     higher level: a town's members follow the city's regime unless the town has its own."""
-    base = region.path if region is not None else (scope_of(actor).region_path or "")
+    base = region.path if region is not None else scope_of(actor).region_path
+    if base is None:  # no jurisdiction (an institution's staff): no regime applies, not all
+        return Rules([])
     ancestors = [base[: i + 1] for i, ch in enumerate(base) if ch == "/"]
     # Regimes carry no personal data; those above the actor's scope are read to derive due
     # dates, and never returned.

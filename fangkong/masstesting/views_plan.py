@@ -29,7 +29,7 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.models import InstitutionKind, RegionLevel, User
-from fangkong.core.scoping import scope_of
+from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import selectors, services
 from fangkong.masstesting.models import POOL_SIZES, Campaign, CampaignStatus, SamplingPoint
@@ -226,8 +226,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "summary": summary,
         "may_plan": services.may_plan(actor),
         # a town may add its own points to the city's campaign, but only the city closes it
-        "may_close": services.may_plan(actor)
-        and campaign.region.path.startswith(scope_of(actor).region_path or "\0"),
+        "may_close": allowed(actor, "campaign.plan", region=campaign.region),
         "is_open": campaign.status != CampaignStatus.CLOSED,
         "groups": [labels.get(g, g) for g in campaign.key_groups],
         "group_pools": [(labels.get(g, g), n) for g, n in campaign.group_pool_sizes.items()],
