@@ -47,7 +47,7 @@ def _actor_region(_w: World, user: Any) -> tuple[Any, Any]:
     return user.region, None
 
 
-def _own_lab(_w: World, user: Any) -> tuple[Any, Any]:
+def _own_institution(_w: World, user: Any) -> tuple[Any, Any]:
     return None, user.institution_id
 
 
@@ -104,7 +104,9 @@ UI: dict[str, UiOp] = {
     "GET screening/": UiOp(None),
     "GET screening/new/": UiOp(None),
     "POST screening/new/": UiOp("screening.create", where=_in_region),
-    "POST screening/lookup/": UiOp(None, data=lambda w: {"token": "X" * 20}),
+    "POST screening/lookup/": UiOp(
+        None, "record", data=lambda w: {"token": w.objects["record"].token}
+    ),
     "GET screening/<int:record_id>/": UiOp(None, "record"),
     "POST screening/<int:record_id>/confirm/": UiOp("screening.decide", "record"),
     "POST screening/<int:record_id>/reject/": UiOp("screening.decide", "record", data=_reason),
@@ -118,9 +120,9 @@ UI: dict[str, UiOp] = {
     "POST screening/zones/": UiOp("zone.change", where=_in_region),
     "POST screening/zones/<int:zone_id>/close/": UiOp("zone.change", "zone"),
     "GET screening/rules/": UiOp(None),
-    "GET screening/rules/new/": UiOp(None),
+    "GET screening/rules/new/": UiOp("classification.configure"),
     "POST screening/rules/new/": UiOp("classification.configure"),
-    "GET screening/rules/<int:rule_id>/": UiOp(None, "rule"),
+    "GET screening/rules/<int:rule_id>/": UiOp("classification.configure", "rule"),
     "POST screening/rules/<int:rule_id>/": UiOp("classification.configure", "rule"),
     "GET screening/assistance/": UiOp(None),
     "POST screening/assistance/": UiOp(
@@ -182,16 +184,21 @@ UI: dict[str, UiOp] = {
     "POST masstesting/points/<int:point_id>/teams/new/": UiOp("campaign.plan", "point"),
     "GET masstesting/lab/": UiOp(None),
     "POST masstesting/lab/receive/": UiOp(
-        "lab.work", data=lambda w: {"barcodes": "NOPE-1"}, where=_own_lab
+        "lab.work", data=lambda w: {"barcodes": "NOPE-1"}, where=_own_institution
     ),
-    "POST masstesting/lab/results/": UiOp("lab.work", files=_xlsx, where=_own_lab),
+    "POST masstesting/lab/results/": UiOp("lab.work", files=_xlsx, where=_own_institution),
     "GET masstesting/lab/batches/<int:batch_id>/errors.xlsx": UiOp(None, "batch"),
     "GET masstesting/transport/": UiOp(None),
-    "POST masstesting/transport/pack/": UiOp("box.transport", where=_point_where),
+    "POST masstesting/transport/pack/": UiOp(
+        "box.transport",
+        "point",
+        data=lambda w: {"point": w.objects["point"].pk, "lab": w.tree.lab.pk, "code": "BOX-U1"},
+        where=_point_where,
+    ),
     "POST masstesting/transport/boxes/<int:box_id>/hand-over/": UiOp(
         "box.transport", "box", where=_point_where
     ),
-    "GET masstesting/sampler/": UiOp(None),
+    "GET masstesting/sampler/": UiOp("scan.upload", where=_own_institution),
     "GET masstesting/sampler/sw.js": UiOp("public"),
     "GET masstesting/codes/": UiOp(None),
     "POST masstesting/codes/print/": UiOp("code.read", where=_in_region),
@@ -201,7 +208,12 @@ UI: dict[str, UiOp] = {
     "POST masstesting/groups/regimes/<int:regime_id>/": UiOp("keygroup.manage", "regime"),
     "POST masstesting/groups/regimes/<int:regime_id>/round/": UiOp("keygroup.manage", "regime"),
     "GET masstesting/groups/members/": UiOp(None),
-    "POST masstesting/groups/members/sync/": UiOp("keygroup.manage", where=_actor_region),
+    "POST masstesting/groups/members/sync/": UiOp(
+        "keygroup.manage",
+        "region",
+        data=lambda w: {"region": w.tree.community_a1.pk},
+        where=_in_region,
+    ),
     "POST masstesting/groups/members/import/": UiOp(
         "keygroup.manage", files=_xlsx, where=_actor_region
     ),

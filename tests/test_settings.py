@@ -322,6 +322,7 @@ def test_production_assumes_tls_unless_told_otherwise(tmp_path: Path) -> None:
         "FANGKONG_SECRET_KEY": secrets.token_urlsafe(50),
         "FANGKONG_PII_KEYS": f"p1:{_b64()}",
         "FANGKONG_BLIND_INDEX_KEY": _b64(),
+        "FANGKONG_AUDIT_KEY": _b64(),
     }
     assert _transport_settings(tmp_path, **keys)["SECURE_SSL_REDIRECT"] is True
     plain = _transport_settings(tmp_path, **keys, FANGKONG_TLS="0")

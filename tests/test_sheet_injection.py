@@ -122,10 +122,10 @@ def _bulletin_web(tree: Tree, users: dict[str, User], api_as: Any) -> bytes:
 
 
 def _case_with_contact(tree: Tree, users: dict[str, User], api_as: Any, capture: Any) -> int:
-    """A town A1 case whose contact, registered in district B, was entered by the name they
-    declared under."""
+    """A town A1 case whose contact, registered in district B under the name they declared
+    (an outsider's ID binds only when the name matches), was entered by that name."""
     idn = make_resident_id()
-    make_person(tree.grid_b1, name="王五", id_number=idn)
+    make_person(tree.grid_b1, name=PAYLOAD, id_number=idn)
     with capture(execute=True):
         case = confirmed_case(actor=users["town_a1"], person=make_person(tree.grid_a1))
     contact = {"id_number": idn, "name": PAYLOAD, "phone": "+8613700001111"}

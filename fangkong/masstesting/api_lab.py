@@ -105,7 +105,7 @@ def box_out(box: TransferBox) -> dict[str, Any]:
 def box_create(request: HttpRequest, payload: BoxIn) -> Any:
     actor = actor_of(request)
     point = get_scoped_or_404(selectors_lab.transport_points(actor=actor), pk=payload.point_id)
-    lab = selectors_lab.lab_choices(point=point).filter(pk=payload.lab_id).first()
+    lab = next(iter(selectors_lab.lab_choices(point=point, lab_id=payload.lab_id)), None)
     if lab is None:
         raise Http404()
     box = lab_services.box_pack(

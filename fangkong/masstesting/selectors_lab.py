@@ -6,10 +6,8 @@ handed to (their scope_institution_field names both), and to the regions above t
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from fangkong.core.models import Institution, InstitutionKind, User
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.scoping import ScopedQuerySet, unscoped
 from fangkong.masstesting.models import (
     BoxStatus,
     ResultBatch,
@@ -62,11 +60,15 @@ def transport_points(*, actor: User) -> ScopedQuerySet[SamplingPoint]:
     return SamplingPoint.objects.select_related("campaign", "region").visible_to(actor)
 
 
-def lab_choices(*, point: SamplingPoint) -> QuerySet[Institution]:
-    """Labs a box from `point` may go to: the testing laboratories of the campaign's city.
+def lab_choices(*, point: SamplingPoint, lab_id: int | None = None) -> list[Institution]:
+    """Labs a box from `point` may go to (or the one of them with `lab_id`): the testing
+    laboratories of the campaign's city.
 
     A lab directory, not data of the actor's jurisdiction (a district's boxes go to a city
     lab): the caller has already read `point` through a scoped selector."""
     city = point.campaign.region.path.split("/", 1)[0] + "/"
     qs = Institution.objects.filter(kind=InstitutionKind.LAB, region__path__startswith=city)
-    return qs.order_by("name")
+    if lab_id is not None:
+        qs = qs.filter(pk=lab_id)
+    with unscoped("the lab directory of the campaign's city, for a point read in scope"):
+        return list(qs.order_by("name"))

@@ -172,7 +172,7 @@ def _transport_context(actor: User, point: SamplingPoint | None) -> dict[str, An
         context.update(
             packable=list(packable[:500]),
             packable_count=packable.count(),
-            labs=list(selectors_lab.lab_choices(point=point)),
+            labs=selectors_lab.lab_choices(point=point),
             boxes=list(boxes[:LIST_SIZE]),
             suggested_code=f"{point.pk}-{timezone.localtime():%m%d-%H%M}",
         )
@@ -201,7 +201,9 @@ def transport_pack(request: HttpRequest) -> HttpResponse:
     point = _point_from(request, request.POST.get("point", "") or "x")
     assert point is not None
     lab_id = int_param(request.POST.get("lab"))
-    lab = selectors_lab.lab_choices(point=point).filter(pk=lab_id).first() if lab_id else None
+    lab = (
+        next(iter(selectors_lab.lab_choices(point=point, lab_id=lab_id)), None) if lab_id else None
+    )
     barcodes = request.POST.getlist("tubes") + [
         b for b in _SPLIT.split(request.POST.get("scanned", "")) if b
     ]

@@ -14,7 +14,7 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
 from fangkong.core.validators import FieldError
@@ -273,7 +273,8 @@ def measure_list(
     kind: str | None = None,
     region: str | None = None,
     overdue: str | None = None,
-    person_id: int | None = None,
+    # a database key is a signed 64-bit integer: larger ids are a 422, not an overflow (500)
+    person_id: int | None = Query(None, ge=1, le=2**63 - 1),
     page: int = 1,
     page_size: int = 50,
 ) -> Any:
