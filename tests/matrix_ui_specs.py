@@ -28,6 +28,9 @@ class UiOp:
     where: Callable[[World, Any], tuple[Any, Any]] | None = None
     # path parameters that are words, not objects (an action's slug)
     fixed: dict[str, str] = field(default_factory=dict)
+    # a page that may send the reader on (home to a sampler's or lab's own page; a contact
+    # row opened outside htmx to its case)
+    redirects: bool = False
 
     def as_op(self) -> Op:
         return Op(self.action, self.target, where=self.where)
@@ -144,7 +147,9 @@ UI: dict[str, UiOp] = {
     "POST tracing/cases/<int:case_id>/status/": UiOp("case.register", "case"),
     "POST tracing/cases/<int:case_id>/exposures/": UiOp("exposure.record", "case"),
     "POST tracing/cases/<int:case_id>/generations/": UiOp("investigation.run", "case"),
-    "GET tracing/cases/<int:case_id>/contacts/<int:contact_id>/": UiOp(None, "contact"),
+    "GET tracing/cases/<int:case_id>/contacts/<int:contact_id>/": UiOp(
+        None, "contact", redirects=True
+    ),
     "POST tracing/cases/<int:case_id>/contacts/<int:contact_id>/trace/": UiOp(
         "contact.trace", "contact"
     ),
@@ -227,7 +232,7 @@ UI: dict[str, UiOp] = {
     "POST masstesting/rechecks/<int:task_id>/cancel/": UiOp("recheck.cancel", "task", data=_reason),
     "GET hs/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
     # web
-    "GET ": UiOp(None),
+    "GET ": UiOp(None, redirects=True),
     "GET login/": UiOp("public"),
     "POST login/": UiOp("public"),
     "POST logout/": UiOp("public"),
