@@ -41,11 +41,11 @@ GOAL_RATE, GOAL_RATIO = 20_000.0, 0.35
 
 
 def seed(n_persons: int) -> tuple[str, list[int], list[str]]:
-    """Regions, persons + codes (COPY), a campaign, points, a bearer token for the city."""
+    """Regions, persons + codes (COPY), a campaign, points, a bearer token for their sampler."""
     from django.db import connection
     from django.utils import timezone
 
-    from fangkong.core.models import Region, RegionLevel, Role, User
+    from fangkong.core.models import Institution, InstitutionKind, Region, RegionLevel, Role, User
     from fangkong.core.services import api_token_issue
     from fangkong.masstesting.models import Campaign, SamplingPoint
 
@@ -53,7 +53,11 @@ def seed(n_persons: int) -> tuple[str, list[int], list[str]]:
     district = Region.objects.create(
         code="990101", name="第1区", level=RegionLevel.DISTRICT, parent=city
     )
-    user = User.objects.create(username="bench", role=Role.COMMAND_OFFICE, region=city)
+    # Only a sampler of the point's own institution may upload its scans (permission table).
+    station = Institution.objects.create(
+        name="基准采样站", kind=InstitutionKind.SAMPLING_POINT, region=district
+    )
+    user = User.objects.create(username="bench", role=Role.SAMPLER, institution=station)
     now = timezone.now()
     campaign = Campaign.objects.create(
         name="全员核酸",
@@ -63,7 +67,9 @@ def seed(n_persons: int) -> tuple[str, list[int], list[str]]:
         ends_at=now + dt.timedelta(hours=24),
     )
     points = [
-        SamplingPoint.objects.create(campaign=campaign, name=f"采样点{i}", region=district).pk
+        SamplingPoint.objects.create(
+            campaign=campaign, name=f"采样点{i}", region=district, institution=station
+        ).pk
         for i in range(POINTS)
     ]
     cols = "name, id_type, id_number_ct, id_number_bidx, id_number_mask, phone_ct, phone_bidx, "
