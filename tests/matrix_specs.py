@@ -361,6 +361,8 @@ OPS: dict[str, Op] = {
     "POST /masstesting/status/validity": Op("public", body=lambda w: {"token": "nope-nope"}),
     "GET /masstesting/status/persons/{person_id}/latest": Op(None, "resident"),
     "GET /masstesting/status/persons/{person_id}/code": Op("code.read", "resident"),
+    "POST /masstesting/status/persons/{person_id}/code/link": Op("code.link", "resident"),
+    "POST /masstesting/status/persons/{person_id}/code/link/revoke": Op("code.link", "resident"),
     "GET /masstesting/coverage/campaigns/{campaign_id}": Op(None, "campaign"),
     "GET /masstesting/coverage/campaigns/{campaign_id}/groups": Op(None, "campaign"),
     "GET /masstesting/coverage/campaigns/{campaign_id}/progress": Op(None, "campaign"),

@@ -203,10 +203,10 @@ def _negative_sample(mt: MassTestingSetup, person: Person, at: dt.datetime) -> N
 def test_self_service_shows_code_and_result(tree: Tree, users: dict[str, User]) -> None:
     mt = campaign_setup(tree, users)
     person = make_person(tree.grid_a1, name="李四")
-    token = registration_code_for(person=person).token
+    url = codes.self_service_link_issue(actor=users["community_a1"], person=person)
     _negative_sample(mt, person, timezone.now() - dt.timedelta(hours=3))
-    url = reverse("masstesting_public:self_service", args=[token])
-    assert url == f"/hs/{token}/"
+    secret = url.split("/")[2]
+    assert url == reverse("masstesting_public:self_service", args=[secret]) == f"/hs/{secret}/"
     r = Client().get(url)
     assert r.status_code == 200
     assert r["Cache-Control"] == "no-store"
@@ -219,10 +219,10 @@ def test_self_service_shows_code_and_result(tree: Tree, users: dict[str, User]) 
     assert "阴性" in html  # zh-Hans by default
 
 
-def test_self_service_without_samples(tree: Tree) -> None:
+def test_self_service_without_samples(tree: Tree, users: dict[str, User]) -> None:
     person = make_person(tree.grid_a1, name="王五")
-    token = registration_code_for(person=person).token
-    r = Client().get(f"/hs/{token}/")
+    url = codes.self_service_link_issue(actor=users["community_a1"], person=person)
+    r = Client().get(url)
     assert r.status_code == 200
     assert 'data-state="none"' in r.content.decode()
 
@@ -248,22 +248,24 @@ def test_self_service_unknown_token_is_a_plain_404(
     assert "AAAAAAAAAAAAAAAAAAAAAA" not in caplog.text
 
 
-def test_self_service_throttled_per_address(tree: Tree, settings: Any) -> None:
+def test_self_service_throttled_per_address(
+    tree: Tree, users: dict[str, User], settings: Any
+) -> None:
     settings.MASSTESTING_LOOKUPS_PER_HOUR = 3
     person = make_person(tree.grid_a1)
-    token = registration_code_for(person=person).token
+    url = codes.self_service_link_issue(actor=users["community_a1"], person=person)
     client = Client(REMOTE_ADDR="203.0.113.9")
     assert [client.get(f"/hs/bad{i}/").status_code for i in range(3)] == [404, 404, 404]
-    r = client.get(f"/hs/{token}/")
+    r = client.get(url)
     assert r.status_code == 429
     assert r["Retry-After"] == "3600"
-    assert Client(REMOTE_ADDR="203.0.113.10").get(f"/hs/{token}/").status_code == 200
+    assert Client(REMOTE_ADDR="203.0.113.10").get(url).status_code == 200
 
 
-def test_self_service_in_english(tree: Tree) -> None:
+def test_self_service_in_english(tree: Tree, users: dict[str, User]) -> None:
     person = make_person(tree.grid_a1)
-    token = registration_code_for(person=person).token
+    url = codes.self_service_link_issue(actor=users["community_a1"], person=person)
     client = Client()
     client.post(reverse("web:set_language"), {"language": "en", "next": "/"})
-    html = client.get(f"/hs/{token}/").content.decode()
+    html = client.get(url).content.decode()
     assert "Latest result" in html

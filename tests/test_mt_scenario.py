@@ -188,9 +188,15 @@ def test_demo_city_ten_in_one_campaign() -> None:
         .first()
     )
     assert negative_person is not None
+    # the results page opens with the link staff issue, not with the QR token
+    api = client_for(office)
+    link = "/api/v1/masstesting/status/persons/{}/code/link"
+    negative_url = api.post(link.format(negative_person.person_id)).json()["url"]
+    positive_url = api.post(link.format(positive_person.pk)).json()["url"]
+    assert Client().get(f"/hs/{positive_person.reg_code.token}/").status_code == 404
     with translation.override("zh-hans"):
-        page = Client().get(f"/hs/{negative_person.person.reg_code.token}/")
+        page = Client().get(negative_url)
         assert page.status_code == 200
         assert "阴性" in page.content.decode()
-        page = Client().get(f"/hs/{positive_person.reg_code.token}/")
+        page = Client().get(positive_url)
         assert "混管阳性" in page.content.decode()

@@ -66,6 +66,11 @@ class CodeOut(Schema):
     payload: str
 
 
+class LinkOut(Schema):
+    person_id: int
+    url: str  # shown once: only its keyed hash is stored
+
+
 @router.post("/validity", response={200: ValidityOut, 403: ErrorOut})
 @public(
     "venues and checkpoints check codes of people from any jurisdiction; the token is the "
@@ -117,3 +122,22 @@ def person_code(request: HttpRequest, person_id: int) -> Any:
     person = get_scoped_or_404(person_get_qs(actor=actor), pk=person_id)
     code = codes.code_read(actor=actor, person=person)
     return {"person_id": person.pk, "token": code.token, "payload": codes.code_payload(code.token)}
+
+
+@router.post("/persons/{person_id}/code/link", response=LinkOut)
+@scoped
+def person_code_link_issue(request: HttpRequest, person_id: int) -> Any:
+    # A new self-service link replaces the old one; the QR token does not open the page.
+    actor = actor_of(request)
+    person = get_scoped_or_404(person_get_qs(actor=actor), pk=person_id)
+    path = codes.self_service_link_issue(actor=actor, person=person)
+    return {"person_id": person.pk, "url": request.build_absolute_uri(path)}
+
+
+@router.post("/persons/{person_id}/code/link/revoke", response={204: None})
+@scoped
+def person_code_link_revoke(request: HttpRequest, person_id: int) -> Any:
+    actor = actor_of(request)
+    person = get_scoped_or_404(person_get_qs(actor=actor), pk=person_id)
+    codes.self_service_link_revoke(actor=actor, person=person)
+    return 204, None

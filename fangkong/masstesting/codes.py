@@ -7,12 +7,16 @@ ID number or link is in it: whoever photographs someone's code learns nothing, a
 camera does not open the holder's results page. Samplers' scanners send either the whole
 payload or the bare token; `token_from_payload` accepts both.
 
-The self-service page is reached by its own link (/hs/<token>/), which the person keeps; the
-lookups by token on that public page are throttled per client address.
+The self-service page is reached by its own link (/hs/<secret>/), not by the token: the token
+is shown at every checkpoint, and whoever saw or scanned it must not get the person's results.
+The secret is random, handed out once by staff (`self_service_link_issue`), kept only as a
+keyed hash on the code row, replaced by the next issue and cleared by a revocation. Lookups on
+that public page are throttled per client address.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +24,8 @@ import segno
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from fangkong.core import vault
@@ -35,6 +41,8 @@ PAYLOAD_PREFIX = "FK1:"
 # Public lookups per client address per hour; a household behind one address (or a carrier
 # NAT) looking at its own pages stays far below it, guessing tokens does not get anywhere.
 DEFAULT_LOOKUPS_PER_HOUR = 120
+LINK_PURPOSE = "masstesting.self_service_link"
+LINK_SECRET_LENGTH = 32  # secrets.token_urlsafe(24)
 MAX_SHEET_PERSONS = 1000
 
 
@@ -85,6 +93,22 @@ def code_by_token(token: str) -> RegistrationCode | None:
     )
 
 
+def _link_hash(secret: str) -> str:
+    return vault.blind_index(secret, purpose=LINK_PURPOSE)
+
+
+def code_by_link(secret: str) -> RegistrationCode | None:
+    """The code whose self-service link carries this secret, or None (also for a QR token,
+    which is shorter). Unscoped on purpose: the secret is the credential; callers show masks."""
+    if len(secret or "") != LINK_SECRET_LENGTH:
+        return None
+    return (
+        RegistrationCode.objects.select_related("person", "person__region")
+        .filter(link_hash=_link_hash(secret))
+        .first()
+    )
+
+
 def lookup_throttle(*, client_ip: str) -> None:
     """Count one public lookup from this address; raise Throttled past the hourly limit.
 
@@ -116,6 +140,32 @@ def code_read(*, actor: User, person: Person) -> RegistrationCode:
         actor=actor, action="masstesting.code_read", object_type="person", object_id=person.pk
     )
     return code
+
+
+@transaction.atomic
+def self_service_link_issue(*, actor: User, person: Person) -> str:
+    """A new self-service link (path) for the person, shown once; the previous one stops
+    working. Only the hash is stored, so a lost link is replaced, never shown again."""
+    authorize(actor, "code.link", region=person.region_path)
+    code = registration_code_for(person=person)
+    secret = secrets.token_urlsafe(24)
+    RegistrationCode.objects.filter(pk=code.pk).update(
+        link_hash=_link_hash(secret), link_issued_at=timezone.now()
+    )
+    audit_record(
+        actor=actor, action="masstesting.link_issue", object_type="person", object_id=person.pk
+    )
+    return reverse("masstesting_public:self_service", args=[secret])
+
+
+@transaction.atomic
+def self_service_link_revoke(*, actor: User, person: Person) -> None:
+    """Withdraw the person's self-service link (lost phone, card handed on); audited."""
+    authorize(actor, "code.link", region=person.region_path)
+    RegistrationCode.objects.filter(person=person).update(link_hash=None, link_issued_at=None)
+    audit_record(
+        actor=actor, action="masstesting.link_revoke", object_type="person", object_id=person.pk
+    )
 
 
 def codes_ensure(*, person_ids: list[int]) -> dict[int, str]:

@@ -116,6 +116,11 @@ class RegistrationCode(models.Model):
     person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="reg_code")
     token = models.CharField(max_length=32, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The self-service page (/hs/<secret>/) has its own secret, apart from the token that every
+    # checkpoint sees in the QR; only its keyed hash is kept (codes.self_service_link_issue),
+    # None while no link is issued or after it was revoked.
+    link_hash = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    link_issued_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     holds_personal_data: ClassVar[bool] = True

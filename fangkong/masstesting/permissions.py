@@ -65,4 +65,11 @@ RULES = (
         _("Show a resident's registration code, print a grid's code sheet"),
         _("your role may not read residents' registration codes"),
     ),
+    Rule(
+        # The same staff who show a code hand out (and withdraw) the results-page link.
+        "code.link",
+        grant(JURISDICTION_STAFF, Reach.SUBTREE),
+        _("Issue or revoke a resident's self-service link"),
+        _("your role may not issue or revoke residents' self-service links"),
+    ),
 )

@@ -1,10 +1,12 @@
-"""The public self-service page (/hs/<token>/): a person's own code and latest results.
+"""The public self-service page (/hs/<secret>/): a person's own code and latest results.
 
-No account: the token in the link is the credential, 22 random characters. The page shows
-only masks (张*, 3702**********123X) besides the code and the results, answers an unknown
-token exactly like a missing page, and counts lookups per client address (codes.py).
+No account: the link's own secret is the credential, 32 random characters issued by staff
+(codes.self_service_link_issue); the QR token, seen at every checkpoint, does not open it.
+The page shows only masks (张*, 3702**********123X) besides the code and the results,
+answers an unknown secret exactly like a missing page, and counts lookups per client
+address (codes.py).
 
-The token must not reach a log line: Django's request logger writes the path of every 4xx
+The secret must not reach a log line: Django's request logger writes the path of every 4xx
 answer, so the 404 and 429 answers here are marked as already logged.
 """
 
@@ -26,7 +28,7 @@ RECENT_SAMPLES = 5
 
 
 def _unlogged(response: HttpResponse) -> HttpResponse:
-    # django.utils.log.log_response skips responses carrying this flag; the path holds the token
+    # django.utils.log.log_response skips responses carrying this flag; the path holds the secret
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
@@ -40,7 +42,7 @@ def self_service(request: HttpRequest, token: str) -> HttpResponse:
         response = render(request, "masstesting/public_throttled.html", status=429)
         response["Retry-After"] = "3600"
         return _unlogged(response)
-    code = codes.code_by_token(token)
+    code = codes.code_by_link(token)
     if code is None:
         return _unlogged(render(request, "404.html", status=404))
     person = code.person

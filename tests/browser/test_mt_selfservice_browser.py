@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from fangkong.masstesting.codes import self_service_link_issue
 from fangkong.masstesting.models import (
     RecheckReason,
     RecheckStatus,
@@ -19,7 +20,6 @@ from fangkong.masstesting.models import (
     Tube,
     TubeStatus,
 )
-from fangkong.masstesting.services import registration_code_for
 from fangkong.people.models import Person
 from tests.browser.conftest import City, login, shot
 from tests.factories_masstesting import MassTestingSetup, campaign_setup
@@ -71,11 +71,11 @@ def test_self_service_page_on_a_phone(page: Any, live_server: Any, city: City) -
         result="negative",
         resulted_at=now - 3 * H,
     )
-    token = registration_code_for(person=person).token
+    url = self_service_link_issue(actor=city.town_user, person=person)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/hs/{token}/")
+    page.goto(f"{live_server.url}{url}")
     latest = page.locator("[data-testid=latest-state]")
     assert latest.get_attribute("data-state") == "negative"
     assert page.locator("[data-testid=sample-row]").count() == 2
