@@ -15,6 +15,7 @@ from fangkong.people.models import ImportJob, ImportStatus
 from fangkong.screening.models import AssistanceRequest
 from tests.factories import Tree
 from tests.factories_screening import ensure_default_rules, resident_ids, sheet_bytes
+from tests.test_upload_limits import in_a_week
 
 IMPORTS = "/api/v1/people/imports"
 ASSISTANCE = "/api/v1/screening/assistance-requests"
@@ -116,7 +117,7 @@ def test_an_assistance_list_is_deleted_once_read(
         {
             "file": SimpleUploadedFile("协查.xlsx", content),
             "from_jurisdiction": "上海市浦东新区",
-            "deadline": "2030-05-11T10:00:00+08:00",
+            "deadline": in_a_week(),
         },
         headers=api.headers,
     )
