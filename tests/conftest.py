@@ -198,3 +198,18 @@ def api_as(users: dict[str, User]) -> Any:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture
+def run_file_jobs(db: Any, django_capture_on_commit_callbacks: Any) -> Any:
+    """Run every queued uploaded-file job, as `fangkong db_worker` would, with what runs after
+    its commit (the stored file's deletion); the jobs, refreshed."""
+    from fangkong.core.filejobs import file_job_run
+    from fangkong.core.models import FileJob, FileJobStatus
+
+    def run() -> list[FileJob]:
+        queued = FileJob.objects.filter(status=FileJobStatus.QUEUED).order_by("created_at")
+        with django_capture_on_commit_callbacks(execute=True):
+            return [file_job_run(job_id=job.pk) for job in list(queued)]
+
+    return run

@@ -35,6 +35,8 @@ def path_value(world: World, op: Op, name: str) -> str:
         return str(world.objects["region"].code)
     if name == "key":
         return str(world.objects["plan_key"])
+    if name == "job_id" and op.target == "file_job":
+        return str(world.objects["file_job"].pk)
     if name == "case_id" and op.target == "contact":
         return str(world.objects["contact"].case_id)
     base = name.removesuffix("_id")
@@ -128,6 +130,9 @@ OPS: dict[str, Op] = {
     "GET /regions": Op(None),
     "GET /regions/{code}": Op(None, "region"),
     "GET /audit": Op("audit.view"),
+    # uploaded files read by the worker
+    "GET /jobs": Op(None),
+    "GET /jobs/{job_id}": Op(None, "file_job"),
     # people
     "POST /people/imports": Op("person.import", files=_csv, where=_actor_region),
     "GET /people/imports": Op(None),

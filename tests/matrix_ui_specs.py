@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.factories import make_resident_id
-from tests.matrix_specs import Op, path_value
+from tests.matrix_specs import (
+    Op,
+    _actor_region,
+    _coverage_root,
+    _csv,
+    _in_grid,
+    _in_region,
+    _point_where,
+    _task_where,
+    _xlsx,
+    path_value,
+)
+from tests.matrix_specs import _own_lab as _own_institution
 from tests.matrix_world import World, today
 
 Data = Callable[[World], dict[str, Any]]
@@ -42,41 +54,6 @@ def ui_path_value(world: World, op: UiOp, name: str) -> str:
     return path_value(world, op.as_op(), name)
 
 
-def _in_region(w: World, _user: Any) -> tuple[Any, Any]:
-    return w.tree.community_a1, None
-
-
-def _actor_region(_w: World, user: Any) -> tuple[Any, Any]:
-    return user.region, None
-
-
-def _own_institution(_w: World, user: Any) -> tuple[Any, Any]:
-    return None, user.institution_id
-
-
-def _point_where(w: World, _user: Any) -> tuple[Any, Any]:
-    point = w.objects["point"]
-    return point.region, point.institution_id
-
-
-def _task_where(w: World, _user: Any) -> tuple[Any, Any]:
-    return w.objects["task"].region_path, w.objects["point"].institution_id
-
-
-def _xlsx(_w: World) -> dict[str, Any]:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from tests.factories_screening import sheet_bytes
-
-    return {"file": SimpleUploadedFile("x.xlsx", sheet_bytes(["x"], [["y"]]))}
-
-
-def _csv(_w: World) -> dict[str, Any]:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return {"file": SimpleUploadedFile("p.csv", "姓名,身份证号\n".encode())}
-
-
 def _reason(_w: World) -> dict[str, Any]:
     return {"reason": "矩阵核查"}
 
@@ -92,10 +69,10 @@ UI: dict[str, UiOp] = {
         "measure.propose",
         "person",
         data=lambda w: {
-            "person": w.objects["person"].pk,
-            "plan": "home_7",
-            "start": today().isoformat(),
-            "reason": "矩阵",
+            "propose-person": w.objects["person"].pk,
+            "propose-plan": "home_7",
+            "propose-start": today().isoformat(),
+            "propose-reason": "矩阵",
         },
         where=_in_region,
     ),
@@ -144,7 +121,9 @@ UI: dict[str, UiOp] = {
     "GET tracing/cases/<int:case_id>/": UiOp(None, "case"),
     "GET tracing/cases/<int:case_id>/graph.json": UiOp(None, "case"),
     "POST tracing/cases/<int:case_id>/export/": UiOp("assistance.export", "case"),
-    "POST tracing/cases/<int:case_id>/status/": UiOp("case.register", "case"),
+    "POST tracing/cases/<int:case_id>/status/": UiOp(
+        "case.register", "case", data=lambda w: {"status": "confirmed"}
+    ),
     "POST tracing/cases/<int:case_id>/exposures/": UiOp("exposure.record", "case"),
     "POST tracing/cases/<int:case_id>/generations/": UiOp("investigation.run", "case"),
     "GET tracing/cases/<int:case_id>/contacts/<int:contact_id>/": UiOp(
@@ -172,17 +151,20 @@ UI: dict[str, UiOp] = {
     "GET masstesting/board/<int:campaign_id>/": UiOp(None, "campaign"),
     "GET masstesting/board/<int:campaign_id>/not-sampled/": UiOp(None, "campaign"),
     "POST masstesting/board/<int:campaign_id>/not-sampled/export/": UiOp(
-        "not_sampled.export", "campaign", data=_reason
+        "not_sampled.export", "campaign", data=_reason, where=_coverage_root
     ),
     "GET masstesting/campaigns/": UiOp(None),
-    "POST masstesting/campaigns/": UiOp("campaign.plan", where=_in_region),
     "GET masstesting/campaigns/new/": UiOp(None),
     "POST masstesting/campaigns/new/": UiOp("campaign.plan", where=_in_region),
     "GET masstesting/campaigns/<int:campaign_id>/": UiOp(None, "campaign"),
-    "POST masstesting/campaigns/<int:campaign_id>/": UiOp("campaign.plan", "campaign"),
     "POST masstesting/campaigns/<int:campaign_id>/close/": UiOp("campaign.plan", "campaign"),
     "GET masstesting/campaigns/<int:campaign_id>/points/new/": UiOp(None, "campaign"),
-    "POST masstesting/campaigns/<int:campaign_id>/points/new/": UiOp("campaign.plan", "campaign"),
+    "POST masstesting/campaigns/<int:campaign_id>/points/new/": UiOp(
+        "campaign.plan",
+        "campaign",
+        data=lambda w: {"name": "新点", "region": w.tree.community_a1.pk, "hourly_capacity": 120},
+        where=_in_region,
+    ),
     "GET masstesting/points/<int:point_id>/edit/": UiOp(None, "point"),
     "POST masstesting/points/<int:point_id>/edit/": UiOp("campaign.plan", "point"),
     "GET masstesting/points/<int:point_id>/teams/new/": UiOp(None, "point"),
@@ -206,7 +188,13 @@ UI: dict[str, UiOp] = {
     "GET masstesting/sampler/": UiOp("scan.upload", where=_own_institution),
     "GET masstesting/sampler/sw.js": UiOp("public"),
     "GET masstesting/codes/": UiOp(None),
-    "POST masstesting/codes/print/": UiOp("code.read", where=_in_region),
+    "GET masstesting/persons/<int:person_id>/link/": UiOp(None, "person"),
+    "POST masstesting/persons/<int:person_id>/link/": UiOp(
+        "code.link", "person", data=lambda w: {"action": "issue"}
+    ),
+    "POST masstesting/codes/print/": UiOp(
+        "code.read", data=lambda w: {"grid": w.tree.grid_a1.pk, "scope": "grid"}, where=_in_grid
+    ),
     "GET masstesting/groups/": UiOp(None),
     "POST masstesting/groups/": UiOp("keygroup.manage", where=_actor_region),
     "GET masstesting/groups/regimes/<int:regime_id>/": UiOp(None, "regime"),
@@ -245,6 +233,8 @@ UI: dict[str, UiOp] = {
     "POST people/import/": UiOp("person.import", files=_csv, where=_actor_region),
     "GET people/import/<uuid:job_id>/": UiOp(None, "job"),
     "GET people/import/<uuid:job_id>/progress/": UiOp(None, "job"),
+    "GET jobs/<uuid:job_id>/": UiOp(None, "file_job"),
+    "GET jobs/<uuid:job_id>/progress/": UiOp(None, "file_job"),
     "GET regions/": UiOp(None),
     "GET regions/<str:code>/children/": UiOp(None, "region"),
 }

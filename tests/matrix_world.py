@@ -231,7 +231,25 @@ def build_world() -> World:
     _screening(world)
     _masstesting(world)
     _users(world)
+    world.objects["file_job"] = _file_job(world)
     return world
+
+
+def _file_job(world: World) -> Any:
+    """A finished assistance-list job of district A (the page renders its result)."""
+    from fangkong.core.models import FileJob, FileJobStatus
+
+    request = world.objects["request"]
+    return FileJob.objects.create(
+        kind="assistance",
+        created_by=request.created_by,
+        region_path=world.tree.district_a.path,
+        filename="协查.xlsx",
+        file_sha256="0" * 64,
+        status=FileJobStatus.DONE,
+        finished_at=timezone.now(),
+        result={"request_id": str(request.pk), "total_rows": 1, "assigned_count": 1},
+    )
 
 
 def today() -> dt.date:

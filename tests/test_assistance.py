@@ -16,7 +16,12 @@ from fangkong.core.models import AuditEvent, User
 from fangkong.people.models import Person
 from fangkong.screening import assistance
 from fangkong.screening.assistance_layout import COLUMNS, layout_workbook, map_header
-from fangkong.screening.models import AssistanceItem, AssistanceRowError, ScreeningRecord
+from fangkong.screening.models import (
+    AssistanceItem,
+    AssistanceRequest,
+    AssistanceRowError,
+    ScreeningRecord,
+)
 from tests.factories import Tree, make_person
 from tests.factories_screening import ensure_default_rules, local, resident_ids, sheet_bytes
 
@@ -233,7 +238,7 @@ def test_whole_file_problems(tree: Tree, users: dict[str, User], frozen: Any) ->
 
 
 def test_api_import_and_error_report(
-    tree: Tree, users: dict[str, User], api_as: Any, frozen: Any
+    tree: Tree, users: dict[str, User], api_as: Any, frozen: Any, run_file_jobs: Any
 ) -> None:
     content, _expected, bad = _big_list(tree)
     client = api_as("city")
@@ -247,8 +252,16 @@ def test_api_import_and_error_report(
         },
         headers=client.headers,
     )
-    assert response.status_code == 201, response.content
-    body = response.json()
+    # the request stores the list; the worker reads it
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "queued" and not AssistanceRequest.objects.exists()
+    run_file_jobs()
+    job = client.get(f"/api/v1/jobs/{response.json()['id']}").json()
+    assert job["status"] == "done", job
+    assert (job["result"]["assigned_count"], job["result"]["error_count"]) == (480, 20)
+    assert api_as("district_b").get(f"/api/v1/jobs/{job['id']}").status_code == 404
+    found = client.get(f"/api/v1/screening/assistance-requests/{job['result']['request_id']}")
+    body = found.json()
     assert (body["assigned_count"], body["error_count"]) == (480, 20)
     towns = {t["town_code"]: t["count"] for t in body["towns"]}
     assert sum(towns.values()) == 480 and set(towns) == {

@@ -115,18 +115,28 @@ def _sheet(rows: list[list[Any]]) -> SimpleUploadedFile:
 
 
 def test_lab_page_upload_reports_rows(
-    mt: MassTestingSetup, tree: Tree, users: dict[str, User]
+    mt: MassTestingSetup, tree: Tree, users: dict[str, User], run_file_jobs: Any
 ) -> None:
     barcodes = _handed(mt, tree, 2)
     c = login(users["lab"])
     rows = [["试管条码", "结果", "Ct值"], [barcodes[0], "阴性", ""], ["NOPE", "阳性", 20]]
     response = c.post("/masstesting/lab/results/", {"file": _sheet(rows)})
-    assert response.status_code == 200
-    html = response.content.decode()
+    assert response.status_code == 302 and response.url.startswith("/jobs/")
+    # the request only stored the file: nothing is read until the worker runs the job
+    assert not ResultBatch.objects.exists()
+    waiting = c.get(response.url)
+    assert waiting.status_code == 200 and 'data-status="queued"' in waiting.content.decode()
+    (job,) = run_file_jobs()
+    assert job.status == "done" and not job.stored_path
+    html = c.get(f"{response.url}progress/").content.decode()
+    assert 'data-status="done"' in html and "hx-get" not in html  # polling stops
     assert 'data-testid="upload-errors"' in html and ">3<" in html
     batch = ResultBatch.objects.get()
+    assert job.result["batch_id"] == batch.pk
     report = c.get(f"/masstesting/lab/batches/{batch.pk}/errors.xlsx")
     assert report.status_code == 200
+    for outsider in ("district_b", "town_a1"):  # neither the lab's job nor its batch
+        assert login(users[outsider]).get(response.url).status_code == 404
     assert (
         login(users["district_b"])
         .get(f"/masstesting/lab/batches/{batch.pk}/errors.xlsx")
@@ -134,5 +144,10 @@ def test_lab_page_upload_reports_rows(
         == 404
     )
     broken = c.post("/masstesting/lab/results/", {"file": SimpleUploadedFile("x.xlsx", b"xx")})
-    assert broken.status_code == 422
+    assert broken.status_code == 302
+    (failed,) = run_file_jobs()
+    assert failed.status == "failed" and failed.message
+    assert 'data-testid="job-message"' in c.get(broken.url).content.decode()
+    wrong = c.post("/masstesting/lab/results/", {"file": SimpleUploadedFile("x.txt", b"xx")})
+    assert wrong.status_code == 422
     assert Tube.objects.get(barcode=barcodes[0]).result == "negative"

@@ -256,8 +256,19 @@ def upload(api: Any, content: bytes) -> Any:
     return api.client.post(XLSX, {"file": f}, headers=api.headers)
 
 
+def uploaded(api: Any, content: bytes, run_file_jobs: Any) -> dict[str, Any]:
+    """Upload, let the worker read the file, and answer the job as its poll shows it."""
+    r = upload(api, content)
+    assert r.status_code == 202, r.content
+    assert r.json()["kind"] == "lab_results"
+    run_file_jobs()
+    job = api.get(f"/api/v1/jobs/{r.json()['id']}")
+    assert job.status_code == 200
+    return dict(job.json())
+
+
 def test_xlsx_upload_with_bad_rows_and_replay(
-    mt: MassTestingSetup, tree: Tree, api_as: Any
+    mt: MassTestingSetup, tree: Tree, api_as: Any, run_file_jobs: Any
 ) -> None:
     barcodes = handed(mt, tree, 4)
     content = sheet([
@@ -270,9 +281,9 @@ def test_xlsx_upload_with_bad_rows_and_replay(
         [barcodes[3], "无效", "abc"],
     ])  # fmt: skip
     api = api_as("lab")
-    first = upload(api, content)
-    assert first.status_code == 200, first.json()
-    body = first.json()
+    job = uploaded(api, content, run_file_jobs)
+    assert job["status"] == "done", job
+    body = job["result"]
     assert body["counts"] == {"accepted": 2, "duplicate": 0, "rejected": 3}
     with translation.override("zh-hans"):
         labels = field_labels()
@@ -280,9 +291,13 @@ def test_xlsx_upload_with_bad_rows_and_replay(
         (5, labels["barcode"]), (6, labels["result"]), (7, labels["ct_value"]),
     ]  # fmt: skip
     assert all(e["reason"] for e in body["errors"])
-    again = upload(api, content).json()
-    assert again["replayed"] and again["batch_id"] == body["batch_id"]
+    again = upload(api, content)  # a retry after a timeout answers the job already there
+    assert again.status_code == 202 and again.json()["id"] == job["id"]
+    assert again.json()["result"] == body
     assert ResultBatch.objects.count() == 1
+    assert api_as("district_b").get(f"/api/v1/jobs/{job['id']}").status_code == 404
+    assert api_as("district_b").get("/api/v1/jobs").json()["count"] == 0
+    assert api.get("/api/v1/jobs", kind="lab_results").json()["count"] == 1
     assert Tube.objects.get(barcode=barcodes[1]).ct_value == 27.5
     report = api.get(f"/api/v1/masstesting/lab/batches/{body['batch_id']}/errors.xlsx")
     ws = openpyxl.load_workbook(io.BytesIO(report.content)).active
@@ -296,14 +311,20 @@ def test_xlsx_upload_with_bad_rows_and_replay(
     )
 
 
-def test_xlsx_english_headers_and_bad_files(mt: MassTestingSetup, tree: Tree, api_as: Any):
+def test_xlsx_english_headers_and_bad_files(
+    mt: MassTestingSetup, tree: Tree, api_as: Any, run_file_jobs: Any
+) -> None:
     barcodes = handed(mt, tree, 1)
     api = api_as("lab")
-    ok = upload(api, sheet([["barcode", "result", "ct_value"], [barcodes[0], "negative", 0]]))
-    assert ok.json()["counts"]["accepted"] == 1
-    assert upload(api, sheet([["条码", "Ct值"], [barcodes[0], 1]])).status_code == 422
-    assert upload(api, b"not a workbook").status_code == 422
-    assert upload(api, sheet([])).status_code == 422
+    sheet_ok = sheet([["barcode", "result", "ct_value"], [barcodes[0], "negative", 0]])
+    ok = uploaded(api, sheet_ok, run_file_jobs)
+    assert ok["result"]["counts"]["accepted"] == 1
+    # a file the worker cannot use fails its job with the reason, and stores nothing
+    for bad in (sheet([["条码", "Ct值"], [barcodes[0], 1]]), b"not a workbook", sheet([])):
+        failed = uploaded(api, bad, run_file_jobs)
+        assert failed["status"] == "failed" and failed["message"] and not failed["result"]
+    assert ResultBatch.objects.count() == 1
+    assert upload(api, b"").status_code == 422  # refused in the request: nothing to queue
     assert upload(api_as("district_a"), sheet([["barcode", "result"]])).status_code == 403
 
 

@@ -30,39 +30,6 @@ pytestmark = [
 # A page, a redirect after a write, or a form answered with its errors (400/409/422).
 ALLOWED_PAGES = {200, 201, 204, 302, 400, 409, 422, 429}
 PUBLIC = {200, 302, 400, 404, 405, 422, 429}
-# Routes whose answers still differ from the table (issue 8, open): most re-render their form
-# (200/422) or redirect for a role the table refuses instead of answering 403, a few answer
-# 404 to the matrix's form data. Each must leave this set with its fix; the rest of the
-# 7,000+ cases must already hold.
-STILL_OPEN: set[str] = {
-    "POST control/<int:measure_id>/<slug:action>/",
-    "POST control/propose/",
-    "POST masstesting/board/<int:campaign_id>/not-sampled/export/",
-    "POST masstesting/campaigns/",
-    "POST masstesting/campaigns/<int:campaign_id>/",
-    "POST masstesting/campaigns/<int:campaign_id>/close/",
-    "POST masstesting/campaigns/<int:campaign_id>/points/new/",
-    "POST masstesting/campaigns/new/",
-    "POST masstesting/codes/print/",
-    "POST masstesting/groups/",
-    "POST masstesting/groups/members/import/",
-    "POST masstesting/groups/members/sync/",
-    "POST masstesting/groups/regimes/<int:regime_id>/",
-    "POST masstesting/groups/regimes/<int:regime_id>/round/",
-    "POST masstesting/points/<int:point_id>/edit/",
-    "POST masstesting/points/<int:point_id>/teams/new/",
-    "POST masstesting/transport/boxes/<int:box_id>/hand-over/",
-    "POST masstesting/transport/pack/",
-    "POST people/<int:person_id>/reveal/",
-    "POST screening/assistance/<uuid:request_id>/",
-    "POST screening/new/",
-    "POST screening/zones/",
-    "POST tracing/cases/<int:case_id>/export/",
-    "POST tracing/cases/<int:case_id>/generations/",
-    "POST tracing/cases/<int:case_id>/status/",
-    "POST tracing/cases/new/",
-    "POST tracing/investigations/<int:investigation_id>/<str:action>/",
-}
 
 
 def _ui_routes() -> set[str]:
@@ -101,7 +68,12 @@ def _want(world: World, method: str, op: UiOp, user: Any) -> set[int]:
         if method == "GET":
             return {200, 302} if op.redirects else {200}
         return ALLOWED_PAGES
-    return {s for s in expected if s in {403, 404}} or ALLOWED_PAGES
+    # a region chosen in the form outside the caller's jurisdiction: refused, not found, or
+    # the form back with the field named (422)
+    refused = {s for s in expected if s in {403, 404}}
+    if not refused:
+        return ALLOWED_PAGES
+    return refused | ({422} if 422 in expected else set())
 
 
 def test_every_ui_route_answers_every_role_and_jurisdiction_as_the_table_says(
@@ -119,10 +91,9 @@ def test_every_ui_route_answers_every_role_and_jurisdiction_as_the_table_says(
             want = _want(world, method, op, user)
             got = _call(client, method, url, op, world)
             cases += 1
-            if got not in want and key not in STILL_OPEN:
+            if got not in want:
                 wrong.append(f"{key} as {role}/{relation}: {got}, want {sorted(want)}")
     with capsys.disabled():
         print(f"\nUI permission matrix: {cases} (route, role, jurisdiction) cases checked")
     assert cases > 5000
-    assert set(UI) >= STILL_OPEN, "STILL_OPEN names routes that no longer exist"
     assert not wrong, f"{len(wrong)} answers differ from the table:\n  " + "\n  ".join(wrong)

@@ -240,7 +240,9 @@ def test_zone_page(tree: Tree, users: dict[str, User], frozen: Any) -> None:
     assert _client(users["town_a1"]).post("/screening/zones/", {"name": "x"}).status_code == 403
 
 
-def test_assistance_pages(tree: Tree, users: dict[str, User], frozen: Any) -> None:
+def test_assistance_pages(
+    tree: Tree, users: dict[str, User], frozen: Any, run_file_jobs: Any
+) -> None:
     ids = resident_ids(3, seed=21)
     content = sheet_bytes(
         [
@@ -269,15 +271,21 @@ def test_assistance_pages(tree: Tree, users: dict[str, User], frozen: Any) -> No
             "file": SimpleUploadedFile("list.xlsx", content),
         },
     )
-    assert posted.status_code == 302
-    detail = city.get(posted["Location"])
+    assert posted.status_code == 302 and posted["Location"].startswith("/jobs/")
+    assert _client(users["town_a1"]).get(posted["Location"]).status_code == 404
+    (job,) = run_file_jobs()
+    page = city.get(posted["Location"]).content.decode()
+    assert 'data-status="done"' in page and 'data-testid="open-request"' in page
+    location = f"/screening/assistance/{job.result['request_id']}/"
+    assert location in page
+    detail = city.get(location)
     assert detail.status_code == 200
     assert detail.context["req"].assigned_count == 1
     assert [row for row, _f, _r in detail.context["errors"]] == [3]
     assert len(detail.context["unplaced"]) == 1
-    xlsx = city.get(posted["Location"] + "errors.xlsx")
+    xlsx = city.get(location + "errors.xlsx")
     assert xlsx.status_code == 200
-    assert _client(users["town_a1"]).get(posted["Location"]).status_code == 404
+    assert _client(users["town_a1"]).get(location).status_code == 404
     assert _client(users["town_a1"]).get("/screening/assistance/layout.xlsx").status_code == 200
 
 

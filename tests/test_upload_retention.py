@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fangkong.people.models import ImportJob, ImportStatus
+from fangkong.screening import assistance
 from fangkong.screening.models import AssistanceRequest
 from tests.factories import Tree
 from tests.factories_screening import ensure_default_rules, resident_ids, sheet_bytes
@@ -108,7 +109,7 @@ def _assistance_list(tree: Tree) -> bytes:
 
 @pytest.mark.parametrize("broken", [False, True], ids=["imported", "refused"])
 def test_an_assistance_list_is_deleted_once_read(
-    broken: bool, tree: Tree, api_as: Any, data_dir: Path
+    broken: bool, tree: Tree, api_as: Any, data_dir: Path, run_file_jobs: Any
 ) -> None:
     api = api_as("city")
     content = b"not a workbook" if broken else _assistance_list(tree)
@@ -121,11 +122,15 @@ def test_an_assistance_list_is_deleted_once_read(
         },
         headers=api.headers,
     )
-    assert r.status_code == (422 if broken else 201), r.content
-    assert _files(data_dir) == []
+    assert r.status_code == 202, r.content
+    assert len(_files(data_dir)) == 1  # kept for the worker, and only until it has read it
+    (job,) = run_file_jobs()
+    assert _files(data_dir) == [] and job.stored_path == "" and job.file_sha256
     if broken:
+        assert job.status == "failed" and job.message
         assert not AssistanceRequest.objects.exists()
         return
+    assert job.status == "done"
     request = AssistanceRequest.objects.get()
     assert request.stored_path == "" and request.file_sha256
     report = api.get(f"{ASSISTANCE}/{request.pk}/errors.xlsx")
@@ -154,6 +159,14 @@ def test_purge_deletes_lists_no_job_needs(
         actor=users["town_a1"], filename="b.xlsx", content=_person_list(tree), enqueue=False
     )
     ImportJob.objects.filter(pk=ended.pk).update(status=ImportStatus.DONE)
+    waiting = assistance.assistance_submit(
+        actor=users["city"],
+        info=assistance.RequestInfo(from_jurisdiction="上海市浦东新区"),
+        filename="c.xlsx",
+        content=_assistance_list(tree),
+    )
+    job_orphan = data_dir / "jobs" / "left-over.xlsx"
+    job_orphan.write_bytes(b"x")
     orphan = data_dir / "assistance" / "left-over.xlsx"
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"x")
@@ -162,10 +175,11 @@ def test_purge_deletes_lists_no_job_needs(
     old = 1_000_000_000  # the files are old, except the one being copied
     for path in (data_dir / f"imports/{queued.pk}.xlsx", data_dir / f"imports/{ended.pk}.xlsx"):
         os.utime(path, (old, old))
-    os.utime(orphan, (old, old))
+    for path in (orphan, job_orphan, data_dir / waiting.stored_path):
+        os.utime(path, (old, old))
     call_command("purge_uploads")
     assert sorted(p.name for p in _files(data_dir)) == sorted(
-        [f"{queued.pk}.xlsx", "being-copied.csv"]
+        [f"{queued.pk}.xlsx", "being-copied.csv", f"{waiting.pk}.xlsx"]
     )
     assert ImportJob.objects.get(pk=ended.pk).stored_path == ""
-    assert AuditEvent.objects.get(action="uploads.purge").details == {"files": 2}
+    assert AuditEvent.objects.get(action="uploads.purge").details == {"files": 3}

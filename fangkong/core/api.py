@@ -1,7 +1,8 @@
-"""Auth tokens, the current user, regions, institutions and the audit log."""
+"""Auth tokens, the current user, regions, institutions, the audit log and file jobs."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -178,3 +179,63 @@ def audit_list(
         for e in rows
     ]
     return {"count": count, "page": page, "page_size": size, "results": results}
+
+
+class FileJobOut(Schema):
+    id: uuid.UUID
+    kind: str
+    status: str
+    filename: str
+    file_sha256: str
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    message: str
+    result: dict[str, Any]
+
+
+class FileJobPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[FileJobOut]
+
+
+def file_job_out(job: Any) -> dict[str, Any]:
+    """A job as answered by the upload routes (202) and by the job routes."""
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "status": job.status,
+        "filename": job.filename,
+        "file_sha256": job.file_sha256,
+        "created_by": job.created_by.get_username(),
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+        "message": job.message,
+        "result": job.result,
+    }
+
+
+@router.get("/jobs", response=FileJobPage)
+@scoped
+def file_job_list(
+    request: HttpRequest, kind: str | None = None, page: int = 1, page_size: int = 20
+) -> Any:
+    """Uploaded files being read, or read, by the worker (lab results, assistance lists)."""
+    qs = selectors.file_job_list(actor=actor_of(request), kind=kind)
+    count, page, size, rows = page_slice(qs, page=page, page_size=page_size)
+    return {
+        "count": count,
+        "page": page,
+        "page_size": size,
+        "results": [file_job_out(j) for j in rows],
+    }
+
+
+@router.get("/jobs/{uuid:job_id}", response=FileJobOut)
+@scoped
+def file_job_get(request: HttpRequest, job_id: uuid.UUID) -> Any:
+    """Poll until `status` is done or failed; `result` is the kind's answer."""
+    qs = selectors.file_job_list(actor=actor_of(request))
+    return file_job_out(get_scoped_or_404(qs, pk=job_id))

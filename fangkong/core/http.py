@@ -7,6 +7,7 @@ fails on anything unmarked.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from fangkong.core.models import ApiToken, User
 from fangkong.core.permissions import Forbidden as Forbidden  # re-exported for views
+from fangkong.core.permissions import authorize
 from fangkong.core.scoping import require_scoped
 from fangkong.core.services import api_token_get
 from fangkong.core.validators import FieldError
@@ -38,6 +40,23 @@ def public(reason: str) -> Callable[[F], F]:
         return func
 
     return mark
+
+
+def acts(action: str) -> Callable[[F], F]:
+    """Refuse a POST (403) before its form is read when the caller's role holds `action`
+    nowhere in the table, so a refusal never looks like a form to fix. The service still
+    checks the target's jurisdiction; this only answers the role."""
+
+    def wrap(view: F) -> F:
+        @functools.wraps(view)
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST":
+                authorize(actor_of(request), action)
+            return view(request, *args, **kwargs)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
 
 
 class BearerAuth(HttpBearer):
@@ -115,6 +134,13 @@ def is_partial(request: HttpRequest) -> bool:
 def error_text(exc: Exception) -> str:
     """What a refused action shows the user: the service's message, else a generic refusal."""
     return getattr(exc, "message", None) or str(exc) or _("Not allowed")
+
+
+def form_status(request: HttpRequest) -> int:
+    """The status of a form page: 422 when a POST comes back to it (a write that did not
+    happen, with its errors on the form), so neither a client nor a test mistakes it for
+    success; htmx swaps 422 (base.html's responseHandling)."""
+    return 422 if request.method == "POST" else 200
 
 
 def form_error(form: Any, exc: FieldError) -> None:

@@ -1,12 +1,14 @@
-"""Regions, institutions, accounts, tokens, login attempts and the audit chain."""
+"""Regions, institutions, accounts, tokens, login attempts, the audit chain and file jobs."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -273,3 +275,52 @@ class AuditHead(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("the audit head is written by the audit service only")
+
+
+class FileJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class FileJob(models.Model):
+    """An uploaded file read by the background worker (lab results, assistance lists), so a
+    request never parses a spreadsheet. `kind` names the handler; `result` holds what the
+    handler answered (counts, row errors as row/field/reason, ids), never a cell's value."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # who besides the uploader sees the job: the uploader's jurisdiction or institution
+    region_path = models.CharField(max_length=255, null=True, blank=True)
+    institution = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    stored_path = models.CharField(max_length=500, blank=True)
+    file_sha256 = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    status = models.CharField(
+        _("status"), max_length=12, choices=FileJobStatus.choices, default=FileJobStatus.QUEUED
+    )
+    message = models.TextField(blank=True)
+    result = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+    scope_institution_field: ClassVar[str] = "institution_id"
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_by", "kind", "file_sha256"])]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (FileJobStatus.DONE, FileJobStatus.FAILED)

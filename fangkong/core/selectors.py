@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 
-from fangkong.core.models import AuditEvent, Institution, Region, User
+from fangkong.core.models import AuditEvent, FileJob, Institution, Region, User
 from fangkong.core.permissions import authorize
 from fangkong.core.scoping import scope_of
 
@@ -58,3 +58,9 @@ def under_region_code(
         return qs
     region = Region.objects.visible_to(actor).filter(code=region_code).first()
     return qs.filter(**{f"{path_field}__startswith": region.path}) if region else qs.none()
+
+
+def file_job_list(*, actor: User, kind: str | None = None) -> QuerySet[FileJob]:
+    """Uploaded-file jobs of the actor's jurisdiction or institution, newest first."""
+    qs = FileJob.objects.visible_to(actor).select_related("created_by")
+    return qs.filter(kind=kind) if kind else qs

@@ -14,13 +14,13 @@ from ninja import File, Router, Schema, UploadedFile
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
+from fangkong.core.api import ErrorOut, FileJobOut, file_job_out
 from fangkong.core.bodylimit import body_limit, upload_limit
 from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped, xlsx_response
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
-from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_ingest, row_errors_workbook
+from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_submit, row_errors_workbook
 from fangkong.masstesting.models import TestResult, TransferBox
-from fangkong.people.sheets import TableError
 
 router = Router(tags=["masstesting-lab"])
 
@@ -219,24 +219,13 @@ def result_batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
     return xlsx_response(row_errors_workbook(batch.results), f"result-batch-{batch.pk}-errors.xlsx")
 
 
-@router.post("/results/xlsx", response=dict[str, Any])
+@router.post("/results/xlsx", response={202: FileJobOut, 403: ErrorOut})
 @decorate_view(upload_limit(MAX_FILE_BYTES))
 @scoped
 def results_xlsx(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """Upload results as xlsx (multipart field `file`): columns 试管条码/barcode, 结果/result
-    (阴性/阳性/无效 or negative/positive/invalid), optional Ct值/ct_value."""
-    actor = actor_of(request)
-    lab = lab_services.actor_lab(actor)
-    if (file.size or 0) > MAX_FILE_BYTES:
-        raise HttpError(422, _("The file is larger than 10 MB"))
-    try:
-        answer, errors = results_xlsx_ingest(actor=actor, lab=lab, content=file.read())
-    except TableError as exc:
-        raise HttpError(422, exc.message) from None
-    return {
-        "batch_id": answer.batch_id,
-        "replayed": answer.replayed,
-        "counts": answer.counts,
-        "resolve": answer.resolve,
-        "errors": [{"row": r, "field": f, "reason": m} for r, f, m in errors],
-    }
+    (阴性/阳性/无效 or negative/positive/invalid), optional Ct值/ct_value. The worker reads
+    the file: poll `GET /api/v1/jobs/{id}` until `status` is done; `result` then holds
+    `batch_id`, `replayed`, `counts`, `resolve` and the rejected rows as `errors`."""
+    job = results_xlsx_submit(actor=actor_of(request), filename=file.name or "", content=file)
+    return 202, file_job_out(job)

@@ -1,7 +1,19 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MasstestingConfig(AppConfig):
     name = "fangkong.masstesting"
     label = "masstesting"
     verbose_name = "Mass testing"
+
+    def ready(self) -> None:
+        from fangkong.core.filejobs import register_kind
+
+        register_kind(
+            "lab_results",
+            handler="fangkong.masstesting.lab_xlsx.results_xlsx_job",
+            title=_("Lab results upload"),
+            template="masstesting/_lab_job_result.html",
+            back="masstesting:lab",
+        )

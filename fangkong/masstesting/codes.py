@@ -77,6 +77,13 @@ def qr_svg(token: str, *, scale: int = 6, border: int = 2, dark: str = "#0c2140"
     return mark_safe(svg)  # noqa: S308  # our own token, no user input
 
 
+def link_qr_svg(url: str) -> SafeString:
+    """A self-service link as an inline SVG QR code, for the person to scan with a phone."""
+    code = segno.make_qr(url, error="m")
+    svg = code.svg_inline(scale=5, border=2, svgclass="qr-code", lineclass=None, omitsize=True)
+    return mark_safe(svg)  # noqa: S308  # segno's own markup of our own URL
+
+
 # ---------------------------------------------------------------- lookups by token (public)
 
 

@@ -1,6 +1,10 @@
 """Lab results as an Excel sheet: parsed into the same items as the JSON upload and stored by
 the same exactly-once ingest. The idempotency key is the hash of the file, so uploading the
 same file twice (a double click, a retry after a timeout) answers the stored result.
+
+The request only stores the file (`results_xlsx_submit`); the background worker parses and
+ingests it (`results_xlsx_job`, a core file-job handler), so a hostile workbook costs the
+worker, never a request thread.
 """
 
 from __future__ import annotations
@@ -9,22 +13,26 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import openpyxl
 from django.utils.translation import gettext as _
 
-from fangkong.core.models import Institution, User
+from fangkong.core.filejobs import JobFailed, file_job_create
+from fangkong.core.http import Conflict
+from fangkong.core.models import FileJob, Institution, User
 from fangkong.masstesting.lab import (
     MAX_ITEMS,
     REJECTED,
     ResultBatchAnswer,
     ResultIn,
+    actor_lab,
     reason_messages,
     results_batch_ingest,
 )
 from fangkong.people.import_rows import cell_text
-from fangkong.people.sheets import TableError, check_workbook, errors_workbook
+from fangkong.people.sheets import TableError, check_workbook, errors_workbook, refuse_workbook_bomb
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "barcode": ("试管条码", "条码", "试管编号", "barcode", "tube barcode", "tube_barcode"),
@@ -40,6 +48,8 @@ REASON_FIELD = {
     "bad_ct": "ct_value",
 }
 MAX_FILE_BYTES = 10 * 1024 * 1024
+JOB_KIND = "lab_results"
+SUFFIXES = (".xlsx", ".xlsm")
 
 
 def field_labels() -> dict[str, str]:
@@ -132,3 +142,39 @@ def row_errors(exceptions: list[list[Any]]) -> list[tuple[int | None, str, str]]
 
 def row_errors_workbook(exceptions: list[list[Any]]) -> bytes:
     return errors_workbook(row_errors(exceptions))
+
+
+def results_xlsx_submit(*, actor: User, filename: str, content: Any) -> FileJob:
+    """Store a results sheet for the worker; the job's result is `results_xlsx_job`'s."""
+    lab = actor_lab(actor)
+    return file_job_create(
+        actor=actor,
+        kind=JOB_KIND,
+        filename=filename,
+        content=content,
+        suffixes=SUFFIXES,
+        max_bytes=MAX_FILE_BYTES,
+        too_large=_("The file is larger than 10 MB"),
+        params={"lab_id": lab.pk},
+        institution=lab,
+        check=refuse_workbook_bomb,
+    )
+
+
+def results_xlsx_job(*, job: FileJob, actor: User, path: Path) -> dict[str, Any]:
+    """File-job handler: ingest the stored sheet as the uploader, for the lab named at upload
+    (refused if the uploader no longer works there)."""
+    lab = actor_lab(actor)
+    if lab.pk != job.params.get("lab_id"):
+        raise JobFailed(_("the uploader no longer works for this laboratory"))
+    try:
+        answer, errors = results_xlsx_ingest(actor=actor, lab=lab, content=path.read_bytes())
+    except (TableError, Conflict) as exc:
+        raise JobFailed(exc.message) from None
+    return {
+        "batch_id": answer.batch_id,
+        "replayed": answer.replayed,
+        "counts": answer.counts,
+        "resolve": answer.resolve,
+        "errors": [{"row": r, "field": f, "reason": m} for r, f, m in errors],
+    }

@@ -9,7 +9,13 @@ from django.db.models import Count, Prefetch, QuerySet
 from fangkong.core.http import get_scoped_or_404
 from fangkong.core.models import Institution, Region, RegionLevel, Role, User
 from fangkong.core.scoping import ScopedQuerySet, scope_of, unscoped
-from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, Tube
+from fangkong.masstesting.models import (
+    Campaign,
+    RegistrationCode,
+    SamplingPoint,
+    SamplingTeam,
+    Tube,
+)
 from fangkong.people.models import Person
 
 
@@ -136,3 +142,8 @@ def campaign_and_region(
     if region_id is not None:
         region = get_scoped_or_404(region_list(actor=actor), pk=region_id)
     return campaign, region
+
+
+def registration_code_list(*, actor: User) -> QuerySet[RegistrationCode]:
+    """Codes of the persons the actor may see (their link state, never the link itself)."""
+    return RegistrationCode.objects.visible_to(actor)

@@ -1,4 +1,5 @@
-"""Printable registration-code sheets for households without phones.
+"""Printable registration-code sheets for households without phones, and a resident's
+self-service link (issued, shown once with its QR, rotated or revoked).
 
 A community or grid worker (or a town, a district) picks a grid, sees its residents and
 prints the codes of all of them or of the ones ticked: an A4 page of cards, each with the QR,
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core.http import actor_of, get_scoped_or_404, int_param, scoped
 from fangkong.core.middleware import client_ip
@@ -22,8 +25,15 @@ from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.permissions import allowed
 from fangkong.core.selectors import region_list
 from fangkong.core.vault import mask_name
-from fangkong.masstesting.codes import MAX_SHEET_PERSONS, code_sheet_generate
-from fangkong.people.selectors import person_list
+from fangkong.masstesting import selectors
+from fangkong.masstesting.codes import (
+    MAX_SHEET_PERSONS,
+    code_sheet_generate,
+    link_qr_svg,
+    self_service_link_issue,
+    self_service_link_revoke,
+)
+from fangkong.people.selectors import person_get_qs, person_list
 
 CARDS_PER_PAGE = 10
 MAX_GRID_OPTIONS = 2000
@@ -81,3 +91,32 @@ def code_sheet_print(request: HttpRequest) -> HttpResponse:
     pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
     context = {"grid": grid, "pages": pages, "count": len(cards)}
     return render(request, "masstesting/codes_print.html", context)
+
+
+def link_state(*, actor: User, person: Any) -> dict[str, Any]:
+    """What the person page shows of the self-service link: when it was issued, and whether
+    the actor may hand out or withdraw one (the link itself is shown only when issued)."""
+    codes = selectors.registration_code_list(actor=actor).filter(person=person)
+    issued = codes.values_list("link_issued_at", flat=True).first()
+    return {"issued_at": issued, "may_link": allowed(actor, "code.link", region=person.region_path)}
+
+
+@scoped  # the person is read through people.selectors.person_get_qs
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_link(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Issue (or replace) the link and show it once, with its QR; or revoke it."""
+    actor = actor_of(request)
+    person = get_scoped_or_404(person_get_qs(actor=actor), pk=person_id)
+    context: dict[str, Any] = {"person": person}
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            self_service_link_revoke(actor=actor, person=person)
+            messages.success(request, _("The self-service link was revoked; it no longer opens."))
+            return redirect("masstesting:person_link", person_id=person.pk)
+        url = request.build_absolute_uri(self_service_link_issue(actor=actor, person=person))
+        context.update(url=url, qr=link_qr_svg(url))
+    context["link"] = link_state(actor=actor, person=person)
+    response = render(request, "masstesting/person_link.html", context)
+    response["Cache-Control"] = "no-store"  # the page holds a secret once
+    return response

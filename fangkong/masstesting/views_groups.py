@@ -26,15 +26,18 @@ from django.views.decorators.http import require_GET, require_POST
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
     Conflict,
-    Forbidden,
     actor_of,
+    acts,
     error_text,
+    form_status,
     get_scoped_or_404,
+    int_param,
     page_number,
     scoped,
     xlsx_response,
 )
 from fangkong.core.models import Region, User
+from fangkong.core.permissions import authorize
 from fangkong.core.selectors import region_roots
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import groups, services
@@ -78,6 +81,7 @@ class RegimeEditForm(forms.Form):
 
 @scoped
 @login_required
+@acts("keygroup.manage")
 def regimes(request: HttpRequest) -> HttpResponse:
     """The entry page: the regimes of the jurisdiction, a form for a new one, and the sync."""
     actor = actor_of(request)
@@ -85,7 +89,7 @@ def regimes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             groups.regime_create(actor=actor, **form.cleaned_data)
-        except (FieldError, Conflict, Forbidden) as exc:
+        except (FieldError, Conflict) as exc:
             messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Regime saved."))
@@ -105,7 +109,7 @@ def regimes(request: HttpRequest) -> HttpResponse:
         "on_time": member_count - overdue_count,
         "roots": list(region_roots(actor=actor)),
     }
-    return render(request, "masstesting/groups.html", context)
+    return render(request, "masstesting/groups.html", context, status=form_status(request))
 
 
 def _regime(request: HttpRequest, regime_id: int) -> KeyGroupRegime:
@@ -117,6 +121,8 @@ def _regime(request: HttpRequest, regime_id: int) -> KeyGroupRegime:
 def regime_edit(request: HttpRequest, regime_id: int) -> HttpResponse:
     actor = actor_of(request)
     regime = _regime(request, regime_id)
+    if request.method == "POST":
+        authorize(actor, "keygroup.manage", region=regime.region)
     initial = {
         "every_days": regime.every_days,
         "pool_size": regime.pool_size,
@@ -126,7 +132,7 @@ def regime_edit(request: HttpRequest, regime_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             groups.regime_update(actor=actor, regime=regime, **form.cleaned_data)
-        except (FieldError, Conflict, Forbidden) as exc:
+        except (FieldError, Conflict) as exc:
             messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Regime saved."))
@@ -137,7 +143,9 @@ def regime_edit(request: HttpRequest, regime_id: int) -> HttpResponse:
         "form": form,
         "may_plan": services.may_plan(actor),
     }
-    return render(request, "masstesting/groups_regime_edit.html", context)
+    return render(
+        request, "masstesting/groups_regime_edit.html", context, status=form_status(request)
+    )
 
 
 @scoped
@@ -146,12 +154,13 @@ def regime_edit(request: HttpRequest, regime_id: int) -> HttpResponse:
 def regime_round(request: HttpRequest, regime_id: int) -> HttpResponse:
     actor = actor_of(request)
     regime = _regime(request, regime_id)
+    authorize(actor, "keygroup.manage", region=regime.region)
     try:
         hours = int(request.POST.get("hours", "24"))
         campaign = groups.routine_round_start(actor=actor, regime=regime, hours=hours)
     except ValueError:
         messages.error(request, _("Give the window in whole hours."))
-    except (FieldError, Conflict, Forbidden) as exc:
+    except (FieldError, Conflict) as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Routine round started: %(name)s.") % {"name": campaign.name})
@@ -163,12 +172,15 @@ def regime_round(request: HttpRequest, regime_id: int) -> HttpResponse:
 @require_POST
 def members_sync(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    try:
-        region = get_scoped_or_404(region_list(actor=actor), pk=int(request.POST.get("region", 0)))
-        count = groups.members_sync(actor=actor, region=region)
-    except ValueError:
+    region_id = int_param(request.POST.get("region"))
+    if region_id is None:
         messages.error(request, _("Choose a region."))
-    except (FieldError, Conflict, Forbidden) as exc:
+        return HttpResponseRedirect(reverse("masstesting:groups_members"))
+    region = get_scoped_or_404(region_list(actor=actor), pk=region_id)
+    authorize(actor, "keygroup.manage", region=region)
+    try:
+        count = groups.members_sync(actor=actor, region=region)
+    except (FieldError, Conflict) as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("%(n)d people enrolled from the registry.") % {"n": count})
@@ -177,6 +189,7 @@ def members_sync(request: HttpRequest) -> HttpResponse:
 
 @scoped
 @login_required
+@acts("keygroup.manage")
 @require_POST
 @upload_limit(groups.MAX_IMPORT_BYTES)
 def members_import(request: HttpRequest) -> HttpResponse:
@@ -195,7 +208,7 @@ def members_import(request: HttpRequest) -> HttpResponse:
                     out.write(chunk)
             try:
                 report = groups.members_import_file(actor=actor, path=path)
-            except (FieldError, Forbidden) as exc:
+            except FieldError as exc:
                 error = error_text(exc)
     context = {"report": report, "error": error, "columns": groups.IMPORT_COLUMNS}
     return render(request, "masstesting/groups_import.html", context, status=422 if error else 200)

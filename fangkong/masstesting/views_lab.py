@@ -34,13 +34,12 @@ from fangkong.core.http import (
     xlsx_response,
 )
 from fangkong.core.models import User
-from fangkong.core.permissions import allowed
+from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
-from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_ingest, row_errors_workbook
+from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_submit, row_errors_workbook
 from fangkong.masstesting.models import BoxStatus, CampaignStatus, SamplingPoint, TestResult
-from fangkong.people.sheets import TableError
 
 LIST_SIZE = 50
 _SPLIT = re.compile(r"[\s,，;；]+")
@@ -112,31 +111,26 @@ def lab_receive(request: HttpRequest) -> HttpResponse:
     return render(request, "masstesting/lab_receive_result.html", context)
 
 
-@scoped  # writes through lab_xlsx / lab.results_batch_ingest for the actor's own lab
+@scoped  # stores the file through lab_xlsx.results_xlsx_submit; the worker reads it
 @login_required
 @require_POST
 @upload_limit(MAX_FILE_BYTES)
 def lab_results_upload(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    lab = _actor_lab(actor)
     upload = request.FILES.get("file")
     outcome: dict[str, Any] = {}
     if upload is None:
         outcome["error"] = _("Choose an Excel file (.xlsx) to upload")
-    elif (upload.size or 0) > MAX_FILE_BYTES:
-        outcome["error"] = _("The file is larger than 10 MB")
     else:
         try:
-            answer, errors = results_xlsx_ingest(actor=actor, lab=lab, content=upload.read())
-            outcome = {"answer": answer, "errors": errors, "filename": upload.name}
-        except TableError as exc:
+            job = results_xlsx_submit(actor=actor, filename=upload.name or "", content=upload)
+        except FieldError as exc:
             outcome["error"] = exc.message
-        except Conflict as exc:
-            outcome["error"] = exc.message
+        else:
+            return redirect("web:file_job", job_id=job.pk)
     context = _lab_context(actor)
     context["outcome"] = outcome
-    status = 422 if outcome.get("error") else 200
-    return render(request, "masstesting/lab.html", context, status=status)
+    return render(request, "masstesting/lab.html", context, status=422)
 
 
 @scoped  # the batch is read through selectors_lab.result_batch_list
@@ -200,6 +194,7 @@ def transport_pack(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     point = _point_from(request, request.POST.get("point", "") or "x")
     assert point is not None
+    authorize(actor, "box.transport", region=point.region, institution=point.institution_id)
     lab_id = int_param(request.POST.get("lab"))
     lab = (
         next(iter(selectors_lab.lab_choices(point=point, lab_id=lab_id)), None) if lab_id else None
@@ -219,8 +214,6 @@ def transport_pack(request: HttpRequest) -> HttpResponse:
         )
     except FieldError as exc:
         messages.error(request, exc.message)
-    except Forbidden as exc:
-        messages.error(request, str(exc))
     else:
         messages.success(
             request,
@@ -235,9 +228,11 @@ def transport_pack(request: HttpRequest) -> HttpResponse:
 def transport_hand_over(request: HttpRequest, box_id: int) -> HttpResponse:
     actor = actor_of(request)
     box = get_scoped_or_404(selectors_lab.box_list(actor=actor), pk=box_id)
+    point = box.point
+    authorize(actor, "box.transport", region=point.region, institution=point.institution_id)
     try:
         lab_services.box_hand_over(actor=actor, box=box)
-    except (Conflict, Forbidden) as exc:
+    except Conflict as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(

@@ -16,20 +16,21 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core.http import (
     Conflict,
-    Forbidden,
     actor_of,
+    acts,
     error_text,
+    form_status,
     get_scoped_or_404,
     page_number,
     page_slice,
     scoped,
 )
 from fangkong.core.models import InstitutionKind, RegionLevel, User
-from fangkong.core.permissions import allowed
+from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import selectors, services
 from fangkong.masstesting.models import POOL_SIZES, Campaign, CampaignStatus, SamplingPoint
@@ -142,13 +143,14 @@ class TeamForm(forms.Form):
 
 
 def _apply(form: forms.Form, request: HttpRequest, call: Any) -> Any:
-    """Run a service; its field errors land on the form, a refusal becomes a message."""
+    """Run a service; its field errors land on the form, a conflict becomes a message. A
+    refusal (Forbidden) is not caught: the page answers 403."""
     try:
         return call()
     except FieldError as exc:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.message)
-    except (Forbidden, Conflict) as exc:
+    except Conflict as exc:
         messages.error(request, error_text(exc))
     return None
 
@@ -163,6 +165,7 @@ def _point(request: HttpRequest, point_id: int) -> SamplingPoint:
 
 @scoped
 @login_required
+@require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     qs = selectors.campaign_list(actor=actor).order_by("-starts_at", "-id")
@@ -179,6 +182,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 @scoped
 @login_required
+@acts("campaign.plan")
 @require_http_methods(["GET", "POST"])
 def campaign_new(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
@@ -209,13 +213,13 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             actor=actor,
             initial={"starts_at": now, "ends_at": now + dt.timedelta(hours=24)},
         )
-    return render(
-        request, "masstesting/plan_new.html", {"form": form, "may_plan": services.may_plan(actor)}
-    )
+    context = {"form": form, "may_plan": services.may_plan(actor)}
+    return render(request, "masstesting/plan_new.html", context, status=form_status(request))
 
 
 @scoped
 @login_required
+@require_GET
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     actor = actor_of(request)
     campaign = _campaign(request, campaign_id)
@@ -239,10 +243,11 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def campaign_close(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
+    authorize(actor_of(request), "campaign.plan", region=campaign.region)
     try:
         services.campaign_close(actor=actor_of(request), campaign=campaign)
         messages.success(request, _("The campaign is closed; no more samples are accepted."))
-    except (Forbidden, Conflict) as exc:
+    except Conflict as exc:
         messages.error(request, error_text(exc))
     return redirect("masstesting:campaign_detail", campaign_id=campaign.pk)
 
@@ -253,6 +258,8 @@ def campaign_close(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def point_new(request: HttpRequest, campaign_id: int) -> HttpResponse:
     actor = actor_of(request)
     campaign = _campaign(request, campaign_id)
+    if request.method == "POST":  # the point's own region is a field: the service checks it
+        authorize(actor, "campaign.plan")
     form = PointForm(request.POST or None, actor=actor, campaign=campaign)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -274,7 +281,7 @@ def point_new(request: HttpRequest, campaign_id: int) -> HttpResponse:
             messages.success(request, _("Sampling point added."))
             return redirect("masstesting:campaign_detail", campaign_id=campaign.pk)
     context = {"form": form, "campaign": campaign, "point": None}
-    return render(request, "masstesting/plan_point.html", context)
+    return render(request, "masstesting/plan_point.html", context, status=form_status(request))
 
 
 @scoped
@@ -283,6 +290,8 @@ def point_new(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def point_edit(request: HttpRequest, point_id: int) -> HttpResponse:
     actor = actor_of(request)
     point = _point(request, point_id)
+    if request.method == "POST":
+        authorize(actor, "campaign.plan", region=point.region)
     initial = {
         "grids": list(point.grids.all()),
         "opening_hours": point.opening_hours,
@@ -308,7 +317,7 @@ def point_edit(request: HttpRequest, point_id: int) -> HttpResponse:
             messages.success(request, _("Sampling point updated."))
             return redirect("masstesting:campaign_detail", campaign_id=point.campaign_id)
     context = {"form": form, "campaign": point.campaign, "point": point}
-    return render(request, "masstesting/plan_point.html", context)
+    return render(request, "masstesting/plan_point.html", context, status=form_status(request))
 
 
 @scoped
@@ -317,6 +326,8 @@ def point_edit(request: HttpRequest, point_id: int) -> HttpResponse:
 def team_new(request: HttpRequest, point_id: int) -> HttpResponse:
     actor = actor_of(request)
     point = _point(request, point_id)
+    if request.method == "POST":
+        authorize(actor, "campaign.plan", region=point.region)
     form = TeamForm(request.POST or None, actor=actor, point=point)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -336,4 +347,4 @@ def team_new(request: HttpRequest, point_id: int) -> HttpResponse:
             messages.success(request, _("Team added."))
             return redirect("masstesting:campaign_detail", campaign_id=point.campaign_id)
     context = {"form": form, "campaign": point.campaign, "point": point}
-    return render(request, "masstesting/plan_team.html", context)
+    return render(request, "masstesting/plan_team.html", context, status=form_status(request))

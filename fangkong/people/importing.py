@@ -33,7 +33,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fangkong.core import filejobs
 from fangkong.core.audit import audit_record
+from fangkong.core.filejobs import copy_upload
 from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.scoping import scope_of
@@ -54,11 +56,9 @@ from fangkong.people.import_worker import check_batch, key_fingerprint, worker_i
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
 from fangkong.people.sheets import (
     TableError,
-    WorkbookTooLarge,
-    check_workbook,
-    copy_upload,
     errors_workbook,
     open_table,
+    refuse_workbook_bomb,
 )
 
 logger = logging.getLogger(__name__)
@@ -290,13 +290,7 @@ def import_job_create(
     target = Path(settings.DATA_DIR) / relative
     try:
         job.file_sha256 = _store_upload(content, target)
-        if suffix != ".csv":  # a zip bomb is refused now, not by the worker running dry
-            try:
-                check_workbook(target)
-            except WorkbookTooLarge as exc:
-                raise FieldError("file", exc.message) from None
-            except TableError:
-                pass  # a broken file fails its job with the reason, as it always did
+        refuse_workbook_bomb(target)
         job.filename, job.stored_path = name[:255], str(relative)
         with transaction.atomic():
             job.save(force_insert=True)
@@ -434,16 +428,18 @@ PURGE_GRACE_SECONDS = 3600
 def uploads_purge() -> int:
     """Delete stored uploads that no running or queued job needs: files of jobs that ended
     before lists were deleted at the end of their job, files whose job row was never written
-    (a crash between the copy and the commit), and assistance lists (read in the request).
+    (a crash between the copy and the commit), assistance lists read by the CLI, and files of
+    ended file jobs (lab results, assistance lists).
     System work, no actor; one audit row with the count. Returns how many files went."""
     root = Path(settings.DATA_DIR)
     active = (ImportStatus.QUEUED, ImportStatus.RUNNING)
     pending = ImportJob.objects.filter(status__in=active)
     keep = {str(root / p) for p in pending.values_list("stored_path", flat=True) if p}
+    keep |= filejobs.pending_paths()
     # an upload being copied right now has no committed job row yet: leave recent files alone
     settled = time.time() - PURGE_GRACE_SECONDS
     removed = 0
-    for folder in ("imports", "assistance"):
+    for folder in ("imports", "assistance", filejobs.FOLDER):
         for path in sorted((root / folder).glob("*")) if (root / folder).is_dir() else []:
             if path.is_file() and str(path) not in keep and path.stat().st_mtime < settled:
                 path.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ internals ever move, it falls back to `iter_rows`.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import zipfile
@@ -192,6 +191,20 @@ def check_workbook(source: Path | IO[bytes]) -> None:
         )
 
 
+def refuse_workbook_bomb(path: Path) -> None:
+    """For a stored upload before its job is queued: a zip bomb is refused now, as a field
+    error, not by the worker running dry; any other unreadable file fails its job later with
+    the reason. CSV has no compression to check."""
+    if path.suffix.lower() not in XLSX_SUFFIXES:
+        return
+    try:
+        check_workbook(path)
+    except WorkbookTooLarge as exc:
+        raise FieldError("file", exc.message) from None
+    except TableError:
+        pass
+
+
 def too_many_rows(limit: int) -> TableError:
     return TableError(_("the list has more than %(n)s rows") % {"n": f"{limit:,}"})
 
@@ -288,28 +301,3 @@ def errors_workbook(rows: Iterable[tuple[int | None, str, str]]) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
-
-
-def copy_upload(
-    content: bytes | IO[bytes] | Any, out: IO[bytes], *, max_bytes: int, too_large: str
-) -> str:
-    """Copy an upload (bytes, a Django file streamed in chunks, or a binary stream) to `out`,
-    refusing an empty one or one over `max_bytes` (`too_large` names the limit); its SHA-256."""
-    digest, size = hashlib.sha256(), 0
-    blocks: Any
-    if isinstance(content, bytes | bytearray):
-        blocks = [bytes(content)]
-    elif hasattr(content, "chunks"):
-        blocks = content.chunks()
-    else:
-        blocks = iter(lambda: content.read(1 << 20), b"")
-    for block in blocks:
-        size += len(block)
-        if size > max_bytes:
-            raise FieldError("file", too_large)
-        digest.update(block)
-        out.write(block)
-    if size == 0:
-        raise FieldError("file", _("the file is empty"))
-    out.flush()
-    return digest.hexdigest()

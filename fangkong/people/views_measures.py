@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,16 +19,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.http import (
     Conflict,
-    Forbidden,
     actor_of,
     error_text,
     get_scoped_or_404,
+    int_param,
     is_partial,
     page_slice,
     scoped,
 )
 from fangkong.core.models import User
-from fangkong.core.permissions import allowed
+from fangkong.core.permissions import allowed, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.people import measures
@@ -230,6 +231,7 @@ def measure_transition(request: HttpRequest, measure_id: int, action: str) -> Ht
     actor = actor_of(request)
     qs = selectors.measure_get_qs(actor=actor)
     m = get_scoped_or_404(qs, pk=measure_id)
+    authorize(actor, "measure.decide", region=m.region_path)
     form = ACTION_FORMS[action](request.POST, prefix=action)
     error, status = "", 200
     if form.is_valid():
@@ -241,7 +243,7 @@ def measure_transition(request: HttpRequest, measure_id: int, action: str) -> Ht
             else:
                 error = exc.message
             status = 422
-        except (Conflict, Forbidden) as exc:
+        except Conflict as exc:
             error, status = error_text(exc), 422
     else:
         status = 422
@@ -264,14 +266,16 @@ def measure_transition(request: HttpRequest, measure_id: int, action: str) -> Ht
 def measure_propose(request: HttpRequest) -> HttpResponse:
     """Propose a measure by hand from a person's page; the person must be in scope."""
     actor = actor_of(request)
+    person_id = int_param(request.POST.get("propose-person"))
+    if person_id is None:
+        raise Http404()
+    person = get_scoped_or_404(person_get_qs(actor=actor), pk=person_id)
+    authorize(actor, "measure.propose")  # as the service: proposals may cross jurisdictions
     plans = selectors.plan_list(actor=actor).filter(active=True)
     form = ProposeForm(request.POST, prefix="propose", plans=plans)
     if not form.is_valid():
-        person_id = form.cleaned_data.get("person") or request.POST.get("propose-person", "")
-        if not str(person_id).isdigit():
-            raise Http404()
-        return redirect(reverse("web:person_detail", args=[int(person_id)]))
-    person = get_scoped_or_404(person_get_qs(actor=actor), pk=form.cleaned_data["person"])
+        messages.error(request, _("Choose a plan and a start date."))
+        return redirect(reverse("web:person_detail", args=[person.pk]))
     # the form's token makes a double click or a resubmitted page one proposal, not two
     token = request.POST.get("token", "")[:40] or timezone.now().strftime("%Y%m%d%H%M%S%f")
     m = measures.measure_propose(

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, UploadedFile
 from ninja.decorators import decorate_view
 
+from fangkong.core.api import FileJobOut, file_job_out
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
 from fangkong.screening import assistance, selectors
@@ -157,13 +158,15 @@ def _detail(request: HttpRequest, request_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-@router.post("", response={201: RequestDetailOut, 403: ErrorOut})
+@router.post("", response={202: FileJobOut, 403: ErrorOut})
 @decorate_view(upload_limit(assistance.MAX_FILE_BYTES))
 @scoped
 def request_import(request: HttpRequest, file: File[UploadedFile], form: Form[RequestForm]) -> Any:
     """Import a list (multipart: `file` plus the request's fields). Columns: 姓名/证件号码/
-    手机号/现住址/所属区县/所属街道/所属社区/风险类型/备注 or their English names."""
-    created = assistance.assistance_import(
+    手机号/现住址/所属区县/所属街道/所属社区/风险类型/备注 or their English names. The worker
+    reads the list: poll `GET /api/v1/jobs/{id}` until `status` is done; `result.request_id`
+    then names the request (`GET /api/v1/screening/assistance-requests/{request_id}`)."""
+    job = assistance.assistance_submit(
         actor=actor_of(request),
         info=assistance.RequestInfo(
             from_jurisdiction=form.from_jurisdiction,
@@ -174,7 +177,7 @@ def request_import(request: HttpRequest, file: File[UploadedFile], form: Form[Re
         filename=file.name or "",
         content=file,
     )
-    return 201, _detail(request, created.pk)
+    return 202, file_job_out(job)
 
 
 @router.get("", response=RequestPage)

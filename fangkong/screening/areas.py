@@ -19,12 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fangkong.core.audit import audit_record
+from fangkong.core.filejobs import copy_upload
 from fangkong.core.http import Conflict
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, norm_header
-from fangkong.people.sheets import TableError, copy_upload, open_table
+from fangkong.people.sheets import TableError, open_table
 from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
 from fangkong.screening.services import division_code as clean_division_code
 

@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
+from fangkong.core.filejobs import copy_upload, file_job_create
 from fangkong.core.http import Conflict
-from fangkong.core.models import Region, RegionLevel, User
+from fangkong.core.models import FileJob, Region, RegionLevel, User
 from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, choice_value, document_text
@@ -33,9 +34,9 @@ from fangkong.people.models import IdType, Person
 from fangkong.people.services import PersonData, person_build, person_validate
 from fangkong.people.sheets import (
     TableError,
-    copy_upload,
     errors_workbook,
     open_table,
+    refuse_workbook_bomb,
     too_many_rows,
 )
 from fangkong.screening import assistance_layout as layout
@@ -51,6 +52,7 @@ from fangkong.screening.models import (
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 DEFAULT_DEADLINE_HOURS = 24
+JOB_KIND = "assistance"
 HEADER_SCAN_ROWS = 10
 
 
@@ -336,48 +338,117 @@ def _clean_info(info: RequestInfo) -> _CleanInfo:
     return _CleanInfo(source, (info.reference_number or "").strip()[:64], received, deadline)
 
 
+def _authorize_import(actor: User) -> Region:
+    authorize(actor, "assistance.import", region=actor.region)
+    if actor.region is None:  # a role without a region holds no SUBTREE grant: unreachable
+        raise Forbidden(_("only staff with a jurisdiction can import assistance requests"))
+    return actor.region
+
+
+def _file_name(filename: str) -> str:
+    name = Path(filename or "").name
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise FieldError("file", _("only .xlsx and .csv files can be imported"))
+    return name
+
+
 def assistance_import(
     *, actor: User, info: RequestInfo, filename: str, content: bytes | IO[bytes] | Any
 ) -> AssistanceRequest:
     """Store the list, place every good row and report every bad one; all in one transaction,
-    so a list is either wholly imported (good rows) or not at all."""
-    authorize(actor, "assistance.import", region=actor.region)
-    if actor.region is None:  # a role without a region holds no SUBTREE grant: unreachable
-        raise Forbidden(_("only staff with a jurisdiction can import assistance requests"))
+    so a list is either wholly imported (good rows) or not at all. In the calling process:
+    the CLI's path; the web and the API go through `assistance_submit` and the worker."""
+    _authorize_import(actor)
     clean = _clean_info(info)
-    name = Path(filename or "").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise FieldError("file", _("only .xlsx and .csv files can be imported"))
+    name = _file_name(filename)
+    target = Path(settings.DATA_DIR) / "assistance" / f"{uuid.uuid4()}{Path(name).suffix.lower()}"
+    # The list holds personal data and is read once, here: it is deleted whatever the outcome
+    # (stored_path stays empty), and the request keeps only its hash and the row errors.
+    try:
+        digest = _store(content, target)
+        return _import_stored(actor, clean, name, target, digest)
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def _import_stored(
+    actor: User, clean: _CleanInfo, name: str, path: Path, digest: str
+) -> AssistanceRequest:
+    region = _authorize_import(actor)
     request = AssistanceRequest(
         id=uuid.uuid4(),
         from_jurisdiction=clean.from_jurisdiction,
         reference_number=clean.reference_number,
         received_at=clean.received_at,
         deadline=clean.deadline,
-        region=actor.region,
-        region_path=actor.region.path,
+        region=region,
+        region_path=region.path,
         filename=name[:255],
         created_by=actor,
+        file_sha256=digest,
     )
-    relative = Path("assistance") / f"{request.pk}{suffix}"
-    target = Path(settings.DATA_DIR) / relative
-    # The list holds personal data and is read once, here: it is deleted whatever the outcome
-    # (stored_path stays empty), and the request keeps only its hash and the row errors.
+    counts = Counts()
     try:
-        request.file_sha256 = _store(content, target)
-        counts = Counts()
-        try:
-            rows = _read_file(target, actor, counts)
-        except TableError as exc:
-            raise FieldError("file", exc.message) from None
-        with transaction.atomic():
-            request.save(force_insert=True)
-            _write(request, rows, actor, counts)
-            _finish(request, actor, counts)
-    finally:
-        target.unlink(missing_ok=True)
+        rows = _read_file(path, actor, counts)
+    except TableError as exc:
+        raise FieldError("file", exc.message) from None
+    with transaction.atomic():
+        request.save(force_insert=True)
+        _write(request, rows, actor, counts)
+        _finish(request, actor, counts)
     return request
+
+
+def assistance_submit(
+    *, actor: User, info: RequestInfo, filename: str, content: bytes | IO[bytes] | Any
+) -> FileJob:
+    """Check the request's fields and queue the list for the worker (`assistance_job`)."""
+    region = _authorize_import(actor)
+    clean = _clean_info(info)
+    return file_job_create(
+        actor=actor,
+        kind=JOB_KIND,
+        filename=_file_name(filename),
+        content=content,
+        suffixes=SUFFIXES,
+        max_bytes=MAX_FILE_BYTES,
+        too_large=_("the file is larger than 50 MB"),
+        # as given, so that a retry of the same upload finds its job; the defaults for the
+        # times are taken from the job's creation when it runs
+        params={
+            "from_jurisdiction": clean.from_jurisdiction,
+            "reference_number": clean.reference_number,
+            "received_at": info.received_at.isoformat() if info.received_at else None,
+            "deadline": info.deadline.isoformat() if info.deadline else None,
+        },
+        region_path=region.path,
+        check=refuse_workbook_bomb,
+    )
+
+
+def assistance_job(*, job: FileJob, actor: User, path: Path) -> dict[str, Any]:
+    """File-job handler: import the stored list as the uploader, with the fields given at
+    upload; the answer names the request and its counts, never a person."""
+    p = job.params
+    received, deadline = (
+        dt.datetime.fromisoformat(p[k]) if p.get(k) else None for k in ("received_at", "deadline")
+    )
+    clean = _clean_info(
+        RequestInfo(
+            from_jurisdiction=p["from_jurisdiction"],
+            reference_number=p["reference_number"],
+            received_at=received or job.created_at,
+            deadline=deadline,
+        )
+    )
+    request = _import_stored(actor, clean, job.filename, path, job.file_sha256)
+    return {
+        "request_id": str(request.pk),
+        "total_rows": request.total_rows,
+        "assigned_count": request.assigned_count,
+        "unplaced_count": request.unplaced_count,
+        "error_count": request.error_count,
+    }
 
 
 def _finish(request: AssistanceRequest, actor: User, counts: Counts) -> None:

@@ -29,7 +29,7 @@ from fangkong.core.http import (
 )
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import RegionLevel
-from fangkong.core.permissions import allowed
+from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
 from fangkong.screening import areas, assistance, selectors, services
 from fangkong.screening import assistance_layout as layout
@@ -344,7 +344,7 @@ def assistance_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                created = assistance.assistance_import(
+                job = assistance.assistance_submit(
                     actor=actor,
                     info=assistance.RequestInfo(
                         from_jurisdiction=data["from_jurisdiction"],
@@ -361,7 +361,7 @@ def assistance_list(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error_text(exc))
                 status = 403
             else:
-                return redirect("screening:assistance_detail", request_id=created.pk)
+                return redirect("web:file_job", job_id=job.pk)
     context = {
         "form": form,
         "requests": list(selectors.assistance_request_list(actor=actor)[:50]),
@@ -391,6 +391,7 @@ def assistance_detail(request: HttpRequest, request_id: uuid.UUID) -> HttpRespon
     found = get_scoped_or_404(selectors.assistance_request_list(actor=actor), pk=request_id)
     status = 200
     if request.method == "POST":
+        authorize(actor, "assistance.assign")  # the rows' regions: the service checks each
         status = _assign_posted(request, found.pk)
         if status == 200:
             return redirect("screening:assistance_detail", request_id=found.pk)

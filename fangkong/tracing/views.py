@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.http import (
     Conflict,
-    Forbidden,
     actor_of,
     error_text,
     get_scoped_or_404,
@@ -23,6 +22,7 @@ from fangkong.core.http import (
     xlsx_response,
 )
 from fangkong.core.middleware import client_ip
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.tracing import selectors, services
 from fangkong.tracing.chain import chain_graph
@@ -83,6 +83,7 @@ def case_graph(request: HttpRequest, case_id: int) -> JsonResponse:
 def case_export(request: HttpRequest, case_id: int) -> HttpResponse:
     actor = actor_of(request)
     case = _case(request, case_id)
+    authorize(actor, "assistance.export", region=case.region_path)
     try:
         content, filename = assistance_export(
             actor=actor,
@@ -90,7 +91,7 @@ def case_export(request: HttpRequest, case_id: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
             client_ip=client_ip(request),
         )
-    except (Forbidden, FieldError) as exc:
+    except FieldError as exc:
         messages.error(request, error_text(exc))
         return redirect("tracing:case_detail", case_id=case.pk)
     return xlsx_response(content, f"{filename}")
@@ -127,6 +128,7 @@ def investigation_action(request: HttpRequest, investigation_id: int, action: st
     )
     if action not in ("traced", "close"):
         raise Http404()
+    authorize(actor, "investigation.run", region=investigation.region_path)
     try:
         if action == "traced":
             services.investigation_mark_traced(actor=actor, investigation=investigation)
@@ -138,6 +140,4 @@ def investigation_action(request: HttpRequest, investigation_id: int, action: st
             messages.success(request, _("Investigation closed."))
     except Conflict as exc:
         messages.error(request, exc.message)
-    except Forbidden as exc:
-        messages.error(request, error_text(exc))
     return redirect("tracing:case_detail", case_id=investigation.case_id)

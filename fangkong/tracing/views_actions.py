@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from fangkong.core.http import (
 )
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import User
+from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.people import measures, measures_selectors
 from fangkong.people.models import Person
@@ -262,11 +263,11 @@ def _back_to_case(request: HttpRequest, case: Case, anchor: str = "") -> HttpRes
 def case_recompute(request: HttpRequest, case_id: int) -> HttpResponse:
     actor = actor_of(request)
     case = case_of(request, case_id)
+    if not may_act(actor, "investigation.run", case):
+        raise Forbidden(_("your role may not trace contacts"))
     try:
-        if not may_act(actor, "investigation.run", case):
-            raise Forbidden(_("your role may not trace contacts"))
         result = case_compute_generations(actor=actor, case=case)
-    except (Conflict, Forbidden) as exc:
+    except Conflict as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, result_message(result))
@@ -280,15 +281,17 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
     """Confirm, rule out, discharge...: the transitions services.STATUS_FLOW allows."""
     actor = actor_of(request)
     case = case_of(request, case_id)
+    authorize(actor, "case.register", region=case.region_path)
     form = CaseStatusForm(request.POST)
     if not form.is_valid():
-        raise Http404()
+        messages.error(request, _("Choose the case's new status."))
+        return _back_to_case(request, case)
     status = form.cleaned_data["status"]
     try:
         services.case_update(
             actor=actor, case=case, changes={"status": status}, client_ip=client_ip(request)
         )
-    except (Conflict, Forbidden, FieldError) as exc:
+    except (Conflict, FieldError) as exc:
         messages.error(request, error_text(exc))
     else:
         case.status = status

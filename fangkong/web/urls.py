@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fangkong.web.views import auth, home, imports, people, regions
+from fangkong.web.views import auth, home, imports, jobs, people, regions
 
 app_name = "web"
 urlpatterns = [
@@ -19,6 +19,8 @@ urlpatterns = [
         imports.import_job_progress,
         name="import_job_progress",
     ),
+    path("jobs/<uuid:job_id>/", jobs.file_job, name="file_job"),
+    path("jobs/<uuid:job_id>/progress/", jobs.file_job_progress, name="file_job_progress"),
     path("regions/", regions.region_tree, name="region_tree"),
     path("regions/<str:code>/children/", regions.region_children, name="region_children"),
 ]

@@ -21,7 +21,12 @@ from tests.test_mt_lab import fill_tubes
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def test_transport_and_lab_pages(page: Any, live_server: Any, city: City, tmp_path: Path) -> None:
+def test_transport_and_lab_pages(
+    page: Any, live_server: Any, city: City, tmp_path: Path, settings: Any
+) -> None:
+    # the worker runs the upload's job as it is committed, in the server's thread
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.DATA_DIR = tmp_path / "data"
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     tree = city.tree
@@ -86,10 +91,13 @@ def test_transport_and_lab_pages(page: Any, live_server: Any, city: City, tmp_pa
     path.write_bytes(buffer.getvalue())
     page.set_input_files("[data-testid=upload-file]", str(path))
     page.click("[data-testid=upload-form] button[type=submit]")
-    page.wait_for_selector("[data-testid=upload-errors]")
+    page.wait_for_url("**/jobs/*/")
+    page.wait_for_selector("#job-progress[data-status=done] [data-testid=upload-errors]")
     rows = page.locator("[data-testid=upload-errors] tbody tr")
     assert rows.count() == 2
     assert rows.nth(0).inner_text().startswith("7")
     shot(page, "mt-lab-zh")
     assert Tube.objects.get(barcode=packed[3]).result == "positive"
+    page.click("text=返回实验室")
+    page.wait_for_selector("[data-testid=batch-table] >> text=lab1")
     assert errors == []

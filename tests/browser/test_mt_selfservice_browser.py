@@ -121,3 +121,29 @@ def test_code_sheet_prints_a4_cards(page: Any, live_server: Any, city: City) -> 
     sheet.set_viewport_size({"width": 800, "height": 1131})
     shot(sheet, "mt-code-sheet-print-media")
     assert errors == []
+
+
+def test_staff_issue_a_link_from_the_person_page(page: Any, live_server: Any, city: City) -> None:
+    """The person page → the link page: issued once with its QR, opened on a phone, revoked."""
+    cache.clear()
+    person = city.persons[2]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, live_server.url)
+    page.goto(f"{live_server.url}/people/{person.pk}/")
+    page.click("[data-testid=self-service-open]")
+    page.click("[data-testid=link-issue]")
+    page.wait_for_selector("[data-testid=link-issued] [data-testid=link-qr] svg")
+    url = page.input_value("[data-testid=link-url]")
+    assert "/hs/" in url
+    shot(page, "mt-selfservice-link-issued-zh")
+    phone = page.context.new_page()
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(url)
+    assert phone.locator("[data-testid=selfservice]").count() == 1
+    page.on("dialog", lambda d: d.accept())
+    page.click("[data-testid=link-revoke]")
+    page.wait_for_selector("[data-testid=link-state] >> text=当前没有可用的链接")
+    phone.goto(url)
+    assert phone.locator("[data-testid=selfservice]").count() == 0
+    assert errors == []

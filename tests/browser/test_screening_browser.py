@@ -168,6 +168,8 @@ def test_assistance_request_and_zones(
     from tests.factories_screening import resident_ids, sheet_bytes
 
     settings.DATA_DIR = tmp_path / "data"  # the stored list goes here, not into var/
+    # the worker runs the list's job as it is committed, in the server's thread
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     ensure_default_rules()
     chief = UserFactory(username="city_office", role="command_office", region=city.tree.city)
     ids = resident_ids(12, seed=41)
@@ -211,6 +213,10 @@ def test_assistance_request_and_zones(
     page.set_input_files("#id_file", str(path))
     shot(page, "assistance-upload-zh")
     page.click("main form button[type=submit]")
+    page.wait_for_url("**/jobs/*/")  # the worker reads the list; the page follows the job
+    page.wait_for_selector("#job-progress[data-status=done] [data-testid=open-request]")
+    shot(page, "assistance-job-zh")
+    page.click("[data-testid=open-request]")
     page.wait_for_selector("[data-testid=town-counts]")
     assert page.inner_text("[data-testid=assigned]") == "10"
     assert page.inner_text("[data-testid=rejected]") == "1"

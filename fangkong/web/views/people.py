@@ -22,9 +22,10 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.middleware import client_ip
-from fangkong.core.permissions import allowed
+from fangkong.core.permissions import allowed, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
+from fangkong.masstesting.views_codes import link_state
 from fangkong.people import search, selectors, services
 from fangkong.people.views_measures import person_control_context
 from fangkong.web.forms import PersonFilterForm, PersonSearchForm, RevealForm
@@ -115,6 +116,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         "reveal_form": RevealForm(),
         "may_reveal": allowed(actor, "person.reveal", region=person.region_path),
         "control": person_control_context(actor=actor, person=person),
+        "link": link_state(actor=actor, person=person),
     }
     return render(request, "web/people/detail.html", context)
 
@@ -125,6 +127,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
 def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
     actor = actor_of(request)
     person = get_scoped_or_404(selectors.person_get_qs(actor=actor), pk=person_id)
+    authorize(actor, "person.reveal", region=person.region_path)
     form = RevealForm(request.POST)
     context: dict[str, Any] = {
         "person": person,
