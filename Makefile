@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check fangkong config tests bench
 	$(VENV)/bin/ruff format --check fangkong config tests bench
 	$(VENV)/bin/mypy fangkong
+	$(VENV)/bin/lint-imports --no-cache
 
 browsers:
 	@bash scripts/ensure-browser.sh

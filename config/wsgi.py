@@ -10,7 +10,7 @@ def _refuse_unsafe_production() -> None:
     # Any WSGI server (not only `fangkong serve`) must refuse demo accounts or DEBUG in production.
     from django.core.exceptions import ImproperlyConfigured
 
-    from fangkong.drill.checks import production_start_problems
+    from fangkong.serving.checks import production_start_problems
 
     problems = production_start_problems()
     if problems:

@@ -34,7 +34,6 @@ from fangkong.core.models import (
     Role,
     User,
 )
-from fangkong.drill.checks import production_start_problems
 from fangkong.drill.citygen import plan_city, stage_rng
 from fangkong.drill.geo import polygon_bbox
 from fangkong.drill.outbreak import MARKER, outbreak_seed, outbreak_seeded
@@ -57,6 +56,7 @@ from fangkong.screening.selectors import (
     screening_list,
     zone_list,
 )
+from fangkong.serving.checks import production_start_problems
 from fangkong.tracing.models import Case, CaseContact, Exposure
 from fangkong.tracing.selectors import case_list, investigation_list
 from fangkong.tracing.services import case_create

@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.security import HttpBearer, SessionAuth
 
+from fangkong.core.errors import Conflict as Conflict  # re-exported for views
+from fangkong.core.errors import get_visible
 from fangkong.core.models import ApiToken, User
 from fangkong.core.permissions import Forbidden as Forbidden  # re-exported for views
 from fangkong.core.permissions import authorize
@@ -99,18 +101,8 @@ def actor_of(request: HttpRequest) -> User:
 
 def get_scoped_or_404(qs: models.QuerySet[_M], **lookup: Any) -> _M:
     """Out of scope and missing look the same: 404, never 403."""
-    require_scoped(qs)
-    obj = qs.filter(**lookup).first()
-    if obj is None:
-        raise Http404()
-    return obj
-
-
-class Conflict(Exception):
-    def __init__(self, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.extra = extra
+    found: _M = get_visible(qs, **lookup)
+    return found
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

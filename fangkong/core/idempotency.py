@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 
 _M = TypeVar("_M", bound=models.Model)
 

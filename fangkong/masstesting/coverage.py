@@ -21,9 +21,9 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Substr, TruncHour
-from django.http import Http404
 from django.utils import timezone
 
+from fangkong.core.errors import NotFound
 from fangkong.core.models import Region, User
 from fangkong.core.scoping import ScopedQuerySet, scope_of
 from fangkong.masstesting.models import (
@@ -94,16 +94,16 @@ def coverage_root(*, actor: User, campaign: Campaign, region: Region | None = No
     region and the actor's home region. Outside either: 404, like a missing region."""
     scope = scope_of(actor)
     if scope.region_path is None:
-        raise Http404()
+        raise NotFound()
     camp_path = campaign.region.path
     if region is None:
         if camp_path.startswith(scope.region_path):
             return campaign.region
         if scope.region_path.startswith(camp_path):
             return Region.objects.get(path=scope.region_path)
-        raise Http404()
+        raise NotFound()
     if not (region.path.startswith(scope.region_path) and region.path.startswith(camp_path)):
-        raise Http404()
+        raise NotFound()
     return region
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 from fangkong.core.models import Institution, Region, User
 from fangkong.core.permissions import authorize
 from fangkong.core.scoping import scope_of

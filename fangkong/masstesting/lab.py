@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
 from fangkong.core.models import Institution, InstitutionKind, User
 from fangkong.core.permissions import authorize

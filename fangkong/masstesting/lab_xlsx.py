@@ -19,8 +19,8 @@ from typing import Any
 import openpyxl
 from django.utils.translation import gettext as _
 
+from fangkong.core.errors import Conflict
 from fangkong.core.filejobs import JobFailed, file_job_create
-from fangkong.core.http import Conflict
 from fangkong.core.models import FileJob, Institution, User
 from fangkong.masstesting.lab import (
     MAX_ITEMS,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError

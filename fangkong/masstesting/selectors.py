@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from fangkong.core.http import get_scoped_or_404
+from fangkong.core.errors import get_visible
 from fangkong.core.models import Institution, Region, RegionLevel, Role, User
 from fangkong.core.scoping import ScopedQuerySet, scope_of, unscoped
 from fangkong.masstesting.models import (
@@ -137,10 +137,10 @@ def campaign_and_region(
     *, actor: User, campaign_id: int, region_id: int | None
 ) -> tuple[Campaign, Region | None]:
     """A campaign and the region to look at within it, both in the actor's scope (else 404)."""
-    campaign = get_scoped_or_404(campaign_list(actor=actor), pk=campaign_id)
+    campaign = get_visible(campaign_list(actor=actor), pk=campaign_id)
     region = None
     if region_id is not None:
-        region = get_scoped_or_404(region_list(actor=actor), pk=region_id)
+        region = get_visible(region_list(actor=actor), pk=region_id)
     return campaign, region
 
 

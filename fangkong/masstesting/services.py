@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 from fangkong.core.models import Institution, InstitutionKind, Region, RegionLevel, Role, User
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.sheets import append_row

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 from fangkong.core.models import Institution, InstitutionKind, User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 from fangkong.core.models import Region, User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import (

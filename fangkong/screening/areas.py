@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fangkong.core.audit import audit_record
+from fangkong.core.errors import Conflict
 from fangkong.core.filejobs import copy_upload
-from fangkong.core.http import Conflict
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError

@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
+from fangkong.core.errors import Conflict
 from fangkong.core.filejobs import copy_upload, file_job_create
-from fangkong.core.http import Conflict
 from fangkong.core.models import FileJob, Region, RegionLevel, User
 from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.validators import FieldError

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from fangkong.core import vault
 from fangkong.core.audit import audit_record
-from fangkong.core.http import Conflict
+from fangkong.core.errors import Conflict
 from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.scoping import scope_of

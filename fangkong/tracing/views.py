@@ -28,7 +28,7 @@ from fangkong.tracing import selectors, services
 from fangkong.tracing.chain import chain_graph
 from fangkong.tracing.export import assistance_export
 from fangkong.tracing.models import Case, CaseStatus
-from fangkong.tracing.page import case_of, case_page_context, may_act
+from fangkong.tracing.views_page import case_of, case_page_context, may_act
 
 PAGE_SIZE = 50
 

@@ -40,7 +40,7 @@ from fangkong.tracing import selectors, services
 from fangkong.tracing.forms import CaseReportForm, CaseStatusForm, ExposureForm, TraceForm
 from fangkong.tracing.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.models import Case, CaseContact
-from fangkong.tracing.page import (
+from fangkong.tracing.views_page import (
     case_flags,
     case_of,
     case_page_context,

@@ -18,7 +18,6 @@ from fangkong.drill.citygen import DEFAULT_SEED, DEFAULT_SIZE
 from fangkong.drill.names import CITY_NAME
 from fangkong.drill.outbreak import OutbreakResult, outbreak_seed
 from fangkong.drill.outbreak_masstesting import MassTestingSeed, masstesting_demo_seed
-from fangkong.drill.server import ServeOptions, default_workers, serve
 from fangkong.drill.services import (
     ACCOUNTS_FILE,
     CityConflict,
@@ -30,6 +29,7 @@ from fangkong.drill.services import (
     demo_accounts_ensure,
 )
 from fangkong.people.measures_models import MeasureState
+from fangkong.serving.server import ServeOptions, default_workers, serve
 
 
 def command_console(command: BaseCommand) -> Console:

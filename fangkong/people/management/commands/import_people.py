@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fangkong.core.http import Forbidden
 from fangkong.core.models import User
+from fangkong.core.permissions import Forbidden
 from fangkong.core.validators import FieldError
 from fangkong.people.importing import (
     ImportProgress,

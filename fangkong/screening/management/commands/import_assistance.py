@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy
 from rich.console import Console
 from rich.table import Table
 
-from fangkong.core.http import Forbidden
 from fangkong.core.models import User
+from fangkong.core.permissions import Forbidden
 from fangkong.core.validators import FieldError
 from fangkong.screening import selectors
 from fangkong.screening.assistance import RequestInfo, assistance_errors_xlsx, assistance_import

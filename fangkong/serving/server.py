@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.servers.basehttp import get_internal_wsgi_application
 from django.db import connections
 from gunicorn.app.base import BaseApplication
 
@@ -42,9 +43,8 @@ class FangkongApplication(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from config.wsgi import application
-
-        return application
+        # the project's WSGI_APPLICATION (config.wsgi), which refuses unsafe production too
+        return get_internal_wsgi_application()
 
 
 def default_workers() -> int:

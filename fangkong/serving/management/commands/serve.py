@@ -11,8 +11,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.translation import gettext as _
 
-from fangkong.drill.checks import production_start_problems
-from fangkong.drill.server import ServeOptions, default_workers, serve
+from fangkong.serving.checks import production_start_problems
+from fangkong.serving.server import ServeOptions, default_workers, serve
 
 
 class Command(BaseCommand):
