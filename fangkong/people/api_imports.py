@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Router, Schema, UploadedFile
+from ninja import File, Form, Router, Schema, UploadedFile
 
 from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
 from fangkong.people import importing, selectors
@@ -21,6 +21,7 @@ class ImportJobOut(Schema):
     filename: str
     status: str
     region_code: str
+    default_region_code: str | None
     created_by: str
     total_rows: int
     processed_rows: int
@@ -64,6 +65,7 @@ def job_out(job: ImportJob) -> dict[str, Any]:
         "filename": job.filename,
         "status": job.status,
         "region_code": job.region.code,
+        "default_region_code": job.default_region.code if job.default_region else None,
         "created_by": job.created_by.get_username(),
         "total_rows": job.total_rows,
         "processed_rows": job.processed_rows,
@@ -78,15 +80,23 @@ def job_out(job: ImportJob) -> dict[str, Any]:
 
 
 def _jobs(request: HttpRequest) -> Any:
-    return selectors.import_job_list(actor=actor_of(request)).select_related("region")
+    jobs = selectors.import_job_list(actor=actor_of(request))
+    return jobs.select_related("region", "default_region", "created_by")
 
 
 @router.post("", response={202: ImportJobOut, 403: ErrorOut})
 @scoped
-def import_create(request: HttpRequest, file: File[UploadedFile]) -> Any:
-    """Upload an xlsx or csv person list (multipart field `file`); the import runs queued."""
+def import_create(
+    request: HttpRequest, file: File[UploadedFile], region_code: Form[str] = ""
+) -> Any:
+    """Upload an xlsx or csv person list (multipart field `file`); the import runs queued.
+    `region_code` (optional) names the community or grid for rows that name none; by default
+    the uploader's own community or grid. A community or grid column overrides it per row."""
     job = importing.import_job_create(
-        actor=actor_of(request), filename=file.name or "", content=file
+        actor=actor_of(request),
+        filename=file.name or "",
+        content=file,
+        region_code=region_code or None,
     )
     return 202, job_out(get_scoped_or_404(_jobs(request), pk=job.pk))
 

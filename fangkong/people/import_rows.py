@@ -109,6 +109,13 @@ _KEY_GROUP_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 _TAG_SPLIT = re.compile(r"[，,;；、]")
+# Lines a clerk writes below the data of a register: who filled it in, who checked it, a phone
+# to call back, the date, a note, a total. Not persons: skipped, never reported as a bad row.
+_SIGNATURE = re.compile(
+    r"^(填表人|填报人|制表人|统计人|审核人|审核|审批人|负责人|联系人|联系电话|电话|填报单位|"
+    r"填表单位|单位|填报日期|填表日期|制表日期|日期|时间|备注|说明|注|签字|签名|盖章)\s*[:：]"
+    r"|^(合计|总计|共计|小计)"
+)
 _HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s*:_\-./#]")
 
 
@@ -199,24 +206,27 @@ def _map_header(values: Sequence[Any]) -> dict[str, int]:
     return columns
 
 
-def _missing(columns: dict[str, int]) -> list[str]:
+def _missing(columns: dict[str, int], *, region_given: bool) -> list[str]:
     missing = [f for f in REQUIRED if f not in columns]
-    if "community" not in columns and "grid" not in columns:
+    if not region_given and "community" not in columns and "grid" not in columns:
         missing.append("community")
     return missing
 
 
-def find_header(numbered: Iterator[tuple[int, Sequence[Any]]]) -> tuple[int, dict[str, int]]:
-    """Consume rows up to the header; the header is the first row naming every required column."""
+def find_header(
+    numbered: Iterator[tuple[int, Sequence[Any]]], *, region_given: bool = False
+) -> tuple[int, dict[str, int]]:
+    """Consume rows up to the header; the header is the first row naming every required column.
+    With `region_given` (the upload chose a community or grid) no region column is required."""
     best: dict[str, int] = {}
     for row_no, values in numbered:
         columns = _map_header(values)
-        if not _missing(columns):
+        if not _missing(columns, region_given=region_given):
             return row_no, columns
         best = columns if len(columns) > len(best) else best
         if row_no >= HEADER_SCAN_ROWS:
             break
-    names = "、".join(column_title(f) for f in _missing(best))
+    names = "、".join(column_title(f) for f in _missing(best, region_given=region_given))
     raise ImportFileError(_("missing required column: %(columns)s") % {"columns": names})
 
 
@@ -224,9 +234,12 @@ def find_header(numbered: Iterator[tuple[int, Sequence[Any]]]) -> tuple[int, dic
 
 
 class RegionResolver:
-    """Communities and grids the importer may see, loaded once per job into dictionaries."""
+    """Communities and grids the importer may see, loaded once per job into dictionaries.
+    `default` (a community or grid chosen on the upload) places rows that name neither; a grid
+    named without its community is looked for in the default community."""
 
-    def __init__(self, actor: User) -> None:
+    def __init__(self, actor: User, default: Region | None = None) -> None:
+        self.default = default
         regions = (
             Region.objects.visible_to(actor)
             .filter(level__in=(RegionLevel.COMMUNITY, RegionLevel.GRID))
@@ -261,6 +274,10 @@ class RegionResolver:
 
     def _resolve(self, community: str, grid: str) -> Region:
         parent = self._community(community) if community else None
+        if not community and not grid and self.default is not None:
+            return self.default
+        if parent is None and self.default is not None:
+            parent = self.default if self.default.level == RegionLevel.COMMUNITY else None
         if not grid:
             if parent is None:
                 raise FieldError("community", _("community or grid is required"))
@@ -321,9 +338,11 @@ class RowResult:
 class RowReader:
     """Turns a sheet row into a RowInput; owns the per-job caches (labels, regions)."""
 
-    def __init__(self, *, actor: User, columns: dict[str, int]) -> None:
+    def __init__(
+        self, *, actor: User, columns: dict[str, int], default_region: Region | None = None
+    ) -> None:
         self.columns = list(columns.items())
-        self.regions = RegionResolver(actor)
+        self.regions = RegionResolver(actor, default_region)
         self.choices: dict[tuple[str, str], str] = {}
 
     def _choice(self, kind: str, text: str, default: str) -> str:
@@ -335,13 +354,13 @@ class RowReader:
         return found
 
     def read(self, row_no: int, values: Sequence[Any]) -> RowInput | None:
-        """None for a blank line."""
+        """None for a blank line or a signature / note line below the data."""
         cells = dict.fromkeys(FIELDS, "")
         width = len(values)
         for name, idx in self.columns:
             if idx < width:
                 cells[name] = cell_text(values[idx])
-        if not any(cells.values()):
+        if not any(cells.values()) or is_signature_line(values):
             return None
         item = RowInput(
             row=row_no,
@@ -364,6 +383,18 @@ class RowReader:
         except FieldError as exc:
             item.problems.append((exc.field, exc.message))
         return item
+
+
+def is_signature_line(values: Sequence[Any]) -> bool:
+    """A clerk's line under the data (填表人：…  审核人：…  联系电话：…, 合计 …): its cells
+    start with such a label, and none of them is a document number."""
+    texts = [unicodedata.normalize("NFKC", cell_text(v)) for v in values if cell_text(v)]
+    if not texts or not any(_SIGNATURE.match(t) for t in texts):
+        return False
+    return not any(_DOCUMENT.fullmatch(t) for t in texts)
+
+
+_DOCUMENT = re.compile(r"[0-9]{15}|[0-9]{17}[0-9Xx]|[A-Za-z]{1,2}[0-9]{6,9}")
 
 
 def check_rows(batch: list[RowInput], created_by_id: int | None) -> list[RowResult]:

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from fangkong.core import filejobs
 from fangkong.core.audit import audit_record
 from fangkong.core.filejobs import copy_upload
-from fangkong.core.models import User
+from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
@@ -274,18 +274,45 @@ def _enqueue(job_id: uuid.UUID) -> None:
     run_import.enqueue(str(job_id))
 
 
+def import_default_region(*, actor: User, code: str | None) -> Region | None:
+    """The community or grid that rows naming none go to: the one chosen (by code, inside the
+    importer's jurisdiction), else the importer's own community or grid, else none."""
+    if code:
+        found = (
+            Region.objects.visible_to(actor)
+            .filter(code=code, level__in=(RegionLevel.COMMUNITY, RegionLevel.GRID))
+            .first()
+        )
+        if found is None:
+            raise FieldError("region", _("choose a community or grid in your jurisdiction"))
+        return found
+    own = actor.region
+    return (
+        own if own is not None and own.level in (RegionLevel.COMMUNITY, RegionLevel.GRID) else None
+    )
+
+
 def import_job_create(
-    *, actor: User, filename: str, content: bytes | IO[bytes] | Any, enqueue: bool = True
+    *,
+    actor: User,
+    filename: str,
+    content: bytes | IO[bytes] | Any,
+    enqueue: bool = True,
+    region_code: str | None = None,
 ) -> ImportJob:
-    """Store the upload and queue a job; `enqueue=False` lets the CLI run it in-process."""
+    """Store the upload and queue a job; `enqueue=False` lets the CLI run it in-process.
+    `region_code` names the community or grid for rows without one (import_default_region)."""
     authorize(actor, "person.import", region=actor.region)
     if actor.region_id is None:
         raise Forbidden(_("only staff with a jurisdiction can import person lists"))
+    default_region = import_default_region(actor=actor, code=region_code)
     name = Path(filename or "").name
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise FieldError("file", _("only .xlsx and .csv files can be imported"))
-    job = ImportJob(id=uuid.uuid4(), created_by=actor, region_id=actor.region_id)
+    job = ImportJob(
+        id=uuid.uuid4(), created_by=actor, region_id=actor.region_id, default_region=default_region
+    )
     relative = Path("imports") / f"{job.pk}{suffix}"
     target = Path(settings.DATA_DIR) / relative
     try:
@@ -372,8 +399,9 @@ def _job_finish(job: ImportJob, *, status: str, message: str = "") -> ImportJob:
 def _import_file(job: ImportJob, actor: User, progress: ProgressFn | None) -> None:
     with open_table(_stored_file(job), max_rows=settings.IMPORT_MAX_ROWS) as (rows, total):
         numbered = enumerate(rows, start=1)
-        header_row, columns = find_header(numbered)
-        reader = RowReader(actor=actor, columns=columns)
+        default = job.default_region
+        header_row, columns = find_header(numbered, region_given=default is not None)
+        reader = RowReader(actor=actor, columns=columns, default_region=default)
         importer = _Importer(
             job=job, actor=actor, total=max(total - header_row, 0), progress=progress
         )

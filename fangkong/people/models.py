@@ -122,6 +122,11 @@ class ImportJob(models.Model):
     )
     # The importer's home region scopes who may see the job and which regions rows may name.
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    # Where rows that name no community or grid go (a street's or community's own register
+    # has no such column): chosen on the upload, by default the importer's own community/grid.
+    default_region = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     filename = models.CharField(_("file name"), max_length=255)
     stored_path = models.CharField(max_length=500)
     file_sha256 = models.CharField(max_length=64)

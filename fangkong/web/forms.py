@@ -116,3 +116,22 @@ class ImportUploadForm(forms.Form):
         label=_("Person list (.xlsx or .csv)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.csv"}),
     )
+    # The importer checks the code against the jurisdiction; the choices only offer it.
+    region_code = forms.ChoiceField(
+        label=_("Community or grid for rows that name none"),
+        required=False,
+        help_text=_(
+            "A street's or community's own register often has no community column: its rows "
+            "go here. A community or grid column in the list overrides it per row."
+        ),
+    )
+
+    def __init__(self, *args: Any, regions: list[tuple[str, str]], default: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        field = self.fields["region_code"]
+        assert isinstance(field, forms.ChoiceField)
+        # Staff above a community have no own default: the empty choice means every row must
+        # name its community or grid; below that, their own region is the default.
+        none = [] if default else [("", _("— none: each row names its community —"))]
+        field.choices = [*none, *regions]
+        field.initial = default

@@ -11,7 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from fangkong.core import selectors as core_selectors
 from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, scoped
+from fangkong.core.models import RegionLevel
 from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.people import importing, selectors
@@ -20,6 +22,28 @@ from fangkong.web.forms import ImportUploadForm
 
 RECENT_JOBS = 20
 ERRORS_SHOWN = 100
+MAX_REGION_CHOICES = 3000
+
+
+def _region_choices(actor: Any) -> list[tuple[str, str]]:
+    regions = core_selectors.region_list(actor=actor).filter(
+        level__in=(RegionLevel.COMMUNITY, RegionLevel.GRID)
+    )
+    rows = regions.order_by("path").values_list("code", "name", "level")[:MAX_REGION_CHOICES]
+    return [
+        (code, name if level == RegionLevel.COMMUNITY else f"· {name}")
+        for code, name, level in rows
+    ]
+
+
+def _upload_form(request: HttpRequest, actor: Any) -> ImportUploadForm:
+    own = importing.import_default_region(actor=actor, code=None)
+    return ImportUploadForm(
+        request.POST or None,
+        request.FILES or None,
+        regions=_region_choices(actor),
+        default=own.code if own else "",
+    )
 
 
 @scoped
@@ -27,7 +51,7 @@ ERRORS_SHOWN = 100
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = _upload_form(request, actor)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -35,10 +59,13 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 upload = form.cleaned_data["file"]
                 # the importer validates type and size and streams the upload to disk
                 job = importing.import_job_create(
-                    actor=actor, filename=upload.name or "", content=upload
+                    actor=actor,
+                    filename=upload.name or "",
+                    content=upload,
+                    region_code=form.cleaned_data["region_code"] or None,
                 )
             except FieldError as exc:
-                form.add_error("file", exc.message)
+                form.add_error("region_code" if exc.field == "region" else "file", exc.message)
             except Forbidden as exc:
                 form.add_error(None, str(exc) or _("Your role may not import people."))
                 status = 403

@@ -42,6 +42,15 @@ class Command(BaseCommand):
             help=_("import with this user's jurisdiction"),
         )
         parser.add_argument(
+            "--region",
+            default=None,
+            metavar="CODE",
+            help=_(
+                "community or grid code for rows that name none (default: the user's own "
+                "community or grid)"
+            ),
+        )
+        parser.add_argument(
             "--errors",
             type=Path,
             default=None,
@@ -50,7 +59,13 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args: Any, file: Path, as_user: str, errors: Path | None, **opts: Any
+        self,
+        *args: Any,
+        file: Path,
+        as_user: str,
+        errors: Path | None,
+        region: str | None,
+        **opts: Any,
     ) -> None:
         console = Console(file=cast(IO[str], self.stdout), highlight=False, soft_wrap=True)
         actor = User.objects.select_related("region").filter(username=as_user).first()
@@ -61,7 +76,11 @@ class Command(BaseCommand):
         try:
             with file.open("rb") as handle:
                 job = import_job_create(
-                    actor=actor, filename=file.name, content=handle, enqueue=False
+                    actor=actor,
+                    filename=file.name,
+                    content=handle,
+                    enqueue=False,
+                    region_code=region,
                 )
         except (FieldError, Forbidden) as exc:
             raise CommandError(str(exc)) from None
