@@ -13,6 +13,8 @@ from ninja import Router, Schema
 
 from fangkong.core import selectors
 from fangkong.core.http import (
+    RESULTS_ALIAS,
+    Page,
     actor_of,
     api_token_of,
     get_scoped_or_404,
@@ -92,11 +94,9 @@ class RegionOut(Schema):
     polygon: dict[str, Any] | None = None
 
 
-class RegionPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[RegionOut]
+class RegionPage(Page):
+    items: list[RegionOut]
+    results: list[RegionOut] = RESULTS_ALIAS
 
 
 def _region_out(region: Any, *, with_polygon: bool = False) -> dict[str, Any]:
@@ -150,11 +150,9 @@ class AuditOut(Schema):
     details: dict[str, Any]
 
 
-class AuditPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[AuditOut]
+class AuditPage(Page):
+    items: list[AuditOut]
+    results: list[AuditOut] = RESULTS_ALIAS
 
 
 @router.get("/audit", response={200: AuditPage, 403: ErrorOut})
@@ -194,11 +192,9 @@ class FileJobOut(Schema):
     result: dict[str, Any]
 
 
-class FileJobPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[FileJobOut]
+class FileJobPage(Page):
+    items: list[FileJobOut]
+    results: list[FileJobOut] = RESULTS_ALIAS
 
 
 def file_job_out(job: Any) -> dict[str, Any]:

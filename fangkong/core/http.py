@@ -16,7 +16,9 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
+from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import Field, model_validator
 
 from fangkong.core.errors import Conflict as Conflict  # re-exported for views
 from fangkong.core.errors import get_visible
@@ -140,12 +142,6 @@ def form_error(form: Any, exc: FieldError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
-class Page(Schema):
-    count: int
-    page: int
-    page_size: int
-
-
 def int_param(raw: str | None) -> int | None:
     """An id or number from a query string or form; None when absent or not a number."""
     try:
@@ -160,6 +156,36 @@ def page_number(request: HttpRequest) -> int:
         return max(1, int(request.GET.get("page") or 1))
     except ValueError:
         return 1
+
+
+# One paging shape for every list API: `items`. Lists that answered `results` before 0.3 answer
+# it too, as the same rows, for one release; the README says when it goes.
+RESULTS_ALIAS: Any = Field(
+    default_factory=list,
+    description="Deprecated: the same rows as `items`; removed in the next release.",
+    json_schema_extra={"deprecated": True},
+)
+
+
+class Page(Schema):
+    """The counts of a page; a subclass adds `items: list[...]` (and, where it once had it, the
+    deprecated `results = RESULTS_ALIAS`). Either key given fills the other."""
+
+    count: int
+    page: int
+    page_size: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alias(cls, data: Any) -> Any:
+        if isinstance(data, DjangoGetter):  # ninja wraps what a view returns
+            data = data._obj
+        if isinstance(data, dict):
+            if "items" not in data and "results" in data:
+                data = {**data, "items": data["results"]}
+            if "results" in cls.model_fields and "results" not in data and "items" in data:
+                data = {**data, "results": data["items"]}
+        return data
 
 
 def page_slice(

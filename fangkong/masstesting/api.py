@@ -25,7 +25,7 @@ from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
 from fangkong.core.bodylimit import body_limit
-from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
+from fangkong.core.http import Page, actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import lab, selectors, services
 from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
@@ -94,24 +94,15 @@ class TubeOut(Schema):
     closed_at: dt.datetime | None
 
 
-class CampaignPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class CampaignPage(Page):
     items: list[CampaignOut]
 
 
-class PointPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class PointPage(Page):
     items: list[PointOut]
 
 
-class TubePage(Schema):
-    count: int
-    page: int
-    page_size: int
+class TubePage(Page):
     items: list[TubeOut]
 
 

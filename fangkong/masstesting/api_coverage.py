@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from fangkong.core.http import actor_of, page_dict, scoped, xlsx_response
+from fangkong.core.http import Page, actor_of, page_dict, scoped, xlsx_response
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import Region, User
 from fangkong.masstesting import coverage, selectors, services
@@ -66,10 +66,7 @@ class PersonRow(Schema):
     key_group: str
 
 
-class NotSampledPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class NotSampledPage(Page):
     items: list[PersonRow]
 
 

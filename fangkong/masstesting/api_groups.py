@@ -18,7 +18,15 @@ from ninja import File, Router, Schema, UploadedFile
 from ninja.decorators import decorate_view
 
 from fangkong.core.bodylimit import upload_limit
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
+from fangkong.core.http import (
+    RESULTS_ALIAS,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+    xlsx_response,
+)
 from fangkong.core.models import Region, User
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import groups
@@ -86,11 +94,9 @@ class MemberOut(Schema):
     overdue: bool
 
 
-class MemberPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[MemberOut]
+class MemberPage(Page):
+    items: list[MemberOut]
+    results: list[MemberOut] = RESULTS_ALIAS
 
 
 class EnrolIn(Schema):

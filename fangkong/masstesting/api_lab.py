@@ -16,7 +16,7 @@ from ninja.errors import HttpError
 
 from fangkong.core.api import ErrorOut, FileJobOut, file_job_out
 from fangkong.core.bodylimit import body_limit, upload_limit
-from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped, xlsx_response
+from fangkong.core.http import Page, actor_of, get_scoped_or_404, page_dict, scoped, xlsx_response
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
 from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_submit, row_errors_workbook
@@ -48,10 +48,7 @@ class BoxOut(Schema):
     received_at: dt.datetime | None
 
 
-class BoxPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class BoxPage(Page):
     items: list[BoxOut]
 
 
@@ -73,10 +70,7 @@ class LabTubeOut(Schema):
     resulted_at: dt.datetime | None
 
 
-class LabTubePage(Schema):
-    count: int
-    page: int
-    page_size: int
+class LabTubePage(Page):
     items: list[LabTubeOut]
 
 
@@ -88,10 +82,7 @@ class BatchOut(Schema):
     counts: dict[str, int]
 
 
-class BatchPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class BatchPage(Page):
     items: list[BatchOut]
 
 

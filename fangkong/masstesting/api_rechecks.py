@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_dict, scoped
+from fangkong.core.http import Page, actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.masstesting import rechecks
 from fangkong.masstesting.models import RecheckTask
 from fangkong.masstesting.selectors_rechecks import recheck_list
@@ -44,10 +44,7 @@ class RecheckOut(Schema):
     created_at: dt.datetime
 
 
-class RecheckPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class RecheckPage(Page):
     items: list[RecheckOut]
 
 

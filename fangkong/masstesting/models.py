@@ -28,13 +28,20 @@ class CampaignStatus(models.TextChoices):
 
 
 POOL_SIZES = (1, 5, 10, 20)
+# Spelled out so that each label is a message of its own (混采 is read "10合1" on a zh-Hans board).
+POOL_SIZE_CHOICES = [
+    (1, _("1-in-1")),
+    (5, _("5-in-1")),
+    (10, _("10-in-1")),
+    (20, _("20-in-1")),
+]
 
 
 class Campaign(models.Model):
     name = models.CharField(pgettext_lazy("entity", "name"), max_length=200)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="campaigns")
     pool_size = models.PositiveSmallIntegerField(
-        _("pool size"), choices=[(n, f"{n}-in-1") for n in POOL_SIZES], default=10
+        _("pool size"), choices=POOL_SIZE_CHOICES, default=10
     )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
@@ -401,7 +408,7 @@ class KeyGroupRegime(models.Model):
     key_group = models.CharField(_("key group"), max_length=24)
     every_days = models.PositiveSmallIntegerField(_("test every (days)"))
     pool_size = models.PositiveSmallIntegerField(
-        _("pool size"), choices=[(n, f"{n}-in-1") for n in POOL_SIZES], default=1
+        _("pool size"), choices=POOL_SIZE_CHOICES, default=1
     )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)

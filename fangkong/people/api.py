@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import RESULTS_ALIAS, Page, actor_of, get_scoped_or_404, page_slice, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.people import search, selectors, services
 from fangkong.people.models import Person
@@ -61,11 +61,9 @@ def person_out(p: Person) -> dict[str, Any]:
     }
 
 
-class PersonPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[PersonOut]
+class PersonPage(Page):
+    items: list[PersonOut]
+    results: list[PersonOut] = RESULTS_ALIAS
 
 
 class PersonIn(Schema):

@@ -9,7 +9,15 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, UploadedFile
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
+from fangkong.core.http import (
+    RESULTS_ALIAS,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+    xlsx_response,
+)
 from fangkong.people import importing, selectors
 from fangkong.people.models import ImportJob
 
@@ -34,11 +42,9 @@ class ImportJobOut(Schema):
     finished_at: datetime | None
 
 
-class ImportJobPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[ImportJobOut]
+class ImportJobPage(Page):
+    items: list[ImportJobOut]
+    results: list[ImportJobOut] = RESULTS_ALIAS
 
 
 class RowErrorOut(Schema):
@@ -48,11 +54,9 @@ class RowErrorOut(Schema):
     reason: str
 
 
-class RowErrorPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[RowErrorOut]
+class RowErrorPage(Page):
+    items: list[RowErrorOut]
+    results: list[RowErrorOut] = RESULTS_ALIAS
 
 
 class ErrorOut(Schema):

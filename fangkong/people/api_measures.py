@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import RESULTS_ALIAS, Page, actor_of, get_scoped_or_404, page_slice, scoped
 from fangkong.core.validators import FieldError
 from fangkong.people import measures
 from fangkong.people import measures_selectors as selectors
@@ -92,11 +92,9 @@ class MeasureDetailOut(MeasureOut):
     events: list[EventOut]
 
 
-class MeasurePage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[MeasureOut]
+class MeasurePage(Page):
+    items: list[MeasureOut]
+    results: list[MeasureOut] = RESULTS_ALIAS
 
 
 def measure_out(m: ControlMeasure, today: dt.date) -> dict[str, Any]:

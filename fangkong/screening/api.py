@@ -15,7 +15,7 @@ from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
 from fangkong.core.bodylimit import upload_limit
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import RESULTS_ALIAS, Page, actor_of, get_scoped_or_404, page_slice, scoped
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
 from fangkong.screening import areas, selectors, services
@@ -46,11 +46,9 @@ class RiskAreaOut(Schema):
     in_force: bool
 
 
-class RiskAreaPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[RiskAreaOut]
+class RiskAreaPage(Page):
+    items: list[RiskAreaOut]
+    results: list[RiskAreaOut] = RESULTS_ALIAS
 
 
 class RiskAreaIn(Schema):
@@ -199,11 +197,9 @@ class ZoneOut(Schema):
     in_force: bool
 
 
-class ZonePage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[ZoneOut]
+class ZonePage(Page):
+    items: list[ZoneOut]
+    results: list[ZoneOut] = RESULTS_ALIAS
 
 
 class ZoneIn(Schema):
@@ -339,11 +335,9 @@ class ScreeningOut(Schema):
     created_at: dt.datetime
 
 
-class ScreeningPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[ScreeningOut]
+class ScreeningPage(Page):
+    items: list[ScreeningOut]
+    results: list[ScreeningOut] = RESULTS_ALIAS
 
 
 class ScreeningIn(Schema):

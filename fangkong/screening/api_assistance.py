@@ -13,7 +13,15 @@ from ninja.decorators import decorate_view
 
 from fangkong.core.api import FileJobOut, file_job_out
 from fangkong.core.bodylimit import upload_limit
-from fangkong.core.http import actor_of, get_scoped_or_404, page_slice, scoped, xlsx_response
+from fangkong.core.http import (
+    RESULTS_ALIAS,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+    xlsx_response,
+)
 from fangkong.screening import assistance, selectors
 from fangkong.screening import assistance_layout as layout
 from fangkong.screening.models import AssistanceItem, AssistanceRequest
@@ -52,11 +60,9 @@ class RequestDetailOut(RequestOut):
     towns: list[TownCount]
 
 
-class RequestPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[RequestOut]
+class RequestPage(Page):
+    items: list[RequestOut]
+    results: list[RequestOut] = RESULTS_ALIAS
 
 
 class RequestForm(Schema):
@@ -83,11 +89,9 @@ class ItemOut(Schema):
     screening_status: str | None
 
 
-class ItemPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[ItemOut]
+class ItemPage(Page):
+    items: list[ItemOut]
+    results: list[ItemOut] = RESULTS_ALIAS
 
 
 class RowErrorOut(Schema):
@@ -97,11 +101,9 @@ class RowErrorOut(Schema):
     reason: str
 
 
-class RowErrorPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[RowErrorOut]
+class RowErrorPage(Page):
+    items: list[RowErrorOut]
+    results: list[RowErrorOut] = RESULTS_ALIAS
 
 
 def request_out(r: AssistanceRequest) -> dict[str, Any]:

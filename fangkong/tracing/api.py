@@ -18,7 +18,9 @@ from pydantic import ValidationError
 
 from fangkong.core.bodylimit import body_limit
 from fangkong.core.http import (
+    RESULTS_ALIAS,
     XLSX_TYPE,
+    Page,
     actor_of,
     get_scoped_or_404,
     page_slice,
@@ -81,11 +83,9 @@ class CaseOut(Schema):
     updated_at: dt.datetime
 
 
-class CasePage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[CaseOut]
+class CasePage(Page):
+    items: list[CaseOut]
+    results: list[CaseOut] = RESULTS_ALIAS
 
 
 class CaseIn(Schema):
@@ -218,11 +218,9 @@ def case_update(request: HttpRequest, case_id: int, payload: CasePatch) -> Any:
 # --- investigations ------------------------------------------------------------------------
 
 
-class InvestigationPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[InvestigationOut]
+class InvestigationPage(Page):
+    items: list[InvestigationOut]
+    results: list[InvestigationOut] = RESULTS_ALIAS
 
 
 class CloseIn(Schema):
@@ -450,12 +448,10 @@ class ContactOut(Schema):
     computed_at: dt.datetime
 
 
-class ContactPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class ContactPage(Page):
     counts: dict[str, int]
-    results: list[ContactOut]
+    items: list[ContactOut]
+    results: list[ContactOut] = RESULTS_ALIAS
 
 
 class TraceIn(Schema):
