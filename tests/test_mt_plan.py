@@ -252,7 +252,9 @@ def test_board_pages(mt: MassTestingSetup, users: dict[str, User], tree: Tree) -
     html = board.content.decode()
     assert board.status_code == 200 and tree.community_a1.name in html
     assert tree.community_a2.name not in html
-    pooling = {1: "单管单检", 5: "5合1混采", 10: "10合1混采", 20: "20合1混采"}[mt.campaign.pool_size]
+    pooling = {1: "单管单检", 5: "5合1混采", 10: "10合1混采", 20: "20合1混采"}[
+        mt.campaign.pool_size
+    ]
     assert pooling in html and "-in-1" not in html  # the zh-Hans board names its pooling
     listed = town.get(f"/masstesting/board/{mt.campaign.pk}/not-sampled/")
     assert listed.status_code == 200 and "1***" in listed.content.decode()

@@ -32,9 +32,7 @@ def test_every_page_answers_items_and_results_only_as_a_deprecated_alias() -> No
             assert props["results"]["items"] == props["items"]["items"], name
 
 
-def test_the_alias_carries_the_same_rows(
-    tree: Tree, users: dict[str, User], api_as: Any
-) -> None:
+def test_the_alias_carries_the_same_rows(tree: Tree, users: dict[str, User], api_as: Any) -> None:
     for i in range(3):
         make_person(tree.community_a1, name=f"居民{i}")
     page = api_as("town_a1").get("/api/v1/people", page_size=2).json()

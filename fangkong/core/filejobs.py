@@ -29,6 +29,7 @@ from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from fangkong.core import queue
 from fangkong.core.audit import audit_record
 from fangkong.core.models import FileJob, FileJobStatus, Institution, User
 from fangkong.core.permissions import Forbidden
@@ -94,9 +95,7 @@ def copy_upload(
 
 
 def _enqueue(job_id: uuid.UUID) -> None:
-    from fangkong.core.tasks import run_file_job
-
-    run_file_job.enqueue(str(job_id))
+    queue.enqueue("core.file_job", str(job_id))
 
 
 def file_job_create(

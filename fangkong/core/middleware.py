@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from fangkong.core.scoping import scope_guard
@@ -60,8 +61,6 @@ def client_ip(request: HttpRequest) -> str:
     its last entry: the proxy appends the address it saw, while everything to the left came
     from the client and is free to forge (a forged first entry would dodge the lock-out).
     """
-    from django.conf import settings
-
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         last = forwarded.split(",")[-1].strip()

@@ -33,6 +33,7 @@ from fangkong.masstesting.services import campaign_create
 from fangkong.people.import_rows import cell_text
 from fangkong.people.models import KeyGroup, Person
 from fangkong.people.services import id_number_index
+from fangkong.people.sheets import TableError, open_table
 
 MAX_EVERY_DAYS = 90
 MAX_ROUND_HOURS = 24 * 7
@@ -443,8 +444,6 @@ def _enrol_parsed(
 
 
 def members_import_file(*, actor: User, path: Path) -> ImportReport:
-    from fangkong.people.sheets import TableError, open_table
-
     try:
         with open_table(path, max_rows=settings.SYNC_IMPORT_MAX_ROWS) as (rows, _total):
             return members_import(actor=actor, rows=rows)

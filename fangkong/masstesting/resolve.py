@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
+from django.db import models as m
+from django.db.models import Exists, OuterRef, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +41,9 @@ from fangkong.masstesting.models import (
 )
 from fangkong.people.measures import measure_record_tests_many
 from fangkong.people.measures_models import IN_FORCE_STATES, ControlMeasure
+from fangkong.people.models import Person
+from fangkong.tracing.models import Case, CaseKind, CaseSource, CaseStatus
+from fangkong.tracing.services import case_create
 
 # SQLite binds at most 32,766 parameters (older builds 999); PostgreSQL takes one array.
 SQLITE_CHUNK = 900
@@ -115,8 +119,6 @@ def _id_filter(column: str, chunk: Sequence[int]) -> tuple[str, list[Any]]:
 
 
 def _tables() -> dict[str, str]:
-    from fangkong.people.models import Person
-
     q = connection.ops.quote_name
     return {
         "task": q(RecheckTask._meta.db_table),
@@ -231,7 +233,7 @@ def _result_rechecks(ids: Sequence[int]) -> tuple[int, list[RecheckTask]]:
             .update(
                 result=Subquery(tube.values("result")[:1]),
                 resulted_at=Subquery(tube.values("resulted_at")[:1]),
-                status=Case(
+                status=m.Case(
                     When(invalid, then=Value(RecheckStatus.OPEN)),
                     default=Value(RecheckStatus.RESULTED),
                 ),
@@ -272,9 +274,6 @@ def _propose_cases(tasks: list[RecheckTask]) -> int:
     """A positive single tube proposes a case (reported, awaiting confirmation) once."""
     if not tasks:
         return 0
-    from fangkong.tracing.models import Case, CaseKind, CaseSource, CaseStatus
-    from fangkong.tracing.services import case_create
-
     live = set(
         Case.objects.filter(person_id__in=[t.person_id for t in tasks])
         .exclude(status=CaseStatus.RULED_OUT)

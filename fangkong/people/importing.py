@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from fangkong.core import filejobs
+from fangkong.core import filejobs, queue
 from fangkong.core.audit import audit_record
 from fangkong.core.filejobs import copy_upload
 from fangkong.core.models import Region, RegionLevel, User
@@ -269,9 +269,7 @@ def _store_upload(content: bytes | IO[bytes] | Any, target: Path) -> str:
 
 
 def _enqueue(job_id: uuid.UUID) -> None:
-    from fangkong.people.tasks import run_import
-
-    run_import.enqueue(str(job_id))
+    queue.enqueue("people.import", str(job_id))
 
 
 def import_default_region(*, actor: User, code: str | None) -> Region | None:

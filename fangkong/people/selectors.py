@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from fangkong.core.models import User
@@ -44,8 +45,6 @@ def person_list(
 
 
 def _json_contains_supported() -> bool:
-    from django.db import connection
-
     return bool(connection.features.supports_json_field_contains)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from fangkong.core import queue
 from fangkong.people.importing import import_job_run
 
 
+@queue.register("people.import")
 @task()
 def run_import(job_id: str) -> None:
     """Run one import job; safe to deliver twice (a finished job is left alone)."""

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from fangkong.core.models import User
-from fangkong.core.scoping import scope_of
+from fangkong.core.scoping import scope_of, unscoped
 from fangkong.core.selectors import under_region_code
 from fangkong.people import selectors as people_selectors
 from fangkong.people.measures_models import IN_FORCE_STATES
@@ -37,6 +37,13 @@ from fangkong.tracing.models import Case, CaseContact, Exposure, Investigation, 
 
 TRACED_GENERATIONS = 2  # the investigation deadline covers close and secondary contacts
 STARTED_STATES = ("in_force", "extended", "released", "converted")
+
+
+def untraced_contact_count(*, case: Case) -> int:
+    """Close and secondary contacts of a case not yet traced; `case` was reached through a
+    scoped selector (or is being written by a service that authorized it)."""
+    with unscoped("the contacts of one case that was itself read in scope"):
+        return untraced_contacts_qs(case_id=case.pk).count()
 
 
 def untraced_contacts_qs(*, case_id: Any) -> QuerySet[CaseContact]:

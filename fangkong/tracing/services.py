@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fangkong.core import vault
+from fangkong.core import queue, vault
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict
 from fangkong.core.models import User
@@ -46,6 +46,7 @@ from fangkong.tracing.models import (
     Severity,
     TraceStatus,
 )
+from fangkong.tracing.selectors import untraced_contact_count
 
 __all__ = ["GenerationsResult", "case_compute_generations"]
 
@@ -71,9 +72,7 @@ STATUS_FLOW: dict[str, frozenset[str]] = {
 
 
 def _enqueue_generations(case_id: int) -> None:
-    from fangkong.tracing.tasks import compute_generations
-
-    compute_generations.enqueue(case_id)
+    queue.enqueue("tracing.generations", case_id)
 
 
 def _clean_case(values: dict[str, Any]) -> dict[str, Any]:
@@ -237,20 +236,13 @@ def case_update(*, actor: User, case: Case, changes: dict[str, Any], client_ip: 
 # --- investigations ------------------------------------------------------------------------
 
 
-def untraced_contacts(*, case: Case) -> int:
-    """Close and secondary contacts not yet traced (see selectors.untraced_filter)."""
-    from fangkong.tracing.selectors import untraced_contacts_qs
-
-    return untraced_contacts_qs(case_id=case.pk).count()
-
-
 @transaction.atomic
 def investigation_mark_traced(*, actor: User, investigation: Investigation) -> Investigation:
     authorize(actor, "investigation.run", region=investigation.region_path)
     investigation = Investigation.objects.select_for_update().get(pk=investigation.pk)
     if investigation.closed_at is not None:
         raise Conflict(_("the investigation is closed"))
-    missing = untraced_contacts(case=investigation.case)
+    missing = untraced_contact_count(case=investigation.case)
     if missing:
         raise Conflict(
             _("%(n)s close or secondary contacts are not traced yet") % {"n": missing},
@@ -276,7 +268,7 @@ def investigation_close(
     investigation = Investigation.objects.select_for_update().get(pk=investigation.pk)
     if investigation.closed_at is not None:
         raise Conflict(_("the investigation is already closed"))
-    missing = untraced_contacts(case=investigation.case)
+    missing = untraced_contact_count(case=investigation.case)
     if missing:
         raise Conflict(
             _("%(n)s close or secondary contacts are not traced yet") % {"n": missing},

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from fangkong.core import queue
 from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseStatus
 
 
+@queue.register("tracing.generations")
 @task()
 def compute_generations(case_id: int) -> None:
     """Bring a case's contact generations up to date; delivering it twice changes nothing."""

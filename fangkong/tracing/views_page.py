@@ -56,7 +56,7 @@ def investigation_context(case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "investigation": getattr(case, "investigation", None),
-        "untraced": services.untraced_contacts(case=case),
+        "untraced": selectors.untraced_contact_count(case=case),
     }
 
 
