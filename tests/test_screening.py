@@ -14,7 +14,7 @@ from fangkong.core.models import AuditEvent, User
 from fangkong.core.validators import FieldError
 from fangkong.people.measures_models import ControlMeasure, MeasurePlan
 from fangkong.people.models import Person
-from fangkong.screening import services
+from fangkong.screening import rules, services
 from fangkong.screening.models import ClassificationRule, ScreeningStatus
 from tests.factories import Tree, make_person, make_resident_id
 from tests.factories_screening import ensure_default_rules, local, make_area, make_screening
@@ -194,7 +194,7 @@ def test_editing_a_rule_changes_new_classifications_only(
     rule = ClassificationRule.objects.get(origin_level="high")
     assert rule.version == 1
 
-    services.rule_update(
+    rules.rule_update(
         actor=users["city"],
         rule=rule,
         changes={"plan_key": "home_quarantine_7", "name": "高风险：居家隔离7天"},
@@ -226,7 +226,7 @@ def test_an_inactive_or_not_yet_valid_rule_is_skipped(
     tree: Tree, users: dict[str, User], areas: None, frozen: Any
 ) -> None:
     rule = ClassificationRule.objects.get(origin_level="high")
-    services.rule_update(actor=users["city"], rule=rule, changes={"valid_from": local(2022, 6, 1)})
+    rules.rule_update(actor=users["city"], rule=rule, changes={"valid_from": local(2022, 6, 1)})
     record = _confirm(
         users,
         make_screening(
@@ -238,7 +238,7 @@ def test_an_inactive_or_not_yet_valid_rule_is_skipped(
 
 
 def test_source_condition(tree: Tree, users: dict[str, User], frozen: Any) -> None:
-    services.rule_create(
+    rules.rule_create(
         actor=users["city"],
         values={
             "priority": 1,
@@ -262,12 +262,12 @@ def test_rule_table_is_command_office_only(users: dict[str, User], db: Any) -> N
     assert rule is not None
     for who in ("district_a", "town_a1", "admin"):
         with pytest.raises(Forbidden):
-            services.rule_update(actor=users[who], rule=rule, changes={"within_days": 14})
+            rules.rule_update(actor=users[who], rule=rule, changes={"within_days": 14})
     with pytest.raises(FieldError) as bad:
-        services.rule_update(actor=users["city"], rule=rule, changes={"plan_key": "nope"})
+        rules.rule_update(actor=users["city"], rule=rule, changes={"plan_key": "nope"})
     assert bad.value.field == "plan_key"
     with pytest.raises(FieldError):
-        services.rule_update(actor=users["city"], rule=rule, changes={"origin_level": "extreme"})
+        rules.rule_update(actor=users["city"], rule=rule, changes={"origin_level": "extreme"})
 
 
 def test_seeded_rules_match_the_issue(db: Any) -> None:

@@ -14,6 +14,7 @@ from ninja import Router, Schema
 from fangkong.core import selectors
 from fangkong.core.http import (
     RESULTS_ALIAS,
+    ErrorOut,
     Page,
     actor_of,
     api_token_of,
@@ -36,10 +37,6 @@ class TokenIn(Schema):
 class TokenOut(Schema):
     token: str
     token_type: str = "Bearer"
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 @router.post("/auth/token", auth=None, response={200: TokenOut, 401: ErrorOut, 429: ErrorOut})

@@ -142,6 +142,12 @@ def form_error(form: Any, exc: FieldError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+class ErrorOut(Schema):
+    """The body of a refusal (403, 404, 409): one sentence for a person to read."""
+
+    detail: str
+
+
 def int_param(raw: str | None) -> int | None:
     """An id or number from a query string or form; None when absent or not a number."""
     try:

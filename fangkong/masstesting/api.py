@@ -25,7 +25,7 @@ from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
 from fangkong.core.bodylimit import body_limit
-from fangkong.core.http import Page, actor_of, get_scoped_or_404, page_dict, scoped
+from fangkong.core.http import ErrorOut, Page, actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.validators import FieldError
 from fangkong.masstesting import lab, selectors, services
 from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
@@ -34,10 +34,6 @@ from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, T
 _T = TypeVar("_T")
 router = Router(tags=["masstesting"])
 _INFLIGHT = threading.BoundedSemaphore(getattr(settings, "MASSTESTING_MAX_INFLIGHT_BATCHES", 4))
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class CampaignIn(Schema):

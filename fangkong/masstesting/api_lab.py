@@ -14,9 +14,17 @@ from ninja import File, Router, Schema, UploadedFile
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
-from fangkong.core.api import ErrorOut, FileJobOut, file_job_out
+from fangkong.core.api import FileJobOut, file_job_out
 from fangkong.core.bodylimit import body_limit, upload_limit
-from fangkong.core.http import Page, actor_of, get_scoped_or_404, page_dict, scoped, xlsx_response
+from fangkong.core.http import (
+    ErrorOut,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_dict,
+    scoped,
+    xlsx_response,
+)
 from fangkong.masstesting import lab as lab_services
 from fangkong.masstesting import selectors_lab
 from fangkong.masstesting.lab_xlsx import MAX_FILE_BYTES, results_xlsx_submit, row_errors_workbook

@@ -12,16 +12,12 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from fangkong.core.http import Page, actor_of, get_scoped_or_404, page_dict, scoped
+from fangkong.core.http import ErrorOut, Page, actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.masstesting import rechecks
 from fangkong.masstesting.models import RecheckTask
 from fangkong.masstesting.selectors_rechecks import recheck_list
 
 router = Router(tags=["masstesting"])
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class RecheckOut(Schema):

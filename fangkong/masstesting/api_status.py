@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, public, scoped
+from fangkong.core.http import ErrorOut, Forbidden, actor_of, get_scoped_or_404, public, scoped
 from fangkong.core.scoping import scope_of
 from fangkong.masstesting import codes
 from fangkong.masstesting.status import (
@@ -34,10 +34,6 @@ from fangkong.masstesting.status import (
 from fangkong.people.selectors import person_get_qs
 
 router = Router(tags=["masstesting"])
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class ValidityIn(Schema):

@@ -39,8 +39,8 @@ from fangkong.masstesting.models import (
     Tube,
     TubeKind,
 )
-from fangkong.people.measures import measure_record_tests_many
 from fangkong.people.measures_models import IN_FORCE_STATES, ControlMeasure
+from fangkong.people.measures_results import measure_record_tests_many
 from fangkong.people.models import Person
 from fangkong.tracing.models import Case, CaseKind, CaseSource, CaseStatus
 from fangkong.tracing.services import case_create

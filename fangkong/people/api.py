@@ -9,7 +9,15 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
-from fangkong.core.http import RESULTS_ALIAS, Page, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    RESULTS_ALIAS,
+    ErrorOut,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.people import search, selectors, services
 from fangkong.people.models import Person
@@ -110,10 +118,6 @@ class RevealOut(Schema):
 class ConflictOut(Schema):
     detail: str
     existing: dict[str, Any] | None
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 @router.get("", response=PersonPage)

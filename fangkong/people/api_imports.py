@@ -11,6 +11,7 @@ from ninja import File, Form, Router, Schema, UploadedFile
 
 from fangkong.core.http import (
     RESULTS_ALIAS,
+    ErrorOut,
     Page,
     actor_of,
     get_scoped_or_404,
@@ -57,10 +58,6 @@ class RowErrorOut(Schema):
 class RowErrorPage(Page):
     items: list[RowErrorOut]
     results: list[RowErrorOut] = RESULTS_ALIAS
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 def job_out(job: ImportJob) -> dict[str, Any]:

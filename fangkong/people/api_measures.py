@@ -16,9 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
-from fangkong.core.http import RESULTS_ALIAS, Page, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    RESULTS_ALIAS,
+    ErrorOut,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+)
 from fangkong.core.validators import FieldError
-from fangkong.people import measures
+from fangkong.people import measures, measures_plans
 from fangkong.people import measures_selectors as selectors
 from fangkong.people.measures_models import ControlMeasure, DiseaseProfile, MeasurePlan
 from fangkong.people.selectors import person_get_qs
@@ -27,10 +35,6 @@ router = Router(tags=["measures"])
 
 # Lists and pages show masks only; not loading the ciphertext keeps it out of memory.
 PERSON_CIPHERTEXT = ("person__id_number_ct", "person__phone_ct", "person__address_ct")
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class PersonRef(Schema):
@@ -195,7 +199,7 @@ def plan_list(request: HttpRequest) -> Any:
 @router.put("/plans/{key}", response={200: PlanOut, 403: ErrorOut})
 @scoped
 def plan_save(request: HttpRequest, key: str, payload: PlanIn) -> Any:
-    plan = measures.measure_plan_save(
+    plan = measures_plans.measure_plan_save(
         actor=actor_of(request),
         key=key,
         name=payload.name,
@@ -241,7 +245,7 @@ def profile_get(request: HttpRequest) -> Any:
 @router.patch("/profile", response={200: ProfileOut, 403: ErrorOut})
 @scoped
 def profile_update(request: HttpRequest, payload: ProfilePatch) -> Any:
-    return measures.disease_profile_update(
+    return measures_plans.disease_profile_update(
         actor=actor_of(request),
         profile=_profile(request),
         changes=payload.dict(exclude_none=True),

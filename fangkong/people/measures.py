@@ -38,13 +38,25 @@ from fangkong.core.validators import FieldError
 from fangkong.people.measures_models import (
     IN_FORCE_STATES,
     ControlMeasure,
-    DiseaseProfile,
     MeasureEvent,
     MeasureKind,
     MeasurePlan,
     MeasureState,
     MeasureTest,
-    MeasureTestResult,
+)
+
+# The reads of measures_phases stay importable from here, where callers have always found them.
+from fangkong.people.measures_phases import (  # noqa: F401
+    PhaseOn,
+    active_profile,
+    kind_on,
+    measure_current_phase,
+    measure_phases,
+    person_under_control,
+    plan_for_generation,
+    planned_end_for,
+    test_days_for,
+    total_days,
 )
 from fangkong.people.models import Person
 
@@ -72,87 +84,6 @@ MAX_EXTENSION_DAYS = 60
 
 class MeasureTransitionError(Conflict):
     """A transition the state table does not allow (the API answers 409)."""
-
-
-# --- configuration -------------------------------------------------------------------------
-
-
-def active_profile() -> DiseaseProfile:
-    profile = DiseaseProfile.objects.filter(active=True).first()
-    if profile is None:
-        raise LookupError("no active disease profile; activate one in the configuration")
-    return profile
-
-
-def plan_for_generation(*, profile: DiseaseProfile, generation: int) -> MeasurePlan | None:
-    """The plan configured for contacts of this generation, or None past the maximum."""
-    if generation < 1 or generation > profile.max_generation:
-        return None
-    key = (profile.generation_plans or {}).get(str(generation))
-    if not key:
-        return None
-    return MeasurePlan.objects.filter(key=key, active=True).first()
-
-
-# --- derived dates -------------------------------------------------------------------------
-
-
-def total_days(phases: list[dict[str, Any]]) -> int:
-    return sum(int(p["days"]) for p in phases)
-
-
-def planned_end_for(start: dt.date, phases: list[dict[str, Any]]) -> dt.date:
-    return start + dt.timedelta(days=max(total_days(phases), 1) - 1)
-
-
-def test_days_for(start: dt.date, offsets: list[int], end: dt.date) -> list[dt.date]:
-    days = {start + dt.timedelta(days=int(n) - 1) for n in offsets if int(n) >= 1}
-    return sorted(d for d in days if d <= end)
-
-
-@dataclass(frozen=True)
-class PhaseOn:
-    index: int
-    kind: str
-    start: dt.date
-    end: dt.date
-    day: int  # day number within the whole measure, from 1
-
-
-def measure_phases(measure: ControlMeasure) -> list[PhaseOn]:
-    """Every phase with its calendar dates (`day` is the phase's first day number)."""
-    out, cursor, day = [], measure.start_date, 1
-    for i, phase in enumerate(measure.phases):
-        days = int(phase["days"])
-        end = cursor + dt.timedelta(days=days - 1)
-        out.append(PhaseOn(index=i, kind=phase["kind"], start=cursor, end=end, day=day))
-        cursor, day = end + dt.timedelta(days=1), day + days
-    return out
-
-
-def measure_current_phase(measure: ControlMeasure, today: dt.date | None = None) -> PhaseOn | None:
-    """The phase `today` falls in (None before the start or after the planned end)."""
-    today = today or timezone.localdate()
-    for phase in measure_phases(measure):
-        if phase.start <= today <= phase.end:
-            day = (today - measure.start_date).days + 1
-            return PhaseOn(phase.index, phase.kind, phase.start, phase.end, day)
-    return None
-
-
-def _kind_on(measure: ControlMeasure, day: dt.date) -> str:
-    phase = measure_current_phase(measure, day)
-    if phase is not None:
-        return phase.kind
-    return measure.phases[-1]["kind"] if day > measure.planned_end else measure.kind
-
-
-def person_under_control(*, person: Person) -> ControlMeasure | None:
-    return (
-        ControlMeasure.objects.filter(person=person, state__in=IN_FORCE_STATES)
-        .select_related("plan")
-        .first()
-    )
 
 
 # --- internals -----------------------------------------------------------------------------
@@ -462,7 +393,7 @@ def _outranks(new: ControlMeasure, old: ControlMeasure) -> bool:
     if new.start_date > old.planned_end:
         return True  # no overlap: the new measure simply follows the old one
     new_rank = KIND_RANK.get(new.kind, 0)
-    old_rank = KIND_RANK.get(_kind_on(old, new.start_date), 0)
+    old_rank = KIND_RANK.get(kind_on(old, new.start_date), 0)
     return (new_rank, new.planned_end) > (old_rank, old.planned_end)
 
 
@@ -637,105 +568,6 @@ def measure_cancel(*, actor: User, measure: ControlMeasure, reason: str) -> Cont
 
 
 @transaction.atomic
-def measure_record_test(*, measure: ControlMeasure, on: dt.date, result: str) -> MeasureTest:
-    """Store a test result for a day of a measure; recording the same result again is a no-op.
-
-    The integration point for mass testing: it resolves tubes to persons and calls this.
-    A day that was not scheduled gets an unplanned row.
-    """
-    if result not in MeasureTestResult.values or not result:
-        raise FieldError("result", _("unknown test result"))
-    test, created = MeasureTest.objects.get_or_create(
-        measure=measure, day=on, defaults={"planned": False}
-    )
-    if not created and test.result == result:
-        return test
-    previous = test.result
-    test.result, test.recorded_at = result, timezone.now()
-    test.save(update_fields=["result", "recorded_at"])
-    audit_record(
-        actor=None,
-        action="measure.test_result",
-        object_type="measure",
-        object_id=measure.pk,
-        details={"day": on.isoformat(), "result": result, "previous": previous},
-    )
-    return test
-
-
-@transaction.atomic
-def measure_record_tests_many(*, rows: list[tuple[int, dt.date, str]], batch_ref: str = "") -> int:
-    """`measure_record_test` for many (measure id, day, result) at once, e.g. the people
-    under control among 250,000 resulted pools: a fixed number of statements whatever the
-    size, and one audit row with the counts (as `measure_propose_many`). Recording the same
-    result again changes nothing. Returns how many tests were written or changed."""
-    for _m, _d, result in rows:
-        if result not in MeasureTestResult.values or not result:
-            raise FieldError("result", _("unknown test result"))
-    wanted = {(m, d): r for m, d, r in rows}
-    if not wanted:
-        return 0
-    stored: dict[tuple[int, dt.date], MeasureTest] = {}
-    measure_ids = sorted({m for m, _d in wanted})
-    for start in range(0, len(measure_ids), BULK_CHUNK):
-        chunk = measure_ids[start : start + BULK_CHUNK]
-        for test in MeasureTest.objects.filter(measure_id__in=chunk):
-            stored[(test.measure_id, test.day)] = test
-    now = timezone.now()
-    new = [
-        MeasureTest(measure_id=m, day=d, planned=False, result=r, recorded_at=now)
-        for (m, d), r in wanted.items()
-        if (m, d) not in stored
-    ]
-    changed = [stored[k] for k, r in wanted.items() if k in stored and stored[k].result != r]
-    for test in changed:
-        test.result, test.recorded_at = wanted[(test.measure_id, test.day)], now
-    # A concurrent upload may insert the same (measure, day) first: skip it here and set the
-    # result below instead of failing the whole batch on the unique key.
-    MeasureTest.objects.bulk_create(new, batch_size=BULK_CHUNK, ignore_conflicts=True)
-    missing = {(t.measure_id, t.day) for t in new}
-    for start in range(0, len(measure_ids), BULK_CHUNK) if new else ():
-        chunk = measure_ids[start : start + BULK_CHUNK]
-        for test in MeasureTest.objects.filter(measure_id__in=chunk).exclude(recorded_at=now):
-            key = (test.measure_id, test.day)
-            if key in missing and test.result != wanted[key]:
-                test.result, test.recorded_at = wanted[key], now
-                changed.append(test)
-    MeasureTest.objects.bulk_update(changed, ["result", "recorded_at"], batch_size=BULK_CHUNK)
-    if new or changed:
-        audit_record(
-            actor=None,
-            action="measure.test_results",
-            object_type="measure_batch",
-            object_id=batch_ref or "tests",
-            details={"new": len(new), "changed": len(changed), "measures": len(measure_ids)},
-        )
-    return len(new) + len(changed)
-
-
-@transaction.atomic
-def measure_tests_reset_many(*, rows: list[tuple[int, dt.date, str]], batch_ref: str = "") -> int:
-    """Set tests back to pending whose result came from data since corrected (a lab's
-    corrected pool result): (measure id, day, the result recorded then). A test that holds
-    another result by now is left alone. One audit row for the batch."""
-    reset = 0
-    now = timezone.now()
-    for measure_id, day, was in rows:
-        reset += MeasureTest.objects.filter(measure_id=measure_id, day=day, result=was).update(
-            result=MeasureTestResult.PENDING, recorded_at=now
-        )
-    if reset:
-        audit_record(
-            actor=None,
-            action="measure.test_results_reset",
-            object_type="measure_batch",
-            object_id=batch_ref or "tests",
-            details={"reset": reset},
-        )
-    return reset
-
-
-@transaction.atomic
 def measure_assign_site(
     *, actor: User, measure: ControlMeasure, site_id: int | None
 ) -> ControlMeasure:
@@ -765,108 +597,3 @@ def measure_assign_site(
         details={"site": site.pk if site else None},
     )
     return measure
-
-
-# --- configuration writes (command office) -------------------------------------------------
-
-
-def _clean_phases(phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not phases:
-        raise FieldError("phases", _("a plan needs at least one phase"))
-    out = []
-    for i, phase in enumerate(phases, start=1):
-        kind, days = phase.get("kind"), phase.get("days")
-        if kind not in MeasureKind.values:
-            raise FieldError("phases", _("phase %(n)s: unknown measure kind") % {"n": i})
-        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
-            raise FieldError(
-                "phases", _("phase %(n)s: days must be 1 to %(max)s") % {"n": i, "max": 60}
-            )
-        out.append({"kind": kind, "days": days})
-    return out
-
-
-def _clean_offsets(offsets: list[int], total: int) -> list[int]:
-    if any(not isinstance(n, int) or not 1 <= n <= total for n in offsets):
-        raise FieldError(
-            "test_offsets", _("test days are day numbers from 1 to %(n)s") % {"n": total}
-        )
-    return sorted(set(offsets))
-
-
-@transaction.atomic
-def measure_plan_save(
-    *,
-    actor: User,
-    key: str,
-    name: str,
-    phases: list[dict[str, Any]],
-    test_offsets: list[int],
-    active: bool = True,
-) -> MeasurePlan:
-    """Create or replace a plan. Measures copy their phases, so only new ones change."""
-    authorize(actor, "measure.configure")
-    name = (name or "").strip()
-    if not name:
-        raise FieldError("name", _("name is required"))
-    clean = _clean_phases(phases)
-    offsets = _clean_offsets(test_offsets, total_days(clean))
-    plan, created = MeasurePlan.objects.update_or_create(
-        key=key,
-        defaults={"name": name[:100], "phases": clean, "test_offsets": offsets, "active": active},
-    )
-    audit_record(
-        actor=actor,
-        action="measure_plan.create" if created else "measure_plan.update",
-        object_type="measure_plan",
-        object_id=plan.key,
-        details={"phases": clean, "test_offsets": offsets, "active": active},
-    )
-    return plan
-
-
-PROFILE_FIELDS = frozenset(
-    {
-        "name",
-        "incubation_days",
-        "lookback_days",
-        "max_generation",
-        "investigation_hours",
-        "generation_plans",
-    }
-)
-
-
-@transaction.atomic
-def disease_profile_update(
-    *, actor: User, profile: DiseaseProfile, changes: dict[str, Any]
-) -> DiseaseProfile:
-    authorize(actor, "measure.configure")
-    unknown = set(changes) - PROFILE_FIELDS
-    if unknown:
-        raise FieldError(sorted(unknown)[0], _("this field cannot be changed"))
-    for name in ("incubation_days", "lookback_days", "max_generation", "investigation_hours"):
-        value = changes.get(name, getattr(profile, name))
-        if not isinstance(value, int) or not 0 <= value <= 720:
-            raise FieldError(name, _("must be a whole number from 0 to 720"))
-    plans = changes.get("generation_plans", profile.generation_plans) or {}
-    max_generation = changes.get("max_generation", profile.max_generation)
-    known = set(
-        MeasurePlan.objects.filter(key__in=list(plans.values())).values_list("key", flat=True)
-    )
-    for generation, key in plans.items():
-        if not str(generation).isdigit() or not 1 <= int(generation) <= max_generation:
-            raise FieldError("generation_plans", _("generations are 1 to the maximum"))
-        if key not in known:
-            raise FieldError("generation_plans", _("unknown plan %(key)s") % {"key": key})
-    for name, value in changes.items():
-        setattr(profile, name, value)
-    profile.save()
-    audit_record(
-        actor=actor,
-        action="disease_profile.update",
-        object_type="disease_profile",
-        object_id=profile.key,
-        details={"fields": sorted(changes)},
-    )
-    return profile

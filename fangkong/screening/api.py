@@ -1,6 +1,7 @@
-"""Screening API: risk areas, zones, screening records and the rule table.
+"""Screening API: risk areas, zones and screening records.
 
-Assistance requests live in api_assistance.py and are mounted below this router.
+Assistance requests (api_assistance.py) and the rule table (api_rules.py) are mounted below
+this router.
 """
 
 from __future__ import annotations
@@ -12,22 +13,27 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
 from ninja.decorators import decorate_view
-from ninja.errors import HttpError
 
 from fangkong.core.bodylimit import upload_limit
-from fangkong.core.http import RESULTS_ALIAS, Page, actor_of, get_scoped_or_404, page_slice, scoped
+from fangkong.core.http import (
+    RESULTS_ALIAS,
+    ErrorOut,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_slice,
+    scoped,
+)
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
 from fangkong.screening import areas, selectors, services
 from fangkong.screening.api_assistance import router as assistance_router
-from fangkong.screening.models import ClassificationRule, RiskArea, ScreeningRecord, Zone
+from fangkong.screening.api_rules import router as rules_router
+from fangkong.screening.models import RiskArea, ScreeningRecord, Zone
 
 router = Router(tags=["screening"])
 router.add_router("/assistance-requests", assistance_router)
-
-
-class ErrorOut(Schema):
-    detail: str
+router.add_router("/rules", rules_router)
 
 
 # ---------------------------------------------------------------- risk areas
@@ -508,94 +514,3 @@ def screening_reject(request: HttpRequest, record_id: int, payload: RejectIn) ->
     return screening_out(
         get_scoped_or_404(selectors.screening_get_qs(actor=actor), pk=record_id), actor=actor
     )
-
-
-# ---------------------------------------------------------------- the rule table
-
-
-class RuleOut(Schema):
-    id: int
-    priority: int
-    name: str
-    origin_level: str
-    within_days: int | None
-    itinerary_hits_risk: bool
-    sources: list[str]
-    plan_key: str | None
-    plan_name: str | None
-    active: bool
-    valid_from: dt.datetime
-    version: int
-    updated_at: dt.datetime
-
-
-class RuleIn(Schema):
-    priority: int
-    name: str
-    origin_level: str = ""
-    within_days: int | None = None
-    itinerary_hits_risk: bool = False
-    sources: list[str] = []
-    plan_key: str = ""
-    active: bool = True
-    valid_from: dt.datetime | None = None
-
-
-class RulePatch(Schema):
-    priority: int | None = None
-    name: str | None = None
-    origin_level: str | None = None
-    within_days: int | None = None
-    itinerary_hits_risk: bool | None = None
-    sources: list[str] | None = None
-    plan_key: str | None = None
-    active: bool | None = None
-    valid_from: dt.datetime | None = None
-
-
-def rule_out(rule: ClassificationRule) -> dict[str, Any]:
-    return {
-        "id": rule.pk,
-        "priority": rule.priority,
-        "name": rule.name,
-        "origin_level": rule.origin_level,
-        "within_days": rule.within_days,
-        "itinerary_hits_risk": rule.itinerary_hits_risk,
-        "sources": rule.sources or [],
-        "plan_key": rule.plan.key if rule.plan else None,
-        "plan_name": rule.plan.name if rule.plan else None,
-        "active": rule.active,
-        "valid_from": rule.valid_from,
-        "version": rule.version,
-        "updated_at": rule.updated_at,
-    }
-
-
-@router.get("/rules", response=list[RuleOut])
-@scoped
-def rule_list(request: HttpRequest) -> Any:
-    return [rule_out(r) for r in selectors.rule_list(actor=actor_of(request))]
-
-
-@router.post("/rules", response={201: RuleOut, 403: ErrorOut})
-@scoped
-def rule_create(request: HttpRequest, payload: RuleIn) -> Any:
-    values = payload.dict()
-    if values["valid_from"] is None:
-        values.pop("valid_from")
-    rule = services.rule_create(actor=actor_of(request), values=values)
-    return 201, rule_out(rule)
-
-
-@router.patch("/rules/{int:rule_id}", response={200: RuleOut, 403: ErrorOut})
-@scoped
-def rule_update(request: HttpRequest, rule_id: int, payload: RulePatch) -> Any:
-    """Change a rule (command office); only classifications made afterwards use the change.
-    `within_days` may be set to null explicitly to drop the time limit."""
-    actor = actor_of(request)
-    rule = get_scoped_or_404(selectors.rule_list(actor=actor), pk=rule_id)
-    changes = payload.dict(exclude_unset=True)
-    if not changes:
-        raise HttpError(422, _("no fields to change"))
-    rule = services.rule_update(actor=actor, rule=rule, changes=changes)
-    return rule_out(get_scoped_or_404(selectors.rule_list(actor=actor), pk=rule.pk))

@@ -15,6 +15,7 @@ from fangkong.core.api import FileJobOut, file_job_out
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
     RESULTS_ALIAS,
+    ErrorOut,
     Page,
     actor_of,
     get_scoped_or_404,
@@ -27,10 +28,6 @@ from fangkong.screening import assistance_layout as layout
 from fangkong.screening.models import AssistanceItem, AssistanceRequest
 
 router = Router(tags=["screening-assistance"])
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class TownCount(Schema):

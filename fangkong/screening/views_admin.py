@@ -31,8 +31,9 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.models import RegionLevel
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
-from fangkong.screening import areas, assistance, selectors, services
+from fangkong.screening import areas, assistance, selectors
 from fangkong.screening import assistance_layout as layout
+from fangkong.screening import rules as rule_table
 from fangkong.screening.forms import (
     AssistanceUploadForm,
     RiskAreaFilterForm,
@@ -314,9 +315,9 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
         if form.is_valid():
             try:
                 if rule is None:
-                    services.rule_create(actor=actor, values=form.values())
+                    rule_table.rule_create(actor=actor, values=form.values())
                 else:
-                    services.rule_update(actor=actor, rule=rule, changes=form.values())
+                    rule_table.rule_update(actor=actor, rule=rule, changes=form.values())
             except FieldError as exc:
                 form_error(form, exc)
             except Forbidden as exc:

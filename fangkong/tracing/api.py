@@ -20,6 +20,7 @@ from fangkong.core.bodylimit import body_limit
 from fangkong.core.http import (
     RESULTS_ALIAS,
     XLSX_TYPE,
+    ErrorOut,
     Page,
     actor_of,
     get_scoped_or_404,
@@ -36,10 +37,6 @@ from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseContact, Exposure, Investigation
 
 router = Router(tags=["tracing"])
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class PersonRef(Schema):

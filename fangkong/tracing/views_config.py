@@ -22,7 +22,7 @@ from fangkong.core.http import Forbidden, actor_of, scoped
 from fangkong.core.models import User
 from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
-from fangkong.people import measures
+from fangkong.people import measures_plans
 from fangkong.people import measures_selectors as selectors
 from fangkong.people.measures_models import DiseaseProfile, MeasureKind, MeasurePlan
 from fangkong.tracing.forms_config import GENERATION_FIELDS, PlanForm, ProfileForm
@@ -123,7 +123,7 @@ def profile_save(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _config_page(request, form=form, status=422)
     try:
-        measures.disease_profile_update(actor=actor, profile=profile, changes=form.changes())
+        measures_plans.disease_profile_update(actor=actor, profile=profile, changes=form.changes())
     except FieldError as exc:
         target = exc.field if exc.field in form.fields else None
         form.add_error(target, exc.message)
@@ -162,7 +162,7 @@ def plan_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
             form.add_error("key", _("a plan with this key already exists"))
         else:
             try:
-                saved = measures.measure_plan_save(
+                saved = measures_plans.measure_plan_save(
                     actor=actor,
                     key=plan.key if plan else new_key,
                     name=form.cleaned_data["name"],
