@@ -376,10 +376,10 @@ def _row_problem(
     return ("key_group", problem) if problem else None
 
 
-def _enrol_parsed(
-    actor: User, parsed: list[tuple[int, str, str, str]], report: ImportReport, today: dt.date
-) -> None:
-    """Constant queries: persons, institutions, regimes and existing members each in one go."""
+def _enrol_lookups(
+    actor: User, parsed: list[tuple[int, str, str, str]]
+) -> tuple[dict[str, Any], dict[str, int], dict[tuple[int, str], KeyGroupMember]]:
+    """The persons (by blind index), units (by name) and existing members of a parsed sheet."""
     bidx = {b for _n, b, _g, _u in parsed}
     persons = {
         b: (pid, path, registered)
@@ -391,12 +391,20 @@ def _enrol_parsed(
     units = dict(
         Institution.objects.visible_to(actor).filter(name__in=names).values_list("name", "pk")
     )
-    rules = rules_for(actor=actor)
     existing = {
         (pid, g): m
         for m in KeyGroupMember.objects.filter(person_id__in=[p for p, *_rest in persons.values()])
         for pid, g in [(m.person_id, m.key_group)]
     }
+    return persons, units, existing
+
+
+def _enrol_parsed(
+    actor: User, parsed: list[tuple[int, str, str, str]], report: ImportReport, today: dt.date
+) -> None:
+    """Constant queries: persons, institutions, regimes and existing members each in one go."""
+    persons, units, existing = _enrol_lookups(actor, parsed)
+    rules = rules_for(actor=actor)
     new, changed = [], []
     unregistered: dict[str, list[int]] = {}
     for number, b, group, unit in parsed:

@@ -107,6 +107,25 @@ def _became_a_case(*, actor: User, case: Case) -> None:
     transaction.on_commit(lambda: _enqueue_generations(case_id))
 
 
+def _open_case(*, actor: User | None, case: Case, now: dt.datetime) -> None:
+    """A new case's investigation starts now; a measure the person is under ends as 'case'."""
+    profile = active_profile()
+    Investigation.objects.create(
+        case=case,
+        region_path=case.region_path,
+        opened_at=now,
+        deadline=now + dt.timedelta(hours=profile.investigation_hours),
+    )
+    measure = person_under_control(person=case.person)
+    if measure is not None:
+        measure_convert(
+            actor=actor,
+            measure=measure,
+            to="case",
+            reason=_("became case #%(id)s") % {"id": case.pk},
+        )
+
+
 @transaction.atomic
 def case_create(
     *,
@@ -158,21 +177,7 @@ def case_create(
             case.save(force_insert=True)
     except IntegrityError:
         raise Conflict(_("this person is already registered as a case")) from None
-    profile = active_profile()
-    Investigation.objects.create(
-        case=case,
-        region_path=case.region_path,
-        opened_at=now,
-        deadline=now + dt.timedelta(hours=profile.investigation_hours),
-    )
-    measure = person_under_control(person=person)
-    if measure is not None:
-        measure_convert(
-            actor=actor,
-            measure=measure,
-            to="case",
-            reason=_("became case #%(id)s") % {"id": case.pk},
-        )
+    _open_case(actor=actor, case=case, now=now)
     audit_record(
         actor=actor,
         action="case.create",
