@@ -223,3 +223,17 @@ def page_dict(
         "page_size": page_size,
         key: [out(r) for r in rows] if out else list(rows),
     }
+
+
+class RowErrorOut(Schema):
+    """One rejected row of an uploaded list: its row number, the field and why (never a value)."""
+
+    row: int
+    field: str
+    field_label: str
+    reason: str
+
+
+class RowErrorPage(Page):
+    items: list[RowErrorOut]
+    results: list[RowErrorOut] = RESULTS_ALIAS

@@ -13,6 +13,7 @@ from fangkong.core.http import (
     RESULTS_ALIAS,
     ErrorOut,
     Page,
+    RowErrorPage,
     actor_of,
     get_scoped_or_404,
     page_slice,
@@ -46,18 +47,6 @@ class ImportJobOut(Schema):
 class ImportJobPage(Page):
     items: list[ImportJobOut]
     results: list[ImportJobOut] = RESULTS_ALIAS
-
-
-class RowErrorOut(Schema):
-    row: int
-    field: str
-    field_label: str
-    reason: str
-
-
-class RowErrorPage(Page):
-    items: list[RowErrorOut]
-    results: list[RowErrorOut] = RESULTS_ALIAS
 
 
 def job_out(job: ImportJob) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from fangkong.core.http import (
     RESULTS_ALIAS,
     ErrorOut,
     Page,
+    RowErrorPage,
     actor_of,
     get_scoped_or_404,
     page_slice,
@@ -89,18 +90,6 @@ class ItemOut(Schema):
 class ItemPage(Page):
     items: list[ItemOut]
     results: list[ItemOut] = RESULTS_ALIAS
-
-
-class RowErrorOut(Schema):
-    row: int
-    field: str
-    field_label: str
-    reason: str
-
-
-class RowErrorPage(Page):
-    items: list[RowErrorOut]
-    results: list[RowErrorOut] = RESULTS_ALIAS
 
 
 def request_out(r: AssistanceRequest) -> dict[str, Any]:
