@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.core.bulk import copy_insert, uses_copy
 from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
@@ -38,7 +39,6 @@ from fangkong.masstesting.models import (
     Tube,
     TubeStatus,
 )
-from fangkong.people.bulk import _uses_copy
 from fangkong.people.models import Person
 
 MAX_SCANS = 5000
@@ -418,32 +418,18 @@ def _insert(
         (campaign_id, tube.pk, pid, token, point_id, batch_id, actor_id, at)
         for _i, tube, pid, token, at in rows
     ]
-    if _uses_copy():
-        return _copy_insert(values)
+    if uses_copy():
+        _n, inserted = copy_insert(
+            table=Scan._meta.db_table,
+            columns=COLUMNS,
+            rows=values,
+            stage="mt_scan_stage",
+            returning="person_id",
+        )
+        return set(inserted)
     Scan.objects.bulk_create(
         [Scan(**dict(zip(COLUMNS, v, strict=True))) for v in values],
         batch_size=1000,
         ignore_conflicts=True,
     )
     return set(Scan.objects.filter(batch=batch).values_list("person_id", flat=True))
-
-
-def _copy_insert(values: list[tuple[Any, ...]]) -> set[int]:
-    """PostgreSQL: COPY into a transaction-local stage, then one INSERT … ON CONFLICT."""
-    table = connection.ops.quote_name(Scan._meta.db_table)
-    names = ", ".join(COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS mt_scan_stage ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {names} FROM {table} WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY mt_scan_stage ({names}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM mt_scan_stage "  # noqa: S608
-            "ON CONFLICT DO NOTHING RETURNING person_id"
-        )
-        inserted = {r[0] for r in cursor.fetchall()}
-        cursor.execute("TRUNCATE mt_scan_stage")
-    return inserted

@@ -11,15 +11,16 @@ that lost a race against a concurrent import are not inserted.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.utils import timezone
 
+from fangkong.core.bulk import copy_insert, uses_copy
 from fangkong.people.models import Person
 
-STAGE_TABLE = "fangkong_person_import_stage"
+STAGE = "fangkong_person_import_stage"
 INSERT_BATCH = 1000  # rows per INSERT on the portable path; far below parameter limits
 
 
@@ -43,40 +44,17 @@ def _timestamps() -> set[int]:
     }
 
 
-def _copy_insert(rows: Sequence[list[Any]]) -> int:
-    fields = _fields()
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(Person._meta.db_table)
-    jsons = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+def _encoded(rows: Sequence[list[Any]]) -> Iterator[list[Any]]:
+    """Rows as COPY takes them: JSON encoded, creation and change stamps set to now."""
+    jsons = [i for i, f in enumerate(_fields()) if isinstance(f, models.JSONField)]
     stamps, now = _timestamps(), timezone.now()
-    with connection.cursor() as cursor:
-        # A temporary table is private to this session; dropped again before the commit.
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} AS "  # noqa: S608 - names only
-            f"SELECT {names} FROM {table} WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY {STAGE_TABLE} ({names}) FROM STDIN") as copy:
-            for values in rows:
-                row = list(values)
-                for i in jsons:
-                    row[i] = json.dumps(row[i])
-                for i in stamps:
-                    row[i] = now
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "  # noqa: S608
-            "ON CONFLICT DO NOTHING"
-        )
-        inserted = cursor.rowcount
-        cursor.execute(f"DROP TABLE {STAGE_TABLE}")
-    return int(inserted)
-
-
-def _uses_copy() -> bool:
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        return hasattr(cursor.cursor, "copy")  # psycopg 3
+    for values in rows:
+        row = list(values)
+        for i in jsons:
+            row[i] = json.dumps(row[i])
+        for i in stamps:
+            row[i] = now
+        yield row
 
 
 def person_insert_values(rows: Sequence[list[Any]]) -> int | None:
@@ -86,8 +64,11 @@ def person_insert_values(rows: Sequence[list[Any]]) -> int | None:
     """
     if not rows:
         return 0
-    if _uses_copy():
-        return _copy_insert(rows)
+    if uses_copy():
+        columns = [f.column for f in _fields()]
+        table = Person._meta.db_table
+        inserted, _ = copy_insert(table=table, columns=columns, rows=_encoded(rows), stage=STAGE)
+        return inserted
     persons = [Person(**dict(zip(COLUMNS, values, strict=True))) for values in rows]
     Person.objects.bulk_create(persons, batch_size=INSERT_BATCH, ignore_conflicts=True)
     return None
