@@ -360,7 +360,11 @@ class RowReader:
         for name, idx in self.columns:
             if idx < width:
                 cells[name] = cell_text(values[idx])
-        if not any(cells.values()) or is_signature_line(values):
+        if not any(cells.values()):
+            return None
+        # A row whose ID column holds a document number is a person: only the others (a few
+        # per file) pay for looking at every cell.
+        if not _DOCUMENT.fullmatch(cells["id_number"]) and is_signature_line(values):
             return None
         item = RowInput(
             row=row_no,
