@@ -176,7 +176,7 @@ def resolve(tube_ids: list[int], *, profile: bool = False) -> tuple[float, Any]:
 
     from django.db import transaction
 
-    from fangkong.masstesting.resolve import pools_resolve
+    from fangkong.masstesting.results.services.resolve import pools_resolve
 
     profiler = cProfile.Profile() if profile else None
     t0 = time.perf_counter()
@@ -193,7 +193,7 @@ def resolve(tube_ids: list[int], *, profile: bool = False) -> tuple[float, Any]:
 
 def statuses(user: Any, campaign: Any) -> tuple[float, dict[str, int]]:
     """(c) 2.5 M people by latest status, through the scoped selector (city user)."""
-    from fangkong.masstesting.selectors_rechecks import campaign_person_status_counts
+    from fangkong.masstesting.results.selectors import campaign_person_status_counts
 
     t0 = time.perf_counter()
     counts = campaign_person_status_counts(actor=user, campaign_id=campaign.pk)

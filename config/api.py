@@ -10,13 +10,8 @@ from fangkong.core.api import router as core_router
 from fangkong.core.http import API_AUTH, Conflict, Forbidden
 from fangkong.core.services import LoginDelayed
 from fangkong.core.validators import FieldError
+from fangkong.keygroups.api import router as keygroups_router
 from fangkong.masstesting.api import router as masstesting_router
-from fangkong.masstesting.api_capacity import router as capacity_router
-from fangkong.masstesting.api_coverage import router as coverage_router
-from fangkong.masstesting.api_groups import router as groups_router
-from fangkong.masstesting.api_lab import router as lab_router
-from fangkong.masstesting.api_rechecks import router as rechecks_router
-from fangkong.masstesting.api_status import router as status_router
 from fangkong.people.api import router as people_router
 from fangkong.people.api_imports import router as imports_router
 from fangkong.people.api_measures import router as measures_router
@@ -37,13 +32,8 @@ api.add_router("/people", people_router)
 api.add_router("/measures", measures_router)
 api.add_router("/screening", screening_router)
 api.add_router("/tracing", tracing_router)
+api.add_router("/masstesting/groups", keygroups_router)
 api.add_router("/masstesting", masstesting_router)
-api.add_router("/masstesting/capacity", capacity_router)
-api.add_router("/masstesting/lab", lab_router)
-api.add_router("/masstesting/status", status_router)
-api.add_router("/masstesting/coverage", coverage_router)
-api.add_router("/masstesting/groups", groups_router)
-api.add_router("/masstesting/rechecks", rechecks_router)
 
 
 @api.exception_handler(FieldError)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "fangkong.screening",
     "fangkong.tracing",
     "fangkong.masstesting",
+    "fangkong.keygroups",
     "fangkong.drill",
     "fangkong.serving",
     "fangkong.web",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("declare/", include("fangkong.screening.urls_public")),
     path("tracing/", include("fangkong.tracing.urls")),
     path("masstesting/", include("fangkong.masstesting.urls")),
-    path("hs/", include("fangkong.masstesting.urls_public")),
+    path("masstesting/", include("fangkong.keygroups.urls")),
+    path("hs/", include("fangkong.masstesting.results.urls_public")),
     path("", include("fangkong.web.urls")),
 ]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from fangkong.core.models import Institution, Region, Role, User
 from fangkong.masstesting.models import Campaign, SamplingPoint
-from fangkong.masstesting.services import registration_code_for
+from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.people.models import Person
 from tests.factories import Tree, UserFactory
 

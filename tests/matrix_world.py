@@ -24,12 +24,13 @@ from typing import Any
 from django.utils import timezone
 
 from fangkong.core.models import Institution, InstitutionKind, Region, Role, User
-from fangkong.masstesting import groups
-from fangkong.masstesting import lab as lab_services
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
+from fangkong.keygroups import services as groups
+from fangkong.masstesting.lab import services as lab_services
 from fangkong.masstesting.models import RecheckTask, ResultBatch, Tube, TubeStatus
-from fangkong.masstesting.resolve import pools_resolve
-from fangkong.masstesting.services import registration_code_for, team_create
+from fangkong.masstesting.planning.services import team_create
+from fangkong.masstesting.results.services.resolve import pools_resolve
+from fangkong.masstesting.sampling.services.codes import registration_code_for
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.importing import import_job_create
 from fangkong.screening import areas, assistance
 from fangkong.screening.assistance_layout import COLUMNS

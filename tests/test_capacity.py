@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from fangkong.core.validators import FieldError
-from fangkong.masstesting.capacity import (
+from fangkong.masstesting.capacity.planner import (
     CampaignInputs,
     campaign_plan,
     dorfman_expected_tests,
@@ -246,7 +246,7 @@ def test_bad_inputs_name_the_field(over: dict[str, object], field: str) -> None:
 
 
 def test_reference_scenarios_show_the_seed_figures() -> None:
-    from fangkong.masstesting.capacity import reference_scenarios
+    from fangkong.masstesting.capacity.planner import reference_scenarios
 
     s = reference_scenarios()
     assert s.lab.people_per_lab_day == 22_000

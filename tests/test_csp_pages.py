@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import get_resolver
 
 from fangkong.core.middleware import CONTENT_SECURITY_POLICY
-from fangkong.masstesting.services import registration_code_for
+from fangkong.masstesting.sampling.services.codes import registration_code_for
 from tests.matrix_world import World, build_world
 from tests.test_scoping_urls import _walk
 

@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 
 from fangkong.core.filejobs import file_job_run
 from fangkong.core.models import AuditEvent, FileJob, User
-from fangkong.masstesting.lab_xlsx import results_xlsx_submit
+from fangkong.masstesting.lab.sheets import results_xlsx_submit
 from fangkong.masstesting.models import ResultBatch
 from fangkong.screening import assistance
 from fangkong.screening.models import AssistanceRequest

@@ -24,9 +24,9 @@ def _contract() -> RequestLayerContract:
 def test_request_modules_are_picked_by_name() -> None:
     for name in (
         "fangkong.people.api",
-        "fangkong.masstesting.views_lab",
-        "fangkong.masstesting.api_lab",
-        "fangkong.masstesting.urls_codes",
+        "fangkong.masstesting.lab.views",
+        "fangkong.masstesting.lab.api",
+        "fangkong.masstesting.sampling.urls_codes",
         "fangkong.web.views.jobs",
         "fangkong.core.http",
     ):
@@ -43,6 +43,6 @@ def test_an_inward_import_and_an_engine_break_the_contract() -> None:
     assert not check.kept and check.metadata["inward"] == [
         "fangkong.people.services -> fangkong.people.views_admin (l.3)"
     ]
-    engine = _graph(("fangkong.masstesting.views_board", "duckdb"))
+    engine = _graph(("fangkong.masstesting.board.views", "duckdb"))
     check = _contract().check(engine, verbose=False)
     assert not check.kept and check.metadata["engines"]

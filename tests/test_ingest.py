@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from fangkong.core.models import Institution, Region, Role, User
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import Campaign, RegistrationCode, SamplingPoint, Scan, Tube
-from fangkong.masstesting.services import registration_code_for
+from fangkong.masstesting.sampling.services.codes import registration_code_for
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.models import Person
 from tests.factories import Tree, UserFactory
 
@@ -282,7 +282,7 @@ def test_concurrent_duplicates_store_once(setup: Any, tree: Tree) -> None:
 
 
 def test_overload_is_shed_with_429(setup: Any, tree: Tree, api_as: Any, monkeypatch: Any) -> None:
-    from fangkong.masstesting import api as mt_api
+    from fangkong.masstesting.sampling import api as mt_api
 
     monkeypatch.setattr(mt_api, "_INFLIGHT", threading.BoundedSemaphore(1))
     mt_api._INFLIGHT.acquire()  # one batch already in flight, the limit is one
@@ -338,7 +338,7 @@ def test_open_with_pool_size_sets_capacity(setup: Any, tree: Tree, api_as: Any) 
     import hashlib
     import json
 
-    from fangkong.masstesting.ingest import body_hash
+    from fangkong.masstesting.sampling.services.ingest import body_hash
 
     old = [ScanIn(barcode="A", token="t", action="add")]
     before = json.dumps([1, [["A", "t", "", "add"]]], separators=(",", ":"))

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fangkong.core.models import AuditEvent, Region, User
-from fangkong.masstesting import codes
 from fangkong.masstesting.models import RegistrationCode, Scan, ScanBatch, Tube, TubeStatus
-from fangkong.masstesting.services import registration_code_for
+from fangkong.masstesting.sampling.services import codes
+from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.people.models import Person
 from tests.factories import PASSWORD, Tree, make_person
 from tests.factories_masstesting import MassTestingSetup, campaign_setup

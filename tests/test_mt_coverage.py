@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 
 from fangkong.core.models import AuditEvent, User
-from fangkong.masstesting import coverage
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
+from fangkong.masstesting.board import selectors as coverage
 from fangkong.masstesting.models import RecheckStatus, RecheckTask, Scan, Tube
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.models import Person
 from tests.factories import Tree
 from tests.factories_masstesting import MassTestingSetup, campaign_setup, persons_with_codes

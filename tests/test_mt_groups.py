@@ -15,17 +15,12 @@ from django.utils import timezone, translation
 from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import AuditEvent, Institution, User
 from fangkong.core.validators import FieldError
-from fangkong.masstesting import groups
-from fangkong.masstesting import groups_selectors as sel
-from fangkong.masstesting.groups_sheets import bulletin_export
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
-from fangkong.masstesting.models import (
-    KeyGroupMember,
-    RecheckTask,
-    RegistrationCode,
-    SamplingPoint,
-    Tube,
-)
+from fangkong.keygroups import selectors as sel
+from fangkong.keygroups import services as groups
+from fangkong.keygroups.models import KeyGroupMember
+from fangkong.keygroups.sheets import bulletin_export
+from fangkong.masstesting.models import RecheckTask, RegistrationCode, SamplingPoint, Tube
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.models import Person
 from tests.factories import Tree
 from tests.factories_masstesting import campaign_setup, persons_with_codes

@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone, translation
 
 from fangkong.core.models import AuditEvent, Institution, User
-from fangkong.masstesting import groups
-from fangkong.masstesting.models import Campaign, KeyGroupMember, KeyGroupRegime
+from fangkong.keygroups import services as groups
+from fangkong.keygroups.models import KeyGroupMember, KeyGroupRegime
+from fangkong.masstesting.models import Campaign
 from tests.factories import Tree
 from tests.factories_masstesting import campaign_setup, persons_with_codes
 from tests.test_mt_groups import people, sample

@@ -9,8 +9,9 @@ from fangkong.core.models import Institution, InstitutionKind, Region, Role
 from fangkong.drill.names import CITY_CODE
 from fangkong.drill.outbreak_keygroups import DEMO_REGIMES, seed_demo_key_groups
 from fangkong.drill.services import city_seed
-from fangkong.masstesting import groups_selectors as sel
-from fangkong.masstesting.models import Campaign, CampaignStatus, KeyGroupMember
+from fangkong.keygroups import selectors as sel
+from fangkong.keygroups.models import KeyGroupMember
+from fangkong.masstesting.models import Campaign, CampaignStatus
 from tests.factories import UserFactory
 
 

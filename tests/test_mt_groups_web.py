@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from fangkong.core.models import AuditEvent, User
-from fangkong.masstesting.models import Campaign, KeyGroupRegime
+from fangkong.keygroups.models import KeyGroupRegime
+from fangkong.masstesting.models import Campaign
 from tests.factories import PASSWORD, Tree
 from tests.test_mt_groups import World, build_world
 
@@ -34,21 +35,21 @@ def _english(settings: Any) -> None:
 
 def test_regimes_page_and_forms(tree: Tree, users: dict[str, User], world: World) -> None:
     city = login(users["city"])
-    page = city.get(reverse("masstesting:groups"))
+    page = city.get(reverse("keygroups:groups"))
     assert page.status_code == 200
     html = page.content.decode()
     assert "Cold-chain worker" in html and 'data-testid="regime-form"' in html
     r = city.post(
-        reverse("masstesting:groups"),
+        reverse("keygroups:groups"),
         {"region": tree.town_a1.pk, "key_group": "delivery", "every_days": 7, "pool_size": 10},
     )
     assert r.status_code == 302
     regime = KeyGroupRegime.objects.get(key_group="delivery")
-    edit = reverse("masstesting:groups_regime_edit", args=[regime.pk])
+    edit = reverse("keygroups:groups_regime_edit", args=[regime.pk])
     assert city.post(edit, {"every_days": 3, "pool_size": 5, "active": "on"}).status_code == 302
     regime.refresh_from_db()
     assert (regime.every_days, regime.pool_size) == (3, 5)
-    round_url = reverse("masstesting:groups_regime_round", args=[regime.pk])
+    round_url = reverse("keygroups:groups_regime_round", args=[regime.pk])
     assert city.post(round_url, {"hours": "24"}).status_code == 302
     assert Campaign.objects.filter(key_groups=["delivery"]).count() == 1
     # the sibling town and the other district get 404 for the regime, and see no members
@@ -59,31 +60,31 @@ def test_regimes_page_and_forms(tree: Tree, users: dict[str, User], world: World
     community = login(users["community_a1"])
     assert (
         'data-testid="regime-form"'
-        not in community.get(reverse("masstesting:groups")).content.decode()
+        not in community.get(reverse("keygroups:groups")).content.decode()
     )
 
 
 def test_members_page_highlights_overdue(users: dict[str, User], world: World) -> None:
-    page = login(users["town_a2"]).get(reverse("masstesting:groups_members"), {"overdue": "1"})
+    page = login(users["town_a2"]).get(reverse("keygroups:groups_members"), {"overdue": "1"})
     html = page.content.decode()
     assert page.status_code == 200
     assert html.count("kg-overdue-row") == 1 and "1 member" in html
-    west = login(users["district_b"]).get(reverse("masstesting:groups_members")).content.decode()
+    west = login(users["district_b"]).get(reverse("keygroups:groups_members")).content.decode()
     assert "东一冷库" not in west and "1 member" in west
 
 
 def test_bulletin_page_and_audited_export(users: dict[str, User], world: World) -> None:
     week = f"{world.year}-W{world.week:02d}"
     client = login(users["district_a"])
-    page = client.get(reverse("masstesting:groups_bulletin"), {"week": week})
+    page = client.get(reverse("keygroups:groups_bulletin"), {"week": week})
     html = page.content.decode()
     assert page.status_code == 200
     assert "东一冷库" in html and 'data-testid="laggard-table"' in html
     assert "50.0%" in html
     # sibling town: only its own unit bucket, none of the other town's units
-    town = login(users["town_a2"]).get(reverse("masstesting:groups_bulletin"), {"week": week})
+    town = login(users["town_a2"]).get(reverse("keygroups:groups_bulletin"), {"week": week})
     assert "东一冷库" not in town.content.decode()
-    export = reverse("masstesting:groups_bulletin_xlsx")
+    export = reverse("keygroups:groups_bulletin_xlsx")
     assert client.get(export).status_code == 405
     r = client.post(export, {"week": week})
     assert r.status_code == 200
@@ -103,9 +104,9 @@ def test_import_page_lists_row_errors(users: dict[str, User], world: World) -> N
     buffer.seek(0)
     buffer.name = "members.xlsx"
     client = login(users["town_a1"])
-    r = client.post(reverse("masstesting:groups_members_import"), {"file": buffer})
+    r = client.post(reverse("keygroups:groups_members_import"), {"file": buffer})
     html = r.content.decode()
     assert r.status_code == 200 and 'data-testid="import-errors"' in html
     assert "No person with this ID number in your jurisdiction" in html
-    bad = client.post(reverse("masstesting:groups_members_import"), {})
+    bad = client.post(reverse("keygroups:groups_members_import"), {})
     assert bad.status_code == 422

@@ -12,9 +12,9 @@ from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import Institution, Role, User
 from fangkong.core.services import api_token_issue
 from fangkong.core.validators import FieldError
-from fangkong.masstesting import lab as lab_services
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
+from fangkong.masstesting.lab import services as lab_services
 from fangkong.masstesting.models import BoxStatus, TransferBox, Tube, TubeStatus
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from tests.conftest import ApiClient
 from tests.factories import Tree, UserFactory
 from tests.factories_masstesting import MassTestingSetup, campaign_setup, persons_with_codes

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from fangkong.core.models import User
-from fangkong.masstesting import lab as lab_services
+from fangkong.masstesting.lab import services as lab_services
 from fangkong.masstesting.models import BoxStatus, ResultBatch, TransferBox, Tube, TubeStatus
 from tests.factories import PASSWORD, Tree
 from tests.factories_masstesting import MassTestingSetup, campaign_setup

@@ -15,8 +15,8 @@ from django.utils import timezone
 from fangkong.core.models import AuditEvent, Institution, Region, RegionLevel, Role, User
 from fangkong.drill.outbreak_masstesting import seed_demo_campaign
 from fangkong.drill.services import city_seed, demo_accounts_ensure
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import Campaign, SamplingPoint, SamplingTeam, Scan
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.models import Person
 from tests.conftest import FAST_HASHERS
 from tests.factories import Tree, UserFactory

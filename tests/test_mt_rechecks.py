@@ -10,9 +10,9 @@ from django.test import Client
 from fangkong.core.http import Forbidden
 from fangkong.core.models import AuditEvent, Role, User
 from fangkong.masstesting.models import RecheckTask, TubeKind, TubeStatus
-from fangkong.masstesting.rechecks import recheck_cancel, recheck_sample
-from fangkong.masstesting.resolve import pools_resolve
-from fangkong.masstesting.selectors_rechecks import recheck_list, recheck_status_counts
+from fangkong.masstesting.results.selectors import recheck_list, recheck_status_counts
+from fangkong.masstesting.results.services.rechecks import recheck_cancel, recheck_sample
+from fangkong.masstesting.results.services.resolve import pools_resolve
 from tests.factories import Tree, UserFactory
 from tests.factories_masstesting import MassTestingSetup, campaign_setup
 from tests.factories_mt_rechecks import resulted_pools

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from fangkong.core.models import AuditEvent, User
 from fangkong.masstesting.models import RecheckTask, Tube, TubeKind
-from fangkong.masstesting.rechecks import recheck_sample
-from fangkong.masstesting.resolve import pools_resolve
+from fangkong.masstesting.results.services.rechecks import recheck_sample
+from fangkong.masstesting.results.services.resolve import pools_resolve
 from fangkong.people.measures_models import MeasureTest
 from fangkong.tracing.models import Case, CaseSource, CaseStatus
 from tests.factories import Tree
@@ -204,7 +204,7 @@ def test_existing_case_is_not_proposed_again(
 def test_person_status_counts_follow_pools_and_rechecks(
     mt: MassTestingSetup, tree: Tree, users: dict[str, User]
 ) -> None:
-    from fangkong.masstesting.selectors_rechecks import campaign_person_status_counts
+    from fangkong.masstesting.results.selectors import campaign_person_status_counts
 
     positive = resulted_pools(mt.point, tree.grid_a1, tubes=1, result="positive")
     resulted_pools(mt.point, tree.grid_a1, tubes=2, result="negative")
@@ -233,7 +233,7 @@ def test_person_status_counts_follow_pools_and_rechecks(
 def test_corrected_pool_results_undo_what_they_caused(
     mt: MassTestingSetup, tree: Tree, users: dict[str, User]
 ) -> None:
-    from fangkong.masstesting.lab import tube_result_correct
+    from fangkong.masstesting.lab.services import tube_result_correct
 
     was_positive = resulted_pools(mt.point, tree.grid_a1, tubes=1, result="positive")[0]
     was_negative = resulted_pools(mt.point, tree.grid_a1, tubes=1, result="negative")[0]

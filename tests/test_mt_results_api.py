@@ -16,9 +16,9 @@ from django.utils import translation
 
 from fangkong.core.http import Forbidden
 from fangkong.core.models import AuditEvent, Institution, User
-from fangkong.masstesting import lab as lab_services
-from fangkong.masstesting.lab import ResultIn, results_batch_ingest, tube_result_correct
-from fangkong.masstesting.lab_xlsx import field_labels
+from fangkong.masstesting.lab import services as lab_services
+from fangkong.masstesting.lab.services import ResultIn, results_batch_ingest, tube_result_correct
+from fangkong.masstesting.lab.sheets import field_labels
 from fangkong.masstesting.models import BoxStatus, ResultBatch, TransferBox, Tube, TubeStatus
 from tests.factories import Tree
 from tests.factories_masstesting import MassTestingSetup, campaign_setup
@@ -178,7 +178,7 @@ def test_key_required_and_size_limit(mt: MassTestingSetup, tree: Tree, api_as: A
 def test_overload_is_shed_with_429(
     mt: MassTestingSetup, tree: Tree, api_as: Any, monkeypatch: Any
 ) -> None:
-    from fangkong.masstesting import api as mt_api
+    from fangkong.masstesting.lab import api as mt_api
 
     barcodes = handed(mt, tree, 1)
     monkeypatch.setattr(mt_api, "_RESULTS_INFLIGHT", threading.BoundedSemaphore(1))

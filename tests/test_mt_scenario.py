@@ -21,8 +21,8 @@ from fangkong.core.models import Institution, InstitutionKind, Region, RegionLev
 from fangkong.core.services import api_token_issue
 from fangkong.drill.names import CITY_CODE
 from fangkong.drill.services import city_seed
-from fangkong.masstesting.codes import codes_ensure
 from fangkong.masstesting.models import RecheckTask, Scan, Tube
+from fangkong.masstesting.sampling.services.codes import codes_ensure
 from fangkong.people.models import Person
 from tests.conftest import ApiClient
 from tests.factories import UserFactory

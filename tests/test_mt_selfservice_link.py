@@ -12,9 +12,9 @@ from django.test import Client
 
 from fangkong.core.models import AuditEvent, User
 from fangkong.core.permissions import PermissionDenied
-from fangkong.masstesting import codes
 from fangkong.masstesting.models import RegistrationCode
-from fangkong.masstesting.services import registration_code_for
+from fangkong.masstesting.sampling.services import codes
+from fangkong.masstesting.sampling.services.codes import registration_code_for
 from tests.factories import Tree, make_person
 
 LINK_API = "/api/v1/masstesting/status/persons/{pk}/code/link"

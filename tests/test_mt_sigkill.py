@@ -46,7 +46,7 @@ from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from fangkong.core.services import api_token_issue
 from fangkong.masstesting.models import RegistrationCode
-from fangkong.masstesting.services import new_token
+from fangkong.masstesting.sampling.services.codes import new_token
 from fangkong.people.models import Person
 from tests.factories import build_tree
 from tests.factories_masstesting import campaign_setup

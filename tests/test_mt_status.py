@@ -11,7 +11,6 @@ import pytest
 from django.utils import timezone
 
 from fangkong.core.models import AuditEvent, Region, Role, User
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import (
     Campaign,
     RecheckReason,
@@ -24,7 +23,13 @@ from fangkong.masstesting.models import (
     TubeKind,
     TubeStatus,
 )
-from fangkong.masstesting.status import SampleState, latest_results, person_samples, validity
+from fangkong.masstesting.results.status import (
+    SampleState,
+    latest_results,
+    person_samples,
+    validity,
+)
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.models import Person
 from tests.factories import Tree, UserFactory
 from tests.factories_masstesting import MassTestingSetup, campaign_setup, persons_with_codes

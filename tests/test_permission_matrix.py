@@ -63,7 +63,7 @@ def _url(world: World, op: Op, path: str) -> str:
 
 
 def _campaigns(user: Any) -> Any:
-    from fangkong.masstesting.selectors import campaign_list
+    from fangkong.masstesting.planning.selectors import campaign_list
 
     return campaign_list(actor=user)
 

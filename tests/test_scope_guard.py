@@ -49,7 +49,7 @@ def test_request_layer_evaluating_an_unscoped_queryset_fails_loudly(tree: Any, h
 @pytest.mark.parametrize(
     "module",
     ["fangkong.people.api", "fangkong.web.views.people", "fangkong.people.selectors",
-     "fangkong.masstesting.api_lab", "fangkong.core.templatetags.fangkong"],
+     "fangkong.masstesting.lab.api", "fangkong.core.templatetags.fangkong"],
 )  # fmt: skip
 def test_every_request_layer_module_is_guarded(tree: Any, module: str) -> None:
     run = _request_layer(EVALUATIONS["list"], module)

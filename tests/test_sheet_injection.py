@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from fangkong.core.models import User
 from fangkong.core.sheets import csv_cell
-from fangkong.masstesting import groups
-from fangkong.masstesting.models import KeyGroupMember
+from fangkong.keygroups import services as groups
+from fangkong.keygroups.models import KeyGroupMember
 from fangkong.people.models import Person
 from fangkong.people.sheets import errors_workbook
 from fangkong.screening.models import ScreeningRecord

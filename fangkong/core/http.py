@@ -8,14 +8,16 @@ fails on anything unmarked.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
+from ninja.errors import HttpError
 from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import Field, model_validator
@@ -30,6 +32,7 @@ from fangkong.core.services import api_token_get
 from fangkong.core.validators import FieldError
 
 F = TypeVar("F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 _M = TypeVar("_M", bound=models.Model)
 
 
@@ -237,3 +240,26 @@ class RowErrorOut(Schema):
 class RowErrorPage(Page):
     items: list[RowErrorOut]
     results: list[RowErrorOut] = RESULTS_ALIAS
+
+
+def idempotency_key_of(request: HttpRequest) -> str:
+    """The Idempotency-Key header of a batch upload, required: a retry must find its answer."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 128:
+        raise HttpError(422, _("The Idempotency-Key header is required (at most 128 characters)"))
+    return key
+
+
+def shed(gate: threading.BoundedSemaphore, work: Callable[[], _T]) -> _T | JsonResponse:
+    """Run `work` if the gate has room, else answer 429 with Retry-After at once: overload is
+    shed, never queued, so a rush of uploads cannot pile up threads and connections."""
+    if not gate.acquire(blocking=False):
+        busy = JsonResponse(
+            {"detail": _("Too many uploads in progress; retry shortly")}, status=429
+        )
+        busy["Retry-After"] = "2"
+        return busy
+    try:
+        return work()
+    finally:
+        gate.release()

@@ -102,7 +102,8 @@ _GUARD: ContextVar[bool] = ContextVar("fangkong_scope_guard", default=False)
 _ESCAPE: ContextVar[str | None] = ContextVar("fangkong_scope_escape", default=None)
 # Modules whose reads must be scoped: what answers a request, and what reads for it.
 _REQUEST_LAYER = re.compile(
-    r"^fangkong\.\w+\.(?:(?:api|views|selectors)(?:_\w+)?|views\.\w+|templatetags\.\w+)$"
+    r"^fangkong(?:\.\w+)+\.(?:(?:api|views|selectors)(?:_\w+)?|(?:api|views|selectors)\.\w+"
+    r"|templatetags\.\w+)$"
 )
 
 

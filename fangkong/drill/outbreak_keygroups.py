@@ -22,16 +22,12 @@ from django.utils import timezone
 
 from fangkong.core.models import Institution, InstitutionKind, Region, User
 from fangkong.drill.names import CITY_CODE
-from fangkong.masstesting import groups
-from fangkong.masstesting.codes import codes_ensure
-from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
-from fangkong.masstesting.models import (
-    Campaign,
-    CampaignStatus,
-    KeyGroupMember,
-    KeyGroupRegime,
-)
-from fangkong.masstesting.services import point_create
+from fangkong.keygroups import services as groups
+from fangkong.keygroups.models import KeyGroupMember, KeyGroupRegime
+from fangkong.masstesting.models import Campaign, CampaignStatus
+from fangkong.masstesting.planning.services import point_create
+from fangkong.masstesting.sampling.services.codes import codes_ensure
+from fangkong.masstesting.sampling.services.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
 
 # key group: (test every N days, pool size)
 DEMO_REGIMES: dict[str, tuple[int, int]] = {

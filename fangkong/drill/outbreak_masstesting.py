@@ -25,9 +25,7 @@ from fangkong.core.models import AuditEvent, Institution, InstitutionKind, Regio
 from fangkong.drill.citygen import DEFAULT_SEED, stage_rng
 from fangkong.drill.names import CITY_CODE
 from fangkong.drill.outbreak_keygroups import KeyGroupDemo, seed_demo_key_groups
-from fangkong.masstesting import lab as lab_services
-from fangkong.masstesting import services
-from fangkong.masstesting.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
+from fangkong.masstesting.lab import services as lab_services
 from fangkong.masstesting.models import (
     Campaign,
     RegistrationCode,
@@ -35,6 +33,9 @@ from fangkong.masstesting.models import (
     Tube,
     TubeStatus,
 )
+from fangkong.masstesting.planning import services
+from fangkong.masstesting.sampling.services.codes import new_token
+from fangkong.masstesting.sampling.services.ingest import MAX_SCANS, ScanIn, scan_batch_ingest
 from fangkong.people.models import Person
 
 MARKER = "drill.masstesting_seed"
@@ -89,9 +90,7 @@ def _ensure_codes(city: Region) -> dict[int, str]:
     persons = Person.objects.filter(region_path__startswith=city.path)
     now = timezone.now()
     rows = [
-        (pid, services.new_token(), now)
-        for pid in persons.values_list("pk", flat=True)
-        if pid not in have
+        (pid, new_token(), now) for pid in persons.values_list("pk", flat=True) if pid not in have
     ]
     table = connection.ops.quote_name(RegistrationCode._meta.db_table)
     with connection.cursor() as cursor:

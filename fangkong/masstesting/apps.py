@@ -12,7 +12,7 @@ class MasstestingConfig(AppConfig):
 
         register_kind(
             "lab_results",
-            handler="fangkong.masstesting.lab_xlsx.results_xlsx_job",
+            handler="fangkong.masstesting.lab.sheets.results_xlsx_job",
             title=_("Lab results upload"),
             template="masstesting/_lab_job_result.html",
             back="masstesting:lab",

@@ -1,4 +1,4 @@
-"""Who may plan campaigns, take samples, move boxes, run the lab and keep key-group testing."""
+"""Who may plan campaigns, take samples, move boxes, run the lab and work rechecks."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -32,12 +32,6 @@ RULES = (
         grant(LAB, Reach.INSTITUTION),
         _("Receive tubes, upload and correct results (own lab)"),
         _("Only the lab's own staff receive tubes and upload results"),
-    ),
-    Rule(
-        "keygroup.manage",
-        grant(DECIDERS, Reach.SUBTREE),
-        _("Keep key-group routine testing: regimes, members, rounds"),
-        _("Only the command office, districts and towns manage key-group testing"),
     ),
     Rule(
         # Grid staff resample people of their jurisdiction; so may the serving point's samplers.

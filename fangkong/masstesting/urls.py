@@ -1,24 +1,21 @@
-"""Operator pages of the mass-testing module, one urls_<part>.py per part, one namespace."""
+"""Operator pages of mass testing under /masstesting/, one namespace; each part keeps its own
+urls.py."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver
 
-from fangkong.masstesting import (
-    urls_board,
-    urls_codes,
-    urls_groups,
-    urls_lab,
-    urls_rechecks,
-    urls_sampler,
-    views_capacity,
-)
+from fangkong.masstesting.board import urls as board
+from fangkong.masstesting.capacity import urls as capacity
+from fangkong.masstesting.lab import urls as lab
+from fangkong.masstesting.planning import urls as planning
+from fangkong.masstesting.results import urls as results
+from fangkong.masstesting.sampling import urls as sampling
 
 app_name = "masstesting"
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("capacity/", views_capacity.capacity_planner, name="capacity"),
-    *urls_board.urlpatterns,
-    *urls_lab.urlpatterns,
-    *urls_sampler.urlpatterns,
-    *urls_codes.urlpatterns,
-    *urls_groups.urlpatterns,
-    *urls_rechecks.urlpatterns,
+    *capacity.urlpatterns,
+    *board.urlpatterns,
+    *planning.urlpatterns,
+    *lab.urlpatterns,
+    *sampling.urlpatterns,
+    *results.urlpatterns,
 ]

@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from fangkong.core.models import Institution, InstitutionKind, Role
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import Campaign, SamplingPoint
-from fangkong.masstesting.services import registration_code_for
+from fangkong.masstesting.sampling.services.codes import registration_code_for
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.models import Person
 from tests.browser.conftest import City, login, shot
 from tests.factories import UserFactory

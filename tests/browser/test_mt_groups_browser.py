@@ -13,9 +13,9 @@ import pytest
 from django.utils import timezone
 
 from fangkong.core.models import AuditEvent, Institution
-from fangkong.masstesting import groups
-from fangkong.masstesting.models import KeyGroupMember
-from fangkong.masstesting.services import registration_code_for
+from fangkong.keygroups import services as groups
+from fangkong.keygroups.models import KeyGroupMember
+from fangkong.masstesting.sampling.services.codes import registration_code_for
 from tests.browser.conftest import City, login, shot
 from tests.factories_masstesting import campaign_setup
 from tests.test_mt_groups import sample

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from fangkong.core.models import Role
-from fangkong.masstesting import lab as lab_services
+from fangkong.masstesting.lab import services as lab_services
 from fangkong.masstesting.models import BoxStatus, TransferBox, Tube, TubeStatus
 from tests.browser.conftest import City, login, shot
 from tests.factories import PASSWORD, UserFactory

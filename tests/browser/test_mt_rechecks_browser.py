@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from fangkong.masstesting.models import RecheckTask
-from fangkong.masstesting.resolve import pools_resolve
+from fangkong.masstesting.results.services.resolve import pools_resolve
 from tests.browser.conftest import City, login, shot
 from tests.factories_masstesting import campaign_setup
 from tests.factories_measures import in_force

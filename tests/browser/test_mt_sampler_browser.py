@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from fangkong.masstesting.ingest import ScanIn, scan_batch_ingest
 from fangkong.masstesting.models import Scan, ScanBatch, Tube
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from tests.browser.conftest import City, login, shot
 from tests.factories_masstesting import campaign_setup, persons_with_codes
 

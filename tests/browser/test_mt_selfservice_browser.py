@@ -10,7 +10,6 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from fangkong.masstesting.codes import self_service_link_issue
 from fangkong.masstesting.models import (
     RecheckReason,
     RecheckStatus,
@@ -20,6 +19,7 @@ from fangkong.masstesting.models import (
     Tube,
     TubeStatus,
 )
+from fangkong.masstesting.sampling.services.codes import self_service_link_issue
 from fangkong.people.models import Person
 from tests.browser.conftest import City, login, shot
 from tests.factories_masstesting import MassTestingSetup, campaign_setup

@@ -25,7 +25,7 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.masstesting.views_codes import link_state
+from fangkong.masstesting.sampling.views.codes import link_state
 from fangkong.people import search, selectors, services
 from fangkong.people.views_measures import person_control_context
 from fangkong.web.forms import PersonFilterForm, PersonSearchForm, RevealForm
