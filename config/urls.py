@@ -4,7 +4,7 @@ from config.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
-    path("control/", include("fangkong.people.urls")),
+    path("", include("fangkong.people.urls")),
     path("screening/", include("fangkong.screening.urls")),
     path("declare/", include("fangkong.screening.urls_public")),
     path("tracing/", include("fangkong.tracing.urls")),

@@ -371,7 +371,7 @@ def test_the_boards_timed_refresh_marks_itself_as_a_poll() -> None:
     board = (root / "masstesting/static/masstesting/board.js").read_text()
     assert 'headers["X-Fangkong-Poll"] = "1"' in board
     assert "refresh(true)" in board  # only the timer's refresh, not a click's
-    progress = (root / "web/templates/web/imports/_progress.html").read_text()
+    progress = (root / "people/templates/people/imports/_progress.html").read_text()
     assert "X-Fangkong-Poll" in progress
 
 

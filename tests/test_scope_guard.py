@@ -48,7 +48,7 @@ def test_request_layer_evaluating_an_unscoped_queryset_fails_loudly(tree: Any, h
 
 @pytest.mark.parametrize(
     "module",
-    ["fangkong.people.api", "fangkong.web.views.people", "fangkong.people.selectors",
+    ["fangkong.people.api", "fangkong.people.views.persons", "fangkong.people.selectors",
      "fangkong.masstesting.lab.api", "fangkong.core.templatetags.fangkong"],
 )  # fmt: skip
 def test_every_request_layer_module_is_guarded(tree: Any, module: str) -> None:

@@ -79,7 +79,7 @@ def test_assistance_items_show_what_the_uploader_entered_not_the_registered_name
     assert screening["name"] == ENTERED and screening["person_id"] is None
     detail = _client(users["town_a1"]).get(reverse("screening:detail", args=[record.pk]))
     assert detail.status_code == 200
-    assert reverse("web:person_detail", args=[elsewhere.pk]) not in detail.content.decode()
+    assert reverse("people:person_detail", args=[elsewhere.pk]) not in detail.content.decode()
 
     # the district that owns the person, reading the same request, is the importer's parent's
     # sibling: it sees nothing of the request at all

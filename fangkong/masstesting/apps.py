@@ -9,6 +9,7 @@ class MasstestingConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.core.filejobs import register_kind
+        from fangkong.people.panels import register_person_panel
 
         register_kind(
             "lab_results",
@@ -16,4 +17,9 @@ class MasstestingConfig(AppConfig):
             title=_("Lab results upload"),
             template="masstesting/_lab_job_result.html",
             back="masstesting:lab",
+        )
+        register_person_panel(
+            "masstesting.link",
+            template="masstesting/_person_panel.html",
+            context="fangkong.masstesting.sampling.selectors.link_state",
         )

@@ -26,14 +26,14 @@ MODULES: tuple[Module, ...] = (
     Module(
         "people",
         pgettext_lazy("navigation", "People"),
-        "web:person_list",
-        ("person_list", "person_detail"),
+        "people:person_list",
+        ("people:person_list", "people:person_detail"),
     ),
     Module(
         "imports",
         pgettext_lazy("navigation", "Import"),
-        "web:import_upload",
-        ("import_upload", "import_job"),
+        "people:import_upload",
+        ("people:import_upload", "people:import_job"),
     ),
     Module("regions", pgettext_lazy("navigation", "Regions"), "web:region_tree", ("region_tree",)),
     Module(
@@ -88,7 +88,7 @@ MODULES: tuple[Module, ...] = (
         "masstesting",
         pgettext_lazy("navigation", "Mass testing"),
         "masstesting:board",
-        ("masstesting:*",),
+        ("masstesting:*", "keygroups:*"),
     ),
     Module("sentinel", pgettext_lazy("navigation", "Sentinels"), None),
     Module("coldchain", pgettext_lazy("navigation", "Cold chain"), None),

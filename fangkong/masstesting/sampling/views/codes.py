@@ -25,7 +25,7 @@ from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.permissions import allowed
 from fangkong.core.selectors import region_list
 from fangkong.core.vault import mask_name
-from fangkong.masstesting.planning import selectors
+from fangkong.masstesting.sampling.selectors import link_state
 from fangkong.masstesting.sampling.services.codes import (
     MAX_SHEET_PERSONS,
     code_sheet_generate,
@@ -91,14 +91,6 @@ def code_sheet_print(request: HttpRequest) -> HttpResponse:
     pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
     context = {"grid": grid, "pages": pages, "count": len(cards)}
     return render(request, "masstesting/codes_print.html", context)
-
-
-def link_state(*, actor: User, person: Any) -> dict[str, Any]:
-    """What the person page shows of the self-service link: when it was issued, and whether
-    the actor may hand out or withdraw one (the link itself is shown only when issued)."""
-    codes = selectors.registration_code_list(actor=actor).filter(person=person)
-    issued = codes.values_list("link_issued_at", flat=True).first()
-    return {"issued_at": issued, "may_link": allowed(actor, "code.link", region=person.region_path)}
 
 
 @scoped  # the person is read through people.selectors.person_get_qs

@@ -275,7 +275,7 @@ def measure_propose(request: HttpRequest) -> HttpResponse:
     form = ProposeForm(request.POST, prefix="propose", plans=plans)
     if not form.is_valid():
         messages.error(request, _("Choose a plan and a start date."))
-        return redirect(reverse("web:person_detail", args=[person.pk]))
+        return redirect(reverse("people:person_detail", args=[person.pk]))
     # the form's token makes a double click or a resubmitted page one proposal, not two
     token = request.POST.get("token", "")[:40] or timezone.now().strftime("%Y%m%d%H%M%S%f")
     m = measures.measure_propose(

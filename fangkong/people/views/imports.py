@@ -17,8 +17,8 @@ from fangkong.core.models import RegionLevel
 from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
 from fangkong.people import importing, selectors
+from fangkong.people.forms import ImportUploadForm
 from fangkong.people.models import ImportStatus
-from fangkong.web.forms import ImportUploadForm
 
 RECENT_JOBS = 20
 ERRORS_SHOWN = 100
@@ -70,7 +70,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, str(exc) or _("Your role may not import people."))
                 status = 403
             else:
-                return redirect("web:import_job", job_id=job.pk)
+                return redirect("people:import_job", job_id=job.pk)
         status = 422 if status == 200 else status
     context = {
         "form": form,
@@ -81,7 +81,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             (importing.field_label(f), f, f in importing.REQUIRED) for f in importing.FIELDS
         ],
     }
-    return render(request, "web/imports/upload.html", context, status=status)
+    return render(request, "people/imports/upload.html", context, status=status)
 
 
 def _job_context(request: HttpRequest, job_id: uuid.UUID) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def _job_context(request: HttpRequest, job_id: uuid.UUID) -> dict[str, Any]:
 @login_required
 @require_GET
 def import_job(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    return render(request, "web/imports/job.html", _job_context(request, job_id))
+    return render(request, "people/imports/job.html", _job_context(request, job_id))
 
 
 @scoped
@@ -106,4 +106,4 @@ def import_job(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 @require_GET
 def import_job_progress(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Polled every second by the job page until the job finishes."""
-    return render(request, "web/imports/_progress.html", _job_context(request, job_id))
+    return render(request, "people/imports/_progress.html", _job_context(request, job_id))

@@ -25,10 +25,10 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.masstesting.sampling.views.codes import link_state
 from fangkong.people import search, selectors, services
-from fangkong.people.views_measures import person_control_context
-from fangkong.web.forms import PersonFilterForm, PersonSearchForm, RevealForm
+from fangkong.people.forms import PersonFilterForm, PersonSearchForm, RevealForm
+from fangkong.people.panels import person_panels
+from fangkong.people.views.measures import person_control_context
 
 PAGE_SIZE = 50
 # Lists show masks only; not even loading the ciphertext keeps it out of memory and logs.
@@ -61,7 +61,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         "filtered": any(filters.values()),
         "personal_data": scope_of(actor).personal_data,
     }
-    template = "web/people/_results.html" if is_partial(request) else "web/people/list.html"
+    template = "people/persons/_results.html" if is_partial(request) else "people/persons/list.html"
     return render(request, template, context)
 
 
@@ -99,10 +99,10 @@ def person_search(request: HttpRequest) -> HttpResponse:
     }
     status = 200 if form.is_valid() else 422
     if is_partial(request):
-        return render(request, "web/people/_search_results.html", context, status=status)
+        return render(request, "people/persons/_search_results.html", context, status=status)
     # Without htmx (no JavaScript) the list page comes back with the matches in place.
     context["form"] = PersonFilterForm(actor=actor)
-    return render(request, "web/people/list.html", context, status=status)
+    return render(request, "people/persons/list.html", context, status=status)
 
 
 @scoped
@@ -116,9 +116,9 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         "reveal_form": RevealForm(),
         "may_reveal": allowed(actor, "person.reveal", region=person.region_path),
         "control": person_control_context(actor=actor, person=person),
-        "link": link_state(actor=actor, person=person),
+        "panels": person_panels(actor=actor, person=person),
     }
-    return render(request, "web/people/detail.html", context)
+    return render(request, "people/persons/detail.html", context)
 
 
 @scoped
@@ -154,5 +154,5 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
     else:
         status = 422
     # Without htmx (no JavaScript) the whole page comes back with the values in place.
-    template = "web/people/_reveal.html" if context["partial"] else "web/people/detail.html"
+    template = "people/persons/_reveal.html" if context["partial"] else "people/persons/detail.html"
     return render(request, template, context, status=status)
