@@ -24,6 +24,7 @@ from fangkong.core.filejobs import copy_upload
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.validators import FieldError
+from fangkong.core.versioned import Versions
 from fangkong.people.import_rows import cell_text, norm_header
 from fangkong.people.sheets import TableError, open_table
 from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
@@ -118,69 +119,39 @@ def _new_area(data: AreaData, *, actor: User, previous: RiskArea | None) -> Risk
     return area
 
 
+AREA_VERSIONS = Versions(
+    RiskArea,
+    "risk_area",
+    _area_details,
+    already_revised=gettext_lazy("this risk area was already revised; open its latest version"),
+    already_over=gettext_lazy("this risk area had already ended; add a new one"),
+    already_closed=gettext_lazy("this risk area has already ended"),
+)
+
+
 @transaction.atomic
 def risk_area_create(*, actor: User, data: AreaData) -> RiskArea:
     _area_writer(actor)
-    area = _new_area(data, actor=actor, previous=None)
-    audit_record(
-        actor=actor,
-        action="risk_area.create",
-        object_type="risk_area",
-        object_id=area.pk,
-        details=_area_details(area),
-    )
-    return area
-
-
-def _lock_latest(area: RiskArea) -> RiskArea:
-    area = RiskArea.objects.select_for_update().get(pk=area.pk)
-    if RiskArea.objects.filter(previous=area).exists():
-        raise Conflict(_("this risk area was already revised; open its latest version"))
-    return area
+    return AREA_VERSIONS.created(actor=actor, row=_new_area(data, actor=actor, previous=None))
 
 
 @transaction.atomic
 def risk_area_revise(*, actor: User, area: RiskArea, data: AreaData) -> RiskArea:
     """Close `area` where the revision takes effect (`data.valid_from`) and open the new row."""
     _area_writer(actor)
-    area = _lock_latest(area)
-    if data.valid_from <= area.valid_from:
-        raise FieldError("valid_from", _("a revision must start after the version it replaces"))
-    if area.valid_to is not None and area.valid_to < data.valid_from:
-        raise FieldError("valid_from", _("this risk area had already ended; add a new one"))
-    area.valid_to = data.valid_from
-    area.save(update_fields=["valid_to"])
-    new = _new_area(data, actor=actor, previous=area)
-    audit_record(
+    return AREA_VERSIONS.revise(
         actor=actor,
-        action="risk_area.revise",
-        object_type="risk_area",
-        object_id=new.pk,
-        details={"previous": area.pk, **_area_details(new)},
+        row=area,
+        valid_from=data.valid_from,
+        insert=lambda old: _new_area(data, actor=actor, previous=old),
     )
-    return new
 
 
 @transaction.atomic
 def risk_area_close(*, actor: User, area: RiskArea, at: dt.datetime | None = None) -> RiskArea:
     """End a risk area (its level is lifted) at `at`, by default now."""
     _area_writer(actor)
-    area = _lock_latest(area)
-    at = _aware(at) or timezone.now()
-    if area.valid_to is not None and area.valid_to <= at:
-        raise Conflict(_("this risk area has already ended"))
-    if at <= area.valid_from:
-        raise FieldError("at", _("the end must be after the start"))
-    area.valid_to = at
-    area.save(update_fields=["valid_to"])
-    audit_record(
-        actor=actor,
-        action="risk_area.close",
-        object_type="risk_area",
-        object_id=area.pk,
-        details=_area_details(area),
-    )
-    return area
+    return AREA_VERSIONS.close(actor=actor, row=area, at=_aware(at))
 
 
 # ---------------------------------------------------------------- risk-area list import
@@ -466,12 +437,12 @@ def zone_validate(
     return ZoneData(name, kind, region, grids, shape, start, end, (notice or "").strip()[:255])
 
 
-def _zone_details(zone: Zone, grids: list[Region]) -> dict[str, Any]:
+def _zone_details(zone: Zone) -> dict[str, Any]:
     return {
         "name": zone.name,
         "kind": zone.kind,
         "region": zone.region.code,
-        "grids": sorted(g.code for g in grids),
+        "grids": sorted(zone.grids.values_list("code", flat=True)),
         "valid_from": zone.valid_from.isoformat(),
         "valid_to": zone.valid_to.isoformat() if zone.valid_to else None,
     }
@@ -494,60 +465,35 @@ def _new_zone(data: ZoneData, *, actor: User, previous: Zone | None) -> Zone:
     return zone
 
 
+ZONE_VERSIONS = Versions(
+    Zone,
+    "zone",
+    _zone_details,
+    already_revised=gettext_lazy("this zone was already revised; open its latest version"),
+    already_over=gettext_lazy("this zone had already ended; add a new one"),
+    already_closed=gettext_lazy("this zone has already ended"),
+)
+
+
 @transaction.atomic
 def zone_create(*, actor: User, data: ZoneData) -> Zone:
     authorize(actor, "zone.change", region=data.region)
-    zone = _new_zone(data, actor=actor, previous=None)
-    audit_record(
-        actor=actor,
-        action="zone.create",
-        object_type="zone",
-        object_id=zone.pk,
-        details=_zone_details(zone, data.grids),
-    )
-    return zone
+    return ZONE_VERSIONS.created(actor=actor, row=_new_zone(data, actor=actor, previous=None))
 
 
 @transaction.atomic
 def zone_revise(*, actor: User, zone: Zone, data: ZoneData) -> Zone:
     authorize(actor, "zone.change", region=zone.region_path)
     authorize(actor, "zone.change", region=data.region)
-    zone = Zone.objects.select_for_update().get(pk=zone.pk)
-    if Zone.objects.filter(previous=zone).exists():
-        raise Conflict(_("this zone was already revised; open its latest version"))
-    if data.valid_from <= zone.valid_from:
-        raise FieldError("valid_from", _("a revision must start after the version it replaces"))
-    if zone.valid_to is not None and zone.valid_to < data.valid_from:
-        raise FieldError("valid_from", _("this zone had already ended; add a new one"))
-    zone.valid_to = data.valid_from
-    zone.save(update_fields=["valid_to"])
-    new = _new_zone(data, actor=actor, previous=zone)
-    audit_record(
+    return ZONE_VERSIONS.revise(
         actor=actor,
-        action="zone.revise",
-        object_type="zone",
-        object_id=new.pk,
-        details={"previous": zone.pk, **_zone_details(new, data.grids)},
+        row=zone,
+        valid_from=data.valid_from,
+        insert=lambda old: _new_zone(data, actor=actor, previous=old),
     )
-    return new
 
 
 @transaction.atomic
 def zone_close(*, actor: User, zone: Zone, at: dt.datetime | None = None) -> Zone:
     authorize(actor, "zone.change", region=zone.region_path)
-    zone = Zone.objects.select_for_update().get(pk=zone.pk)
-    at = _aware(at) or timezone.now()
-    if zone.valid_to is not None and zone.valid_to <= at:
-        raise Conflict(_("this zone has already ended"))
-    if at <= zone.valid_from:
-        raise FieldError("at", _("the end must be after the start"))
-    zone.valid_to = at
-    zone.save(update_fields=["valid_to"])
-    audit_record(
-        actor=actor,
-        action="zone.close",
-        object_type="zone",
-        object_id=zone.pk,
-        details={"valid_to": at.isoformat()},
-    )
-    return zone
+    return ZONE_VERSIONS.close(actor=actor, row=zone, at=_aware(at))
