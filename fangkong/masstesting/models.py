@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from fangkong.core.idempotency import BatchRecord
 from fangkong.core.models import Institution, Region
 from fangkong.core.scoping import ScopedQuerySet
 from fangkong.people.models import Person
@@ -202,18 +203,13 @@ class TransferBox(models.Model):
         return self.code
 
 
-class ResultBatch(models.Model):
+class ResultBatch(BatchRecord):
     """One upload of lab results; its stored answer is what a retry with the same key gets."""
 
     lab = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
-    idempotency_key = models.CharField(max_length=128)
-    body_hash = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    received_at = models.DateTimeField(auto_now_add=True)
-    counts = models.JSONField(default=dict)
-    results = models.JSONField(default=list)
 
     objects = ScopedQuerySet.as_manager()
     scope_path_field: ClassVar[str] = "lab__region__path"
@@ -279,18 +275,13 @@ class Tube(models.Model):
         return self.barcode
 
 
-class ScanBatch(models.Model):
+class ScanBatch(BatchRecord):
     """One upload; its stored answer is what a retry with the same key gets back."""
 
     point = models.ForeignKey(SamplingPoint, on_delete=models.PROTECT, related_name="batches")
-    idempotency_key = models.CharField(max_length=128)
-    body_hash = models.CharField(max_length=64)
     sampler = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    received_at = models.DateTimeField(auto_now_add=True)
-    counts = models.JSONField(default=dict)
-    results = models.JSONField(default=list)
 
     objects = ScopedQuerySet.as_manager()
     scope_path_field: ClassVar[str] = "point__region__path"

@@ -15,21 +15,28 @@ cannot deadlock. The query count does not grow with the batch size.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
+from fangkong.core.bulk import update_columns
 from fangkong.core.errors import Conflict
-from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
+from fangkong.core.idempotency import (
+    ACCEPTED,
+    DUPLICATE,
+    REJECTED,
+    BatchAnswer,
+    batch_once,
+    body_digest,
+    item_answers,
+)
 from fangkong.core.models import Institution, InstitutionKind, User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
@@ -285,24 +292,17 @@ class ResultIn:
 
 
 @dataclass
-class ResultBatchAnswer:
-    batch_id: int
-    replayed: bool
-    counts: dict[str, int]
-    resolve: dict[str, int]
-    # Only the items that were not accepted, as [index, status, reason, row]; the rest were.
-    exceptions: list[list[Any]] = field(default_factory=list)
+class ResultBatchAnswer(BatchAnswer):
+    resolve: dict[str, int] = field(default_factory=dict)
     items: list[ResultIn] = field(default_factory=list)
 
     def per_item(self) -> list[dict[str, Any]]:
-        messages = reason_messages()
-        out: list[dict[str, Any]] = [
-            {"index": i, "barcode": item.barcode, "status": ACCEPTED, "reason": "", "message": ""}
-            for i, item in enumerate(self.items)
-        ]
-        for index, status, reason, *_row in self.exceptions:
-            out[index].update(status=status, reason=reason, message=messages.get(reason, ""))
-        return out
+        return item_answers(
+            len(self.items),
+            self.exceptions,
+            reason_messages(),
+            lambda i: {"barcode": self.items[i].barcode},
+        )
 
 
 class ResultBatchTooLarge(Exception):
@@ -329,9 +329,7 @@ def parse_ct(value: Any) -> tuple[float | None, bool]:
 
 
 def results_body_hash(lab_id: int, items: list[ResultIn]) -> str:
-    canon = [[i.barcode, i.result, i.ct_value] for i in items]
-    raw = json.dumps([lab_id, canon], separators=(",", ":"), default=str, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return body_digest([lab_id, [[i.barcode, i.result, i.ct_value] for i in items]])
 
 
 def results_batch_ingest(
@@ -341,32 +339,24 @@ def results_batch_ingest(
     _require_lab(actor, lab)
     if len(items) > MAX_ITEMS:
         raise ResultBatchTooLarge(len(items))
-    digest = results_body_hash(lab.pk, items)
-    with transaction.atomic():
-        batch, created = _claim(actor, lab, idempotency_key, digest)
-        if not created:
-            counts, resolve = _split_counts(batch.counts)
-            return ResultBatchAnswer(batch.pk, True, counts, resolve, batch.results, items)
+
+    def work(batch: ResultBatch) -> tuple[list[list[Any]], dict[str, int]]:
         exceptions, summary = _process(lab, batch, items)
-        counts = tally(len(items), exceptions)
-        resolve = {k: int(getattr(summary, k)) for k in SUMMARY_KEYS}
-        batch.counts, batch.results = {**counts, **resolve}, exceptions
-        batch.save(update_fields=["counts", "results"])
-    return ResultBatchAnswer(batch.pk, False, counts, resolve, exceptions, items)
+        return exceptions, {k: int(getattr(summary, k)) for k in SUMMARY_KEYS}
 
-
-def _split_counts(stored: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
-    counts = {k: stored.get(k, 0) for k in (ACCEPTED, DUPLICATE, REJECTED)}
-    return counts, {k: stored.get(k, 0) for k in SUMMARY_KEYS}
-
-
-def _claim(actor: User, lab: Institution, key: str, digest: str) -> tuple[ResultBatch, bool]:
-    return claim_key(
+    answer = batch_once(
         ResultBatch,
-        key={"lab": lab, "idempotency_key": key},
-        body_hash=digest,
+        key={"lab": lab, "idempotency_key": idempotency_key},
+        body_hash=results_body_hash(lab.pk, items),
         fields={"uploaded_by": actor},
+        size=len(items),
+        work=work,
     )
+    # The stored counts hold the tally and the resolution's figures; the answer splits them.
+    stored = answer.counts
+    answer.counts = {k: stored.get(k, 0) for k in (ACCEPTED, DUPLICATE, REJECTED)}
+    resolve = {k: stored.get(k, 0) for k in SUMMARY_KEYS}
+    return ResultBatchAnswer(**vars(answer), resolve=resolve, items=items)
 
 
 def _item_problem(item: ResultIn) -> tuple[str, str, float | None]:
@@ -418,32 +408,19 @@ def _process(
     return exceptions, summary
 
 
-RESULT_FIELDS = ["result", "ct_value", "resulted_at", "received_at", "status", "result_batch"]
-
-
 def _write_results(tubes: list[Tube]) -> None:
-    if connection.vendor != "postgresql":
-        Tube.objects.bulk_update(tubes, RESULT_FIELDS, batch_size=1000)
-        return
-    # One statement, six arrays: bulk_update's CASE per row and field is far slower.
-    table = connection.ops.quote_name(Tube._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS t SET result = v.r, ct_value = v.ct, resulted_at = v.ra, "  # noqa: S608
-            "received_at = v.rc, status = v.s, result_batch_id = v.b "
-            "FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::timestamptz[], "
-            "%s::timestamptz[], %s::text[], %s::bigint[]) AS v(id, r, ct, ra, rc, s, b) "
-            "WHERE t.id = v.id",
-            [
-                [t.pk for t in tubes],
-                [t.result for t in tubes],
-                [t.ct_value for t in tubes],
-                [t.resulted_at for t in tubes],
-                [t.received_at for t in tubes],
-                [t.status for t in tubes],
-                [t.result_batch_id for t in tubes],
-            ],
-        )
+    update_columns(
+        Tube,
+        [t.pk for t in tubes],
+        {
+            "result": ("text", [t.result for t in tubes]),
+            "ct_value": ("float8", [t.ct_value for t in tubes]),
+            "resulted_at": ("timestamptz", [t.resulted_at for t in tubes]),
+            "received_at": ("timestamptz", [t.received_at for t in tubes]),
+            "status": ("text", [t.status for t in tubes]),
+            "result_batch_id": ("bigint", [t.result_batch_id for t in tubes]),
+        },
+    )
 
 
 @transaction.atomic

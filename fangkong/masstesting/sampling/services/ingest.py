@@ -16,17 +16,22 @@ lock, and the ScanBatch row already records who uploaded what and when.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.core.bulk import copy_insert, uses_copy
-from fangkong.core.idempotency import ACCEPTED, DUPLICATE, REJECTED, claim_key, tally
+from fangkong.core.bulk import copy_insert, update_columns, uses_copy
+from fangkong.core.idempotency import (
+    DUPLICATE,
+    REJECTED,
+    BatchAnswer,
+    batch_once,
+    body_digest,
+    item_answers,
+)
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
 from fangkong.masstesting.models import (
@@ -74,27 +79,11 @@ class ScanIn:
 
 
 @dataclass
-class BatchResult:
-    batch_id: int
-    replayed: bool
-    counts: dict[str, int]
-    # Only the scans that were not accepted, as [index, status, reason]; the rest were.
-    exceptions: list[list[Any]] = field(default_factory=list)
+class BatchResult(BatchAnswer):
     size: int = 0
 
     def per_scan(self) -> list[dict[str, Any]]:
-        messages = reason_messages()
-        out: list[dict[str, Any]] = [
-            {"index": i, "status": ACCEPTED, "reason": "", "message": ""} for i in range(self.size)
-        ]
-        for index, status, reason in self.exceptions:
-            out[index] = {
-                "index": index,
-                "status": status,
-                "reason": reason,
-                "message": messages.get(reason, ""),
-            }
-        return out
+        return item_answers(self.size, self.exceptions, reason_messages())
 
 
 class BatchTooLarge(Exception):
@@ -102,14 +91,14 @@ class BatchTooLarge(Exception):
 
 
 def body_hash(point_id: int, scans: list[ScanIn]) -> str:
-    # pool_size joins the hash only when given, so older clients' retries still match.
+    # pool_size joins the hash only when given, so older clients' retries still match; ASCII
+    # JSON as first deployed, so a retry across an upgrade still finds its answer.
     canon = [
         [s.barcode, s.token, s.scanned_at.isoformat() if s.scanned_at else "", s.action]
         + ([s.pool_size] if s.pool_size is not None else [])
         for s in scans
     ]
-    raw = json.dumps([point_id, canon], separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return body_digest([point_id, canon], ensure_ascii=True)
 
 
 def scan_batch_ingest(
@@ -118,25 +107,15 @@ def scan_batch_ingest(
     if len(scans) > MAX_SCANS:
         raise BatchTooLarge(len(scans))
     authorize(actor, "scan.upload", institution=point.institution_id)
-    digest = body_hash(point.pk, scans)
-    with transaction.atomic():
-        batch, created = _claim(actor, point, idempotency_key, digest)
-        if not created:
-            return BatchResult(batch.pk, True, batch.counts, batch.results, len(scans))
-        exceptions = _process(actor, point, batch, scans)
-        counts = tally(len(scans), exceptions)
-        batch.counts, batch.results = counts, exceptions
-        batch.save(update_fields=["counts", "results"])
-    return BatchResult(batch.pk, False, counts, exceptions, len(scans))
-
-
-def _claim(actor: User, point: SamplingPoint, key: str, digest: str) -> tuple[ScanBatch, bool]:
-    return claim_key(
+    answer = batch_once(
         ScanBatch,
-        key={"point": point, "idempotency_key": key},
-        body_hash=digest,
+        key={"point": point, "idempotency_key": idempotency_key},
+        body_hash=body_hash(point.pk, scans),
         fields={"sampler": actor},
+        size=len(scans),
+        work=lambda batch: (_process(actor, point, batch, scans), {}),
     )
+    return BatchResult(**vars(answer), size=len(scans))
 
 
 class _Tube:
@@ -226,30 +205,15 @@ def _process(
 
 
 def _update_tubes(tubes: list[_Tube]) -> None:
-    if connection.vendor != "postgresql":
-        Tube.objects.bulk_update(
-            [
-                Tube(pk=t.pk, members=t.members, status=t.status, closed_at=t.closed_at)
-                for t in tubes
-            ],
-            ["members", "status", "closed_at"],
-        )
-        return
-    # bulk_update's CASE per row and field costs more Python than the whole insert; unnest
-    # sends four arrays as four parameters.
-    table = connection.ops.quote_name(Tube._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS t SET members = v.m, status = v.s, closed_at = v.c "  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::timestamptz[]) AS v(id, m, s, c) "
-            "WHERE t.id = v.id",
-            [
-                [t.pk for t in tubes],
-                [t.members for t in tubes],
-                [t.status for t in tubes],
-                [t.closed_at for t in tubes],
-            ],
-        )
+    update_columns(
+        Tube,
+        [t.pk for t in tubes],
+        {
+            "members": ("int", [t.members for t in tubes]),
+            "status": ("text", [t.status for t in tubes]),
+            "closed_at": ("timestamptz", [t.closed_at for t in tubes]),
+        },
+    )
 
 
 def allowed_pool_sizes(campaign: Campaign) -> set[int]:
