@@ -140,9 +140,42 @@ def form_status(request: HttpRequest) -> int:
     return 422 if request.method == "POST" else 200
 
 
-def form_error(form: Any, exc: FieldError) -> None:
-    """A service's field error on the form field of that name, else on the form as a whole."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+def form_error(form: Any, exc: FieldError, fields: dict[str, str] | None = None) -> None:
+    """A service's field error on the form field of that name (or the one `fields` maps it
+    to), else on the form as a whole."""
+    target = (fields or {}).get(exc.field, exc.field)
+    form.add_error(target if target in form.fields else None, exc.message)
+
+
+# What a write service may refuse with; the request layer turns each into its status.
+DOMAIN_ERRORS = (Forbidden, Conflict, FieldError)
+
+
+def refused_status(exc: Exception) -> int:
+    """The one mapping of domain errors to HTTP statuses, for pages as for the API."""
+    if isinstance(exc, Forbidden):
+        return 403
+    if isinstance(exc, Conflict):
+        return 409
+    return 422
+
+
+def form_refused(form: Any, exc: Exception, fields: dict[str, str] | None = None) -> int:
+    """A refused write on its form: a field error on its field, a refusal or conflict on the
+    form as a whole; returns the status the page answers with.
+
+        try:
+            services.thing_create(actor=actor, **form.cleaned_data)
+        except DOMAIN_ERRORS as exc:
+            status = form_refused(form, exc)
+        else:
+            return redirect(...)
+    """
+    if isinstance(exc, FieldError):
+        form_error(form, exc, fields)
+    else:
+        form.add_error(None, error_text(exc))
+    return refused_status(exc)
 
 
 class ErrorOut(Schema):
