@@ -235,6 +235,7 @@ UI: dict[str, UiOp] = {
     "GET people/import/<uuid:job_id>/progress/": UiOp(None, "job"),
     "GET jobs/<uuid:job_id>/": UiOp(None, "file_job"),
     "GET jobs/<uuid:job_id>/progress/": UiOp(None, "file_job"),
+    "GET jobs/<uuid:job_id>/errors.xlsx": UiOp(None, "file_job"),
     "GET regions/": UiOp(None),
     "GET regions/<str:code>/children/": UiOp(None, "region"),
 }

@@ -141,7 +141,11 @@ def test_import_english_headers_and_bad_files(users: dict[str, User], frozen: An
 
 
 def test_risk_area_api(
-    users: dict[str, User], api_as: Any, frozen: Any, django_assert_num_queries: Any
+    users: dict[str, User],
+    api_as: Any,
+    frozen: Any,
+    django_assert_num_queries: Any,
+    run_file_jobs: Any,
 ) -> None:
     city = api_as("city")
     created = city.post(
@@ -191,9 +195,12 @@ def test_risk_area_api(
         },
         headers=city.headers,
     )
-    assert upload.status_code == 200
-    assert upload.json()["created"] == 1
-    assert upload.json()["errors"][0]["row"] == 3
+    assert upload.status_code == 202 and upload.json()["kind"] == "risk_areas"
+    run_file_jobs()
+    job = city.get(f"/api/v1/jobs/{upload.json()['id']}").json()
+    assert job["status"] == "done", job
+    assert job["result"]["created"] == 1
+    assert job["result"]["errors"][0]["row"] == 3
 
 
 def test_zones_are_scoped_and_keep_history(

@@ -167,7 +167,7 @@ def test_rule_editor_is_for_the_command_office(users: dict[str, User], db: Any) 
     assert ClassificationRule.objects.get(priority=40).sources == ["pharmacy"]
 
 
-def test_risk_area_pages(users: dict[str, User], frozen: Any) -> None:
+def test_risk_area_pages(users: dict[str, User], frozen: Any, run_file_jobs: Any) -> None:
     make_area(code="310115", name="上海市浦东新区", level="high")
     town = _client(users["town_a1"])
     page = town.get("/screening/risk-areas/")
@@ -207,9 +207,15 @@ def test_risk_area_pages(users: dict[str, User], frozen: Any) -> None:
             )
         },
     )
-    assert imported.status_code == 200
-    assert imported.context["report"].created == 1
-    assert imported.context["report_errors"][0][0] == 3
+    assert imported.status_code == 302  # to the job page, which shows the outcome
+    run_file_jobs()
+    job_page = city.get(imported["Location"])
+    assert job_page.status_code == 200
+    assert job_page.context["job"].result["created"] == 1
+    assert job_page.context["job"].result["errors"][0]["row"] == 3
+    assert 'data-testid="import-errors"' in job_page.content.decode()
+    report = city.get(f"/jobs/{job_page.context['job'].pk}/errors.xlsx")
+    assert report.status_code == 200 and report.content.startswith(b"PK")
 
 
 def test_zone_page(tree: Tree, users: dict[str, User], frozen: Any) -> None:

@@ -8,8 +8,6 @@ units and regimes only; an out-of-scope regime or member answers 404.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -17,9 +15,11 @@ from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
 from ninja.decorators import decorate_view
 
+from fangkong.core.api import FileJobOut, file_job_out
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
     RESULTS_ALIAS,
+    ErrorOut,
     Page,
     actor_of,
     get_scoped_or_404,
@@ -118,19 +118,6 @@ class SyncIn(Schema):
 
 class SyncOut(Schema):
     enrolled: int
-
-
-class RowErrorOut(Schema):
-    row: int
-    field: str
-    reason: str
-
-
-class ImportOut(Schema):
-    rows: int
-    enrolled: int
-    updated: int
-    errors: list[RowErrorOut]
 
 
 class ComplianceRowOut(Schema):
@@ -391,28 +378,17 @@ def members_sync(request: HttpRequest, payload: SyncIn) -> dict[str, int]:
     return {"enrolled": groups.members_sync(actor=actor, region=region)}
 
 
-@router.post("/members/import", response=ImportOut)
+@router.post("/members/import", response={202: FileJobOut, 403: ErrorOut})
 @decorate_view(upload_limit(MAX_UPLOAD))
 @scoped
-def members_import(request: HttpRequest, file: UploadedFile = File(...)) -> dict[str, Any]:  # noqa: B008
-    actor = actor_of(request)
-    name = file.name or ""
-    if not name.lower().endswith((".xlsx", ".csv")):
-        raise FieldError("file", _("Upload an .xlsx or .csv file"))
-    if (file.size or 0) > MAX_UPLOAD:
-        raise FieldError("file", _("The file is too large"))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / ("upload.xlsx" if name.lower().endswith(".xlsx") else "upload.csv")
-        with path.open("wb") as out:
-            for chunk in file.chunks():
-                out.write(chunk)
-        report = groups.members_import_file(actor=actor, path=path)
-    return {
-        "rows": report.rows,
-        "enrolled": report.enrolled,
-        "updated": report.updated,
-        "errors": [{"row": r, "field": f, "reason": why} for r, f, why in report.errors],
-    }
+def members_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Upload a member list (身份证号/重点人群/单位, xlsx or csv). The worker reads it: poll
+    `GET /api/v1/jobs/{id}` until `status` is done; `result` then holds `rows`, `enrolled`,
+    `updated` and the rejected rows as `errors` (row, field, reason)."""
+    job = groups.members_import_submit(
+        actor=actor_of(request), filename=file.name or "", content=file
+    )
+    return 202, file_job_out(job)
 
 
 # -- compliance -------------------------------------------------------------------------------

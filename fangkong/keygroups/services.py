@@ -10,10 +10,11 @@ active regime) or one by one with their unit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,7 +24,8 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict
-from fangkong.core.models import Institution, Region, User
+from fangkong.core.filejobs import file_job_create
+from fangkong.core.models import FileJob, Institution, Region, User
 from fangkong.core.permissions import authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
@@ -34,11 +36,19 @@ from fangkong.masstesting.planning.services import campaign_create
 from fangkong.people.import_rows import cell_text
 from fangkong.people.models import KeyGroup, Person
 from fangkong.people.services import id_number_index
-from fangkong.people.sheets import TableError, open_table
+from fangkong.people.sheets import (
+    HEADER_SCAN_ROWS,
+    Columns,
+    TableError,
+    open_table,
+    refuse_workbook_bomb,
+)
 
 MAX_EVERY_DAYS = 90
 MAX_ROUND_HOURS = 24 * 7
 MAX_IMPORT_BYTES = 20 * 1024 * 1024  # a member list upload (API and page)
+IMPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+JOB_KIND = "keygroup_members"
 
 
 def _require_planner(actor: User, region: Region | None) -> None:
@@ -284,15 +294,27 @@ def _group_lookup() -> dict[str, str]:
     return out
 
 
-def _header_map(header: Sequence[Any]) -> dict[str, int]:
-    names = [str(h or "").strip().lower() for h in header]
-    found = {}
-    for key, accepted in IMPORT_COLUMNS.items():
-        for i, name in enumerate(names):
-            if name in accepted:
-                found[key] = i
-                break
-    return found
+MEMBER_COLUMNS = Columns(IMPORT_COLUMNS, required=("id_number", "key_group"))
+
+
+def _find_header(
+    iterator: Iterator[Sequence[Any]], report: ImportReport
+) -> tuple[dict[str, int], Iterator[Sequence[Any]], int] | None:
+    """(columns, the rows after the header, the first data row's number); None with the
+    missing columns reported on row 1 when no row among the first ten names them. A title
+    or note above the header is skipped."""
+    head = list(itertools.islice(iterator, HEADER_SCAN_ROWS))
+    try:
+        header_row, columns = MEMBER_COLUMNS.find(enumerate(head, start=1))
+    except TableError:
+        best = max((MEMBER_COLUMNS.map(r) for r in head), key=len, default={})
+        for key in ("id_number", "key_group"):
+            if key not in best:
+                report.errors.append(
+                    (1, key, _("Missing column: %(c)s") % {"c": IMPORT_COLUMNS[key][0]})
+                )
+        return None
+    return columns, itertools.chain(head[header_row:], iterator), header_row + 1
 
 
 def _cell(row: Sequence[Any], index: int | None) -> str:
@@ -304,33 +326,28 @@ def _cell(row: Sequence[Any], index: int | None) -> str:
 def members_import(
     *, actor: User, rows: Iterable[Sequence[Any]], today: dt.date | None = None
 ) -> ImportReport:
-    """Enrol the members listed in a table (header row first): ID number matched by blind
-    index among the persons the actor may see, key group, unit (an institution's exact name
-    in the actor's jurisdiction, else kept as a unit name). Bad rows are reported by row
-    number (as in the spreadsheet, header = 1) and field; good rows are kept."""
+    """Enrol the members listed in a table (a title row may stand above the header): ID
+    number matched by blind index among the persons the actor may see, key group, unit (an
+    institution's exact name in the actor's jurisdiction, else kept as a unit name). Bad rows
+    are reported by row number (as in the spreadsheet) and field; good rows are kept."""
     _require_planner(actor, None)
-    iterator = iter(rows)
-    header = _header_map(next(iterator, ()))
     report = ImportReport()
-    for key in ("id_number", "key_group"):
-        if key not in header:
-            report.errors.append(
-                (1, key, _("Missing column: %(c)s") % {"c": IMPORT_COLUMNS[key][0]})
-            )
-    if report.errors:
+    found = _find_header(iter(rows), report)
+    if found is None:
         return report
-    parsed = _parse_rows(iterator, header, report)
+    header, body, first_row = found
+    parsed = _parse_rows(body, header, report, first_row)
     _enrol_parsed(actor, parsed, report, today or timezone.localdate())
     report.errors.sort(key=lambda e: e[0])
     return report
 
 
 def _parse_rows(
-    rows: Iterable[Sequence[Any]], header: dict[str, int], report: ImportReport
+    rows: Iterable[Sequence[Any]], header: dict[str, int], report: ImportReport, first_row: int
 ) -> list[tuple[int, str, str, str]]:
     groups = _group_lookup()
     parsed = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=first_row):
         id_number = _cell(row, header["id_number"]).upper().replace(" ", "")
         if not id_number and not any(_cell(row, i) for i in header.values()):
             continue  # blank line
@@ -452,12 +469,41 @@ def _enrol_parsed(
         )
 
 
-def members_import_file(*, actor: User, path: Path) -> ImportReport:
+def members_import_file(*, actor: User, path: Path, max_rows: int | None = None) -> ImportReport:
     try:
-        with open_table(path, max_rows=settings.SYNC_IMPORT_MAX_ROWS) as (rows, _total):
+        with open_table(path, max_rows=max_rows or settings.SYNC_IMPORT_MAX_ROWS) as (rows, _n):
             return members_import(actor=actor, rows=rows)
     except TableError as exc:
         raise FieldError("file", exc.message) from None
+
+
+def members_import_submit(
+    *, actor: User, filename: str, content: bytes | IO[bytes] | Any
+) -> FileJob:
+    """Store a member list and queue it for the worker (`members_import_job`)."""
+    _require_planner(actor, None)
+    return file_job_create(
+        actor=actor,
+        kind=JOB_KIND,
+        filename=filename,
+        content=content,
+        suffixes=IMPORT_SUFFIXES,
+        max_bytes=MAX_IMPORT_BYTES,
+        too_large=_("the file is larger than 20 MB"),
+        region_path=scope_of(actor).region_path,
+        check=refuse_workbook_bomb,
+    )
+
+
+def members_import_job(*, job: FileJob, actor: User, path: Path) -> dict[str, Any]:
+    """File-job handler: enrol the stored list as the uploader; counts and bad rows."""
+    report = members_import_file(actor=actor, path=path, max_rows=settings.IMPORT_MAX_ROWS)
+    return {
+        "rows": report.rows,
+        "enrolled": report.enrolled,
+        "updated": report.updated,
+        "errors": [{"row": r, "field": f, "reason": why} for r, f, why in report.errors],
+    }
 
 
 # -- routine rounds ---------------------------------------------------------------------------

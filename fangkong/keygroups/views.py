@@ -8,8 +8,6 @@ which check the planner role and the jurisdiction and write the audit rows.
 from __future__ import annotations
 
 import math
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -25,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
-    Conflict,
+    DOMAIN_ERRORS,
     actor_of,
     acts,
     error_text,
@@ -33,13 +31,13 @@ from fangkong.core.http import (
     get_scoped_or_404,
     int_param,
     page_number,
+    refused_status,
     scoped,
     xlsx_response,
 )
 from fangkong.core.models import Region, User
 from fangkong.core.permissions import authorize
 from fangkong.core.selectors import region_roots
-from fangkong.core.validators import FieldError
 from fangkong.keygroups import selectors as sel
 from fangkong.keygroups import services as groups
 from fangkong.keygroups.models import KeyGroupRegime
@@ -90,7 +88,7 @@ def regimes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             groups.regime_create(actor=actor, **form.cleaned_data)
-        except (FieldError, Conflict) as exc:
+        except DOMAIN_ERRORS as exc:
             messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Regime saved."))
@@ -133,7 +131,7 @@ def regime_edit(request: HttpRequest, regime_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             groups.regime_update(actor=actor, regime=regime, **form.cleaned_data)
-        except (FieldError, Conflict) as exc:
+        except DOMAIN_ERRORS as exc:
             messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Regime saved."))
@@ -161,7 +159,7 @@ def regime_round(request: HttpRequest, regime_id: int) -> HttpResponse:
         campaign = groups.routine_round_start(actor=actor, regime=regime, hours=hours)
     except ValueError:
         messages.error(request, _("Give the window in whole hours."))
-    except (FieldError, Conflict) as exc:
+    except DOMAIN_ERRORS as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Routine round started: %(name)s.") % {"name": campaign.name})
@@ -181,7 +179,7 @@ def members_sync(request: HttpRequest) -> HttpResponse:
     authorize(actor, "keygroup.manage", region=region)
     try:
         count = groups.members_sync(actor=actor, region=region)
-    except (FieldError, Conflict) as exc:
+    except DOMAIN_ERRORS as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("%(n)d people enrolled from the registry.") % {"n": count})
@@ -194,25 +192,23 @@ def members_sync(request: HttpRequest) -> HttpResponse:
 @require_POST
 @upload_limit(groups.MAX_IMPORT_BYTES)
 def members_import(request: HttpRequest) -> HttpResponse:
-    """Upload a member list (身份证号, 重点人群, 单位); good rows are kept, bad ones listed."""
-    actor = actor_of(request)
+    """Upload a member list (身份证号, 重点人群, 单位); the worker reads it and its page shows
+    the good rows kept and the bad ones listed."""
     upload = request.FILES.get("file")
-    report, error = None, ""
-    if upload is None or not (upload.name or "").lower().endswith((".xlsx", ".csv")):
+    status = 422
+    if upload is None:
         error = _("Upload an .xlsx or .csv file")
     else:
-        suffix = ".xlsx" if (upload.name or "").lower().endswith(".xlsx") else ".csv"
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            with path.open("wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-            try:
-                report = groups.members_import_file(actor=actor, path=path)
-            except FieldError as exc:
-                error = error_text(exc)
-    context = {"report": report, "error": error, "columns": groups.IMPORT_COLUMNS}
-    return render(request, "keygroups/groups_import.html", context, status=422 if error else 200)
+        try:
+            job = groups.members_import_submit(
+                actor=actor_of(request), filename=upload.name or "", content=upload
+            )
+        except DOMAIN_ERRORS as exc:
+            error, status = error_text(exc), refused_status(exc)
+        else:
+            return HttpResponseRedirect(reverse("web:file_job", args=[job.pk]))
+    context = {"error": error, "columns": groups.IMPORT_COLUMNS}
+    return render(request, "keygroups/groups_import.html", context, status=status)
 
 
 @scoped

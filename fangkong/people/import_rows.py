@@ -8,7 +8,6 @@ processes (fangkong.people.import_worker), and uses nothing from the database.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -25,9 +24,11 @@ from fangkong.core.validators import FieldError
 from fangkong.people.bulk import person_values
 from fangkong.people.models import IdType, KeyGroup
 from fangkong.people.services import person_build, person_validate
+from fangkong.people.sheets import Columns, TableError
+from fangkong.people.sheets import cell_text as cell_text
+from fangkong.people.sheets import norm_header as norm_header
 
 # Government lists often carry a title line or two above the real header.
-HEADER_SCAN_ROWS = 10
 
 FIELDS = (
     "name",
@@ -116,7 +117,6 @@ _SIGNATURE = re.compile(
     r"填表单位|单位|填报日期|填表日期|制表日期|日期|时间|备注|说明|注|签字|签名|盖章)\s*[:：]"
     r"|^(合计|总计|共计|小计)"
 )
-_HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s*:_\-./#]")
 
 
 class ImportFileError(Exception):
@@ -125,18 +125,6 @@ class ImportFileError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def norm_header(text: str) -> str:
-    """Fold full-width forms, case, spaces and decoration (`*姓名：`, `手机号（必填）`)."""
-    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
-
-
-HEADER_MAP: dict[str, str] = {
-    norm_header(alias): field
-    for field, aliases in _HEADER_ALIASES.items()
-    for alias in (*aliases, field)
-}
 
 
 def field_label(field: str) -> str:
@@ -176,18 +164,6 @@ def choice_value(kind: str, text: str, default: str) -> str:
 # ---------------------------------------------------------------- reading the file
 
 
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def document_text(text: str) -> str:
     """Undo the tricks spreadsheets use to keep long numbers as text ('…, ="…", full width)."""
     if text.startswith("'"):
@@ -197,20 +173,9 @@ def document_text(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
-def _map_header(values: Sequence[Any]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for idx, value in enumerate(values):
-        field = HEADER_MAP.get(norm_header(cell_text(value))) if value is not None else None
-        if field and field not in columns:
-            columns[field] = idx
-    return columns
-
-
-def _missing(columns: dict[str, int], *, region_given: bool) -> list[str]:
-    missing = [f for f in REQUIRED if f not in columns]
-    if not region_given and "community" not in columns and "grid" not in columns:
-        missing.append("community")
-    return missing
+HEADER = Columns(_HEADER_ALIASES, required=REQUIRED, title=column_title)
+# Without a region chosen on the upload a row must name its community or grid.
+_REQUIRED_WITHOUT_REGION = (*REQUIRED, ("community", "grid"))
 
 
 def find_header(
@@ -218,16 +183,12 @@ def find_header(
 ) -> tuple[int, dict[str, int]]:
     """Consume rows up to the header; the header is the first row naming every required column.
     With `region_given` (the upload chose a community or grid) no region column is required."""
-    best: dict[str, int] = {}
-    for row_no, values in numbered:
-        columns = _map_header(values)
-        if not _missing(columns, region_given=region_given):
-            return row_no, columns
-        best = columns if len(columns) > len(best) else best
-        if row_no >= HEADER_SCAN_ROWS:
-            break
-    names = "、".join(column_title(f) for f in _missing(best, region_given=region_given))
-    raise ImportFileError(_("missing required column: %(columns)s") % {"columns": names})
+    try:
+        return HEADER.find(
+            numbered, required=REQUIRED if region_given else _REQUIRED_WITHOUT_REGION
+        )
+    except TableError as exc:
+        raise ImportFileError(exc.message) from None
 
 
 # ---------------------------------------------------------------- regions

@@ -12,10 +12,12 @@ internals ever move, it falls back to `iter_rows`.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
+import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +38,88 @@ _NS = f"{{{SHEET_MAIN_NS}}}"
 _ROW, _CELL, _VALUE = _NS + "row", _NS + "c", _NS + "v"
 _INLINE, _TEXT, _RUN = _NS + "is", _NS + "t", _NS + "r"
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+_HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s*:_\-./#]")
+HEADER_SCAN_ROWS = 10
+
+
+def norm_header(text: str) -> str:
+    """Fold full-width forms, case, spaces and decoration (`*姓名：`, `手机号（必填）`)."""
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# A required column is a field, or a tuple of fields any one of which will do.
+Required = Sequence[str | tuple[str, ...]]
+
+
+class Columns:
+    """The columns one kind of list may have, written once for every import: each field with
+    the titles it goes by (synonyms, folded by `norm_header`, so `*姓名：` and `姓名（必填）`
+    match `姓名`), the fields a header must name, and how to name a missing one.
+
+    `find` reads rows until the header: the first row, among the first ten, that names every
+    required column; what is above it (a merged title row, a note) is skipped."""
+
+    def __init__(
+        self,
+        aliases: Mapping[str, Iterable[str]],
+        *,
+        required: Required,
+        title: Callable[[str], str] | None = None,
+    ) -> None:
+        self.map_ = {
+            norm_header(str(alias)): name
+            for name, names in aliases.items()
+            for alias in (*names, name)
+        }
+        self.required = required
+        self.title = title or (lambda name: next(iter(aliases.get(name, ())), name))
+
+    def map(self, values: Sequence[Any]) -> dict[str, int]:
+        """Column index of each known field in a row (the first occurrence wins)."""
+        columns: dict[str, int] = {}
+        for idx, value in enumerate(values):
+            name = self.map_.get(norm_header(cell_text(value))) if value is not None else None
+            if name and name not in columns:
+                columns[name] = idx
+        return columns
+
+    def missing(self, columns: Mapping[str, int], required: Required | None = None) -> list[str]:
+        out = []
+        for need in self.required if required is None else required:
+            options = (need,) if isinstance(need, str) else need
+            if not any(o in columns for o in options):
+                out.append(" / ".join(self.title(o) for o in options))
+        return out
+
+    def find(
+        self, numbered: Iterator[tuple[int, Sequence[Any]]], *, required: Required | None = None
+    ) -> tuple[int, dict[str, int]]:
+        """(row number, columns) of the header, consuming the rows up to it; TableError
+        naming the missing columns of the best candidate when there is none."""
+        best: dict[str, int] = {}
+        for row_no, values in numbered:
+            columns = self.map(values)
+            if not self.missing(columns, required):
+                return row_no, columns
+            best = columns if len(columns) > len(best) else best
+            if row_no >= HEADER_SCAN_ROWS:
+                break
+        names = "、".join(self.missing(best, required))
+        raise TableError(_("missing required column: %(columns)s") % {"columns": names})
 
 
 class TableError(Exception):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, UploadedFile
 from ninja.decorators import decorate_view
 
+from fangkong.core.api import FileJobOut, file_job_out
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
     RESULTS_ALIAS,
@@ -69,21 +70,6 @@ class RiskAreaIn(Schema):
 
 class CloseIn(Schema):
     at: dt.datetime | None = None
-
-
-class RowErrorOut(Schema):
-    row: int
-    field: str
-    field_label: str
-    reason: str
-
-
-class AreaImportOut(Schema):
-    rows: int
-    created: int
-    revised: int
-    unchanged: int
-    errors: list[RowErrorOut]
 
 
 def area_out(a: RiskArea) -> dict[str, Any]:
@@ -165,24 +151,16 @@ def risk_area_close(request: HttpRequest, area_id: int, payload: CloseIn) -> Any
     return area_out(areas.risk_area_close(actor=actor, area=area, at=payload.at))
 
 
-@router.post("/risk-areas/import", response={200: AreaImportOut, 403: ErrorOut})
+@router.post("/risk-areas/import", response={202: FileJobOut, 403: ErrorOut})
 @decorate_view(upload_limit(areas.MAX_IMPORT_BYTES))
 @scoped
 def risk_area_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
-    """Upload an xlsx/csv risk-area list (地区代码/地区名称/风险等级/开始时间/结束时间)."""
-    report = areas.risk_areas_import(
-        actor=actor_of(request), filename=file.name or "", content=file
-    )
-    return {
-        "rows": report.rows,
-        "created": report.created,
-        "revised": report.revised,
-        "unchanged": report.unchanged,
-        "errors": [
-            {"row": r, "field": f, "field_label": areas.area_field_label(f), "reason": why}
-            for r, f, why in report.errors
-        ],
-    }
+    """Upload an xlsx/csv risk-area list (地区代码/地区名称/风险等级/开始时间/结束时间). The
+    worker reads it: poll `GET /api/v1/jobs/{id}` until `status` is done; `result` then holds
+    `rows`, `created`, `revised`, `unchanged` and the rejected rows as `errors` (row, field,
+    reason)."""
+    job = areas.risk_areas_submit(actor=actor_of(request), filename=file.name or "", content=file)
+    return 202, file_job_out(job)
 
 
 # ---------------------------------------------------------------- zones

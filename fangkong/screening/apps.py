@@ -17,3 +17,10 @@ class ScreeningConfig(AppConfig):
             template="screening/_assistance_job_result.html",
             back="screening:assistance_list",
         )
+        register_kind(
+            "risk_areas",
+            handler="fangkong.screening.areas.risk_areas_job",
+            title=_("Risk-area list import"),
+            template="screening/_risk_areas_job_result.html",
+            back="screening:risk_areas",
+        )

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -20,17 +19,20 @@ from django.utils.translation import gettext_lazy
 
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict
-from fangkong.core.filejobs import copy_upload
-from fangkong.core.models import Region, RegionLevel, User
+from fangkong.core.filejobs import copy_upload, file_job_create
+from fangkong.core.models import FileJob, Region, RegionLevel, User
 from fangkong.core.permissions import allowed, authorize
+from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
 from fangkong.core.versioned import Versions
 from fangkong.people.import_rows import cell_text, norm_header
-from fangkong.people.sheets import TableError, open_table
+from fangkong.people.sheets import Columns, TableError, open_table, refuse_workbook_bomb
 from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
 from fangkong.screening.services import division_code as clean_division_code
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+IMPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+JOB_KIND = "risk_areas"
 
 
 def may_write_areas(actor: User) -> bool:
@@ -175,11 +177,11 @@ _AREA_HEADERS: dict[str, tuple[str, ...]] = {
     "kind": ("类型", "类别", "type"),
     "source": ("来源", "通告", "发布通告", "notice"),
 }
-AREA_HEADER_MAP = {
-    norm_header(alias): name
-    for name, aliases in _AREA_HEADERS.items()
-    for alias in (*aliases, name)
-}
+AREA_COLUMNS = Columns(
+    _AREA_HEADERS,
+    required=("level", ("name", "division_code")),
+    title=lambda name: _AREA_HEADERS[name][0],
+)
 _LEVEL_WORDS = {
     "high": ("高", "高风险", "高风险区", "高风险地区", "high"),
     "medium": ("中", "中风险", "中风险区", "中风险地区", "medium", "mid"),
@@ -228,22 +230,6 @@ class AreaImportReport:
     revised: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
-
-
-def _header(numbered: Iterator[tuple[int, Sequence[Any]]]) -> dict[str, int]:
-    for row_no, values in numbered:
-        columns: dict[str, int] = {}
-        for idx, value in enumerate(values):
-            name = AREA_HEADER_MAP.get(norm_header(cell_text(value)))
-            if name and name not in columns:
-                columns[name] = idx
-        if "level" in columns and ("name" in columns or "division_code" in columns):
-            return columns
-        if row_no >= 10:
-            break
-    raise TableError(
-        _("missing required column: %(columns)s") % {"columns": "地区名称 / 地区代码、风险等级"}
-    )
 
 
 def _row_data(cells: dict[str, Any], now: dt.datetime) -> AreaData:
@@ -303,10 +289,12 @@ def _apply_row(actor: User, data: AreaData, now: dt.datetime, report: AreaImport
     report.revised += 1
 
 
-def _import_rows(actor: User, path: Path, now: dt.datetime, report: AreaImportReport) -> None:
-    with open_table(path, max_rows=settings.SYNC_IMPORT_MAX_ROWS) as (rows, _total):
+def _import_rows(
+    actor: User, path: Path, now: dt.datetime, report: AreaImportReport, *, max_rows: int
+) -> None:
+    with open_table(path, max_rows=max_rows) as (rows, _total):
         numbered = enumerate(rows, start=1)
-        columns = _header(numbered)
+        _row_no, columns = AREA_COLUMNS.find(numbered)
         for row_no, values in numbered:
             cells = {k: values[i] if i < len(values) else None for k, i in columns.items()}
             if not any(cell_text(v) for v in cells.values()):
@@ -321,22 +309,15 @@ def _import_rows(actor: User, path: Path, now: dt.datetime, report: AreaImportRe
                 report.errors.append((row_no, "name", exc.message))
 
 
-def risk_areas_import(
-    *, actor: User, filename: str, content: bytes | IO[bytes] | Any
-) -> AreaImportReport:
-    """Import a risk-area list; each good row commits on its own, bad rows are reported."""
+def _import_file(actor: User, path: Path, *, max_rows: int) -> AreaImportReport:
+    """Read a stored list as `actor`; each good row commits on its own, bad rows are
+    reported; one audit row for the whole file."""
     _area_writer(actor)
-    suffix = Path(filename or "").suffix.lower()
-    if suffix not in (".xlsx", ".xlsm", ".csv"):
-        raise FieldError("file", _("only .xlsx and .csv files can be imported"))
     report = AreaImportReport()
-    now = timezone.now()
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        _copy(content, tmp)
-        try:
-            _import_rows(actor, Path(tmp.name), now, report)
-        except TableError as exc:
-            raise FieldError("file", exc.message) from None
+    try:
+        _import_rows(actor, path, timezone.now(), report, max_rows=max_rows)
+    except TableError as exc:
+        raise FieldError("file", exc.message) from None
     audit_record(
         actor=actor,
         action="risk_area.import",
@@ -351,6 +332,51 @@ def risk_areas_import(
         },
     )
     return report
+
+
+def risk_areas_import(
+    *, actor: User, filename: str, content: bytes | IO[bytes] | Any
+) -> AreaImportReport:
+    """Import a risk-area list in the calling process (the CLI's path; the web and the API
+    go through `risk_areas_submit` and the worker)."""
+    _area_writer(actor)
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise FieldError("file", _("only .xlsx and .csv files can be imported"))
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        _copy(content, tmp)
+        return _import_file(actor, Path(tmp.name), max_rows=settings.SYNC_IMPORT_MAX_ROWS)
+
+
+def risk_areas_submit(*, actor: User, filename: str, content: bytes | IO[bytes] | Any) -> FileJob:
+    """Store a risk-area list and queue it for the worker (`risk_areas_job`)."""
+    _area_writer(actor)
+    return file_job_create(
+        actor=actor,
+        kind=JOB_KIND,
+        filename=filename,
+        content=content,
+        suffixes=IMPORT_SUFFIXES,
+        max_bytes=MAX_IMPORT_BYTES,
+        too_large=_("the file is larger than 20 MB"),
+        region_path=scope_of(actor).region_path,
+        check=refuse_workbook_bomb,
+    )
+
+
+def risk_areas_job(*, job: FileJob, actor: User, path: Path) -> dict[str, Any]:
+    """File-job handler: import the stored list as the uploader; the answer holds the counts
+    and each bad row (row, field label, reason)."""
+    report = _import_file(actor, path, max_rows=settings.IMPORT_MAX_ROWS)
+    return {
+        "rows": report.rows,
+        "created": report.created,
+        "revised": report.revised,
+        "unchanged": report.unchanged,
+        "errors": [
+            {"row": r, "field": area_field_label(f), "reason": why} for r, f, why in report.errors
+        ],
+    }
 
 
 def _copy(content: bytes | IO[bytes] | Any, out: IO[bytes]) -> None:

@@ -19,7 +19,7 @@ import openpyxl
 from django.utils.translation import gettext_lazy
 
 from fangkong.core.sheets import append_row
-from fangkong.people.import_rows import norm_header
+from fangkong.people.sheets import Columns
 
 # (field, Chinese header, English header), in the order written on export
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -70,11 +70,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "risk_type": ("风险类型", "人员类型", "人员类别", "risk type"),
     "note": ("备注", "note", "remarks"),
 }
-HEADER_MAP: dict[str, str] = {
-    norm_header(alias): name
-    for name, aliases in HEADER_ALIASES.items()
-    for alias in (*aliases, name)
-}
+HEADER = Columns(HEADER_ALIASES, required=REQUIRED, title=lambda name: field_label(name))
 
 
 def field_label(name: str) -> str:
@@ -83,18 +79,7 @@ def field_label(name: str) -> str:
 
 def map_header(values: Sequence[Any]) -> dict[str, int]:
     """Column index of each known field in a header row (first occurrence wins)."""
-    columns: dict[str, int] = {}
-    for idx, value in enumerate(values):
-        if value is None:
-            continue
-        name = HEADER_MAP.get(norm_header(str(value).strip()))
-        if name and name not in columns:
-            columns[name] = idx
-    return columns
-
-
-def missing_columns(columns: Mapping[str, int]) -> list[str]:
-    return [f for f in REQUIRED if f not in columns]
+    return HEADER.map(values)
 
 
 def layout_workbook(

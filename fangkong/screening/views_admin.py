@@ -17,20 +17,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.core import selectors as core_selectors
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
-    Conflict,
-    Forbidden,
+    DOMAIN_ERRORS,
     actor_of,
     error_text,
-    form_error,
+    form_refused,
     get_scoped_or_404,
     page_slice,
+    refused_status,
     scoped,
     xlsx_response,
 )
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import RegionLevel
 from fangkong.core.permissions import allowed, authorize
-from fangkong.core.validators import FieldError
 from fangkong.screening import areas, assistance, selectors
 from fangkong.screening import assistance_layout as layout
 from fangkong.screening import rules as rule_table
@@ -90,11 +89,8 @@ def risk_areas(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             areas.risk_area_create(actor=actor, data=_area_data(form))
-        except FieldError as exc:
-            form_error(form, exc)
-        except Forbidden as exc:
-            form.add_error(None, error_text(exc))
-            status = 403
+        except DOMAIN_ERRORS as exc:
+            status = form_refused(form, exc)
         else:
             return redirect("screening:risk_areas")
     context = _area_list_context(request, form=form)
@@ -146,11 +142,8 @@ def risk_area_revise(request: HttpRequest, area_id: int) -> HttpResponse:
                 if form.cleaned_data["valid_from"] is None:
                     data.valid_from = timezone.now()
                 areas.risk_area_revise(actor=actor, area=area, data=data)
-            except FieldError as exc:
-                form_error(form, exc)
-            except (Forbidden, Conflict) as exc:
-                form.add_error(None, error_text(exc))
-                status = 403 if isinstance(exc, Forbidden) else 409
+            except DOMAIN_ERRORS as exc:
+                status = form_refused(form, exc)
             else:
                 return redirect("screening:risk_areas")
     context = {
@@ -169,10 +162,9 @@ def risk_area_close(request: HttpRequest, area_id: int) -> HttpResponse:
     area = _area(request, area_id)
     try:
         areas.risk_area_close(actor=actor_of(request), area=area)
-    except (Forbidden, Conflict, FieldError) as exc:
-        status = 403 if isinstance(exc, Forbidden) else 409
+    except DOMAIN_ERRORS as exc:
         context = _area_list_context(request, error=error_text(exc))
-        return render(request, "screening/risk_areas.html", context, status=status)
+        return render(request, "screening/risk_areas.html", context, status=refused_status(exc))
     return redirect("screening:risk_areas")
 
 
@@ -184,25 +176,19 @@ def risk_area_import(request: HttpRequest) -> HttpResponse:
     if not areas.may_write_areas(actor_of(request)):
         return _refused(request, _("only the command office and districts may change risk areas"))
     upload = UploadForm(request.POST, request.FILES)
-    status, report = 422, None
+    status = 422
     if upload.is_valid():
         try:
-            report = areas.risk_areas_import(
+            job = areas.risk_areas_submit(
                 actor=actor_of(request),
                 filename=upload.cleaned_data["file"].name or "",
                 content=upload.cleaned_data["file"],
             )
-            status = 200
-        except FieldError as exc:
-            upload.add_error("file", exc.message)
-        except Forbidden as exc:
-            upload.add_error(None, error_text(exc))
-            status = 403
-    context = _area_list_context(request, upload_form=upload, report=report)
-    if report is not None:
-        context["report_errors"] = [
-            (row, areas.area_field_label(field), reason) for row, field, reason in report.errors
-        ]
+        except DOMAIN_ERRORS as exc:
+            status = form_refused(upload, exc)
+        else:
+            return redirect("web:file_job", job_id=job.pk)
+    context = _area_list_context(request, upload_form=upload)
     return render(request, "screening/risk_areas.html", context, status=status)
 
 
@@ -236,11 +222,8 @@ def zones(request: HttpRequest) -> HttpResponse:
                     notice=data["notice"],
                 )
                 areas.zone_create(actor=actor, data=zone)
-            except FieldError as exc:
-                form.add_error("grids" if exc.field == "grid_codes" else None, exc.message)
-            except Forbidden as exc:
-                form.add_error(None, error_text(exc))
-                status = 403
+            except DOMAIN_ERRORS as exc:
+                status = form_refused(form, exc, {"grid_codes": "grids"})
             else:
                 return redirect("screening:zones")
     history = request.GET.get("history") == "1"
@@ -263,9 +246,8 @@ def zone_close(request: HttpRequest, zone_id: int) -> HttpResponse:
     zone = get_scoped_or_404(selectors.zone_get_qs(actor=actor), pk=zone_id)
     try:
         areas.zone_close(actor=actor, zone=zone)
-    except (Forbidden, Conflict, FieldError) as exc:
-        status = 403 if isinstance(exc, Forbidden) else 409
-        return _refused(request, error_text(exc), status=status)
+    except DOMAIN_ERRORS as exc:
+        return _refused(request, error_text(exc), status=refused_status(exc))
     return redirect("screening:zones")
 
 
@@ -318,11 +300,8 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
                     rule_table.rule_create(actor=actor, values=form.values())
                 else:
                     rule_table.rule_update(actor=actor, rule=rule, changes=form.values())
-            except FieldError as exc:
-                form_error(form, exc)
-            except Forbidden as exc:
-                form.add_error(None, error_text(exc))
-                status = 403
+            except DOMAIN_ERRORS as exc:
+                status = form_refused(form, exc)
             else:
                 return redirect("screening:rules")
     context = {"rule": rule, "form": form}
@@ -356,11 +335,8 @@ def assistance_list(request: HttpRequest) -> HttpResponse:
                     filename=data["file"].name or "",
                     content=data["file"],
                 )
-            except FieldError as exc:
-                form_error(form, exc)
-            except Forbidden as exc:
-                form.add_error(None, error_text(exc))
-                status = 403
+            except DOMAIN_ERRORS as exc:
+                status = form_refused(form, exc)
             else:
                 return redirect("web:file_job", job_id=job.pk)
     context = {
@@ -433,12 +409,9 @@ def _assign_posted(request: HttpRequest, request_id: uuid.UUID) -> int:
         n = assistance.assistance_items_assign(
             actor=actor, items=items, region=region, client_ip=client_ip(request)
         )
-    except (Conflict, FieldError) as exc:
+    except DOMAIN_ERRORS as exc:
         messages.error(request, error_text(exc))
-        return 422
-    except Forbidden as exc:
-        messages.error(request, error_text(exc))
-        return 403
+        return refused_status(exc)
     messages.success(
         request,
         _("%(n)s rows assigned to %(region)s.") % {"n": n, "region": region.name},

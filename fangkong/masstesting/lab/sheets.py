@@ -32,7 +32,13 @@ from fangkong.masstesting.lab.services import (
     results_batch_ingest,
 )
 from fangkong.people.import_rows import cell_text
-from fangkong.people.sheets import TableError, check_workbook, errors_workbook, refuse_workbook_bomb
+from fangkong.people.sheets import (
+    Columns,
+    TableError,
+    check_workbook,
+    errors_workbook,
+    refuse_workbook_bomb,
+)
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "barcode": ("试管条码", "条码", "试管编号", "barcode", "tube barcode", "tube_barcode"),
@@ -56,21 +62,7 @@ def field_labels() -> dict[str, str]:
     return {"barcode": _("Tube barcode"), "result": _("Result"), "ct_value": _("Ct value")}
 
 
-def _columns(header: Sequence[Any]) -> dict[str, int]:
-    names = [cell_text(h).lower() for h in header]
-    found = {}
-    for key, aliases in HEADERS.items():
-        for i, name in enumerate(names):
-            if name in aliases:
-                found[key] = i
-                break
-    missing = [field_labels()[k] for k in ("barcode", "result") if k not in found]
-    if missing:
-        raise TableError(
-            _("The first row must name the columns; missing: %(cols)s")
-            % {"cols": ", ".join(missing)}
-        )
-    return found
+COLUMNS = Columns(HEADERS, required=("barcode", "result"), title=lambda name: field_labels()[name])
 
 
 def _rows(content: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
@@ -95,13 +87,17 @@ def results_xlsx_parse(content: bytes) -> list[ResultIn]:
     """Items of the sheet, each carrying its row number; blank rows are skipped."""
     if len(content) > MAX_FILE_BYTES:
         raise TableError(_("The file is larger than 10 MB"))
-    columns: dict[str, int] | None = None
     items: list[ResultIn] = []
-    for number, row in _rows(content):
+    rows = _rows(content)
+    try:
+        _header_row, columns = COLUMNS.find(rows)
+    except TableError:
+        # an empty sheet says so; a sheet without the columns names the missing ones
+        if not any(True for _ in _rows(content)):
+            raise TableError(_("The sheet is empty")) from None
+        raise
+    for number, row in rows:
         if not any(cell_text(v) for v in row):
-            continue
-        if columns is None:
-            columns = _columns(row)
             continue
         items.append(
             ResultIn(
@@ -113,8 +109,6 @@ def results_xlsx_parse(content: bytes) -> list[ResultIn]:
         )
         if len(items) > MAX_ITEMS:
             raise TableError(_("At most %(n)d results per file") % {"n": MAX_ITEMS})
-    if columns is None:
-        raise TableError(_("The sheet is empty"))
     return items
 
 
