@@ -4,8 +4,30 @@
 //   <form data-confirm="question?">       asks before submitting; "cancel" keeps the page
 //   <input type=checkbox data-check-all="field">  ticks every checkbox named field in its form
 //   <button data-print>                   opens the print dialog
+//   <form class="filterbar" method="get">  a filter bar: its empty fields stay out of the URL,
+//                                          so a filtered list's link names only what was chosen
+// and, for the apps' scripts, fangkong.getJSON(url, {poll}) — the one JSON fetch (same-origin
+// cookies; `poll` marks a timed refresh so it does not count as the user being active).
 (function () {
   "use strict";
+  var fk = (window.fangkong = window.fangkong || {});
+  fk.getJSON = function (url, options) {
+    var headers = { Accept: "application/json" };
+    if (options && options.poll) { headers["X-Fangkong-Poll"] = "1"; }
+    return window.fetch(url, { credentials: "same-origin", headers: headers })
+      .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); });
+  };
+  function leaveOutEmpty(form) {
+    var emptied = [];
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (field.name && !field.disabled && field.value === "" && field.type !== "submit") {
+        field.disabled = true;
+        emptied.push(field);
+      }
+    });
+    // back once the request has been built (native navigation or htmx's serialisation)
+    window.setTimeout(function () { emptied.forEach(function (f) { f.disabled = false; }); }, 0);
+  }
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (!(el instanceof Element)) { return; }
@@ -23,11 +45,13 @@
   // capture phase: runs before htmx's own submit listener, so "cancel" also stops htmx
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-confirm")) { return; }
-    if (!window.confirm(form.getAttribute("data-confirm"))) {
+    if (!(form instanceof HTMLFormElement)) { return; }
+    if (form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) {
       event.preventDefault();
       event.stopImmediatePropagation();
+      return;
     }
+    if (form.classList.contains("filterbar") && form.method === "get") { leaveOutEmpty(form); }
   }, true);
   document.addEventListener("click", function (event) {
     if (event.target instanceof Element && event.target.closest("[data-print]")) {

@@ -21,12 +21,7 @@
   }
   // A timed refresh says it is a poll, so it does not count as the user being active: an
   // unattended board must still sign out after the idle timeout (fangkong.core.sessions).
-  function getJSON(url, poll) {
-    var headers = { Accept: "application/json" };
-    if (poll) { headers["X-Fangkong-Poll"] = "1"; }
-    return fetch(url, { credentials: "same-origin", headers: headers })
-      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); });
-  }
+  function getJSON(url, poll) { return window.fangkong.getJSON(url, { poll: poll }); }
   function withRegion(url) { return region ? url + "?region_id=" + region : url; }
 
   function renderKpis(t) {

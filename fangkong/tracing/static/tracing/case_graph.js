@@ -90,8 +90,7 @@
   function start() {
     var el = document.getElementById("chain-graph");
     if (!el || !window.echarts) { return; }
-    fetch(el.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
+    window.fangkong.getJSON(el.dataset.src)
       .then(function (data) { draw(el, data); })
       .catch(function () {
         el.classList.add("trc-graph-failed");
