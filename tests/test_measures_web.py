@@ -112,7 +112,7 @@ def test_refused_transitions_show_the_reason(scene: Any, users: Any) -> None:
     client = client_for(users["town_a1"])
     waiting, fresh = scene["waiting"], scene["fresh"]
     r = client.post(f"/control/{waiting.pk}/release/", {}, headers=HTMX)
-    assert r.status_code == 422 and 'data-testid="measure-error"' in r.content.decode()
+    assert r.status_code == 409 and 'data-testid="measure-error"' in r.content.decode()
     r = client.post(f"/control/{fresh.pk}/extend/", {"extend-days": "3"}, headers=HTMX)
     assert r.status_code == 422 and "field-error" in r.content.decode()
     assert client.post(f"/control/{fresh.pk}/explode/", {}).status_code == 404

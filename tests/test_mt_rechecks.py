@@ -227,7 +227,7 @@ def test_page_inline_sample_and_cancel(mt: MassTestingSetup, users: dict[str, Us
     assert row.status_code == 200
     assert "R-55" in row.content.decode() and row.content.decode().count("<tr") == 1
     again = client.post(f"{PAGE}{task.pk}/sample/", {"barcode": "R-56"}, headers=hx)
-    assert again.status_code == 422 and 'data-testid="row-error"' in again.content.decode()
+    assert again.status_code == 409 and 'data-testid="row-error"' in again.content.decode()
     # resampled: the tube is on its way, its result must land on the task; no cancelling
     late = client.post(f"{PAGE}{task.pk}/cancel/", {"reason": "moved away"}, headers=hx)
     assert late.status_code in (409, 422)

@@ -140,7 +140,7 @@ def test_report_form_errors_and_scope(tree: Tree, users: dict[str, User]) -> Non
     # a second live case for the same person is refused, not duplicated
     assert client.post("/tracing/cases/new/", {**base, "person": mine.pk}).status_code == 302
     again = client.post("/tracing/cases/new/", {**base, "person": mine.pk})
-    assert again.status_code == 422 and Case.objects.filter(person=mine).count() == 1
+    assert again.status_code == 409 and Case.objects.filter(person=mine).count() == 1
     # roles without personal data may not report
     admin = _client(users["admin"])
     assert admin.post("/tracing/cases/new/", {**base, "person": mine.pk}).status_code == 403
@@ -326,7 +326,7 @@ def test_mark_a_contact_and_start_its_measure(case: Case, users: dict[str, User]
     assert 'data-testid="untraced-count">6<' in r.content.decode()
     # twice: the service refuses, the row says why
     r = client.post(f"/tracing/cases/{case.pk}/contacts/{second.pk}/start/", headers=HTMX)
-    assert r.status_code == 422 and 'data-testid="row-error"' in r.content.decode()
+    assert r.status_code == 409 and 'data-testid="row-error"' in r.content.decode()
     # without htmx: back to the page
     r = client.post(f"/tracing/cases/{case.pk}/contacts/{first.pk}/start/")
     assert r.status_code == 302 and r["Location"].endswith(f"#contact-{first.pk}")

@@ -14,13 +14,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core.http import (
-    Conflict,
-    Forbidden,
+    DOMAIN_ERRORS,
     actor_of,
     error_text,
+    form_refused,
     get_scoped_or_404,
     is_partial,
     page_slice,
+    refused_status,
     scoped,
 )
 from fangkong.core.middleware import client_ip
@@ -131,11 +132,10 @@ def record_confirm(request: HttpRequest, record_id: int) -> HttpResponse:
     record = _record(request, record_id)
     try:
         services.screening_confirm(actor=actor, record=record, client_ip=client_ip(request))
-    except (Forbidden, Conflict, FieldError) as exc:
+    except DOMAIN_ERRORS as exc:
         context = _detail_context(request, record)
         context["error"] = error_text(exc)
-        status = 403 if isinstance(exc, Forbidden) else 409 if isinstance(exc, Conflict) else 422
-        return render(request, "screening/detail.html", context, status=status)
+        return render(request, "screening/detail.html", context, status=refused_status(exc))
     return redirect("screening:detail", record_id=record.pk)
 
 
@@ -155,14 +155,8 @@ def record_reject(request: HttpRequest, record_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 client_ip=client_ip(request),
             )
-        except Forbidden as exc:
-            form.add_error(None, error_text(exc))
-            status = 403
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-            status = 409
-        except FieldError as exc:
-            form.add_error("reason", exc.message)
+        except DOMAIN_ERRORS as exc:
+            status = form_refused(form, exc)
         else:
             return redirect("screening:detail", record_id=record.pk)
     context = _detail_context(request, record)
@@ -202,12 +196,8 @@ def record_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 record = _create_from(request, form, destinations)
-            except FieldError as exc:
-                target = exc.field if exc.field in form.fields else None
-                form.add_error(target, exc.message)
-            except Forbidden as exc:
-                form.add_error(None, error_text(exc))
-                status = 403
+            except DOMAIN_ERRORS as exc:
+                status = form_refused(form, exc)
             else:
                 return redirect("screening:detail", record_id=record.pk)
     context = {"form": form, "may_screen": _may_screen(actor)}

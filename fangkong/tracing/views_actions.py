@@ -20,13 +20,16 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core.http import (
+    DOMAIN_ERRORS,
     Conflict,
     Forbidden,
     actor_of,
     error_text,
     form_error,
+    form_refused,
     get_scoped_or_404,
     is_partial,
+    refused_status,
     scoped,
 )
 from fangkong.core.middleware import client_ip
@@ -109,11 +112,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     **{k: v for k, v in data.items() if k != "person"},
                     client_ip=client_ip(request),
                 )
-            except FieldError as exc:
-                form_error(form, exc)
-            except (Conflict, Forbidden) as exc:
-                form.add_error(None, error_text(exc))
-                status = 403 if isinstance(exc, Forbidden) else 422
+            except DOMAIN_ERRORS as exc:
+                status = form_refused(form, exc)
             else:
                 messages.success(request, _("Case #%(id)s reported.") % {"id": case.pk})
                 return redirect("tracing:case_detail", case_id=case.pk)
@@ -291,7 +291,7 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
         services.case_update(
             actor=actor, case=case, changes={"status": status}, client_ip=client_ip(request)
         )
-    except (Conflict, FieldError) as exc:
+    except DOMAIN_ERRORS as exc:
         messages.error(request, error_text(exc))
     else:
         case.status = status
@@ -372,11 +372,11 @@ def contact_trace(request: HttpRequest, case_id: int, contact_id: int) -> HttpRe
             status=form.cleaned_data["trace_status"],
             note=form.cleaned_data["note"],
         )
-    except FieldError as exc:
-        form_error(form, exc)
-        return _row(request, case, contact, editing=True, form=form, status=422)
-    except Forbidden as exc:
-        return _row(request, case, contact, error=error_text(exc), status=403)
+    except DOMAIN_ERRORS as exc:
+        if isinstance(exc, FieldError):
+            form_error(form, exc)
+            return _row(request, case, contact, editing=True, form=form, status=422)
+        return _row(request, case, contact, error=error_text(exc), status=refused_status(exc))
     contact = _contact(request, case, contact_id)
     return _row(request, case, contact, refresh_panel=True)
 
@@ -396,9 +396,8 @@ def contact_start(request: HttpRequest, case_id: int, contact_id: int) -> HttpRe
     )
     try:
         started = measures.measure_start(actor=actor, measure=measure)
-    except (Conflict, Forbidden, FieldError) as exc:
-        status = 403 if isinstance(exc, Forbidden) else 422
-        return _row(request, case, contact, error=error_text(exc), status=status)
+    except DOMAIN_ERRORS as exc:
+        return _row(request, case, contact, error=error_text(exc), status=refused_status(exc))
     contact = _contact(request, case, contact_id)
     error = started.reason if started.state == "cancelled" else ""
     return _row(request, case, contact, error=error, refresh_panel=True)

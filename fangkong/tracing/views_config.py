@@ -18,10 +18,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.core.http import Forbidden, actor_of, scoped
+from fangkong.core.http import DOMAIN_ERRORS, actor_of, form_refused, scoped
 from fangkong.core.models import User
 from fangkong.core.permissions import allowed
-from fangkong.core.validators import FieldError
 from fangkong.people import measures_plans
 from fangkong.people import measures_selectors as selectors
 from fangkong.people.measures_models import DiseaseProfile, MeasureKind, MeasurePlan
@@ -124,13 +123,8 @@ def profile_save(request: HttpRequest) -> HttpResponse:
         return _config_page(request, form=form, status=422)
     try:
         measures_plans.disease_profile_update(actor=actor, profile=profile, changes=form.changes())
-    except FieldError as exc:
-        target = exc.field if exc.field in form.fields else None
-        form.add_error(target, exc.message)
-        return _config_page(request, form=form, status=422)
-    except Forbidden as exc:
-        form.add_error(None, str(exc))
-        return _config_page(request, form=form, status=403)
+    except DOMAIN_ERRORS as exc:
+        return _config_page(request, form=form, status=form_refused(form, exc))
     messages.success(request, _("The disease profile was saved; it applies from now on."))
     return redirect("tracing:config")
 
@@ -170,12 +164,8 @@ def plan_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
                     test_offsets=form.cleaned_data["test_days"],
                     active=form.cleaned_data["active"],
                 )
-            except FieldError as exc:
-                field = {"phases": "kind_1", "test_offsets": "test_days"}.get(exc.field, exc.field)
-                form.add_error(field if field in form.fields else None, exc.message)
-            except Forbidden as exc:
-                form.add_error(None, str(exc))
-                status = 403
+            except DOMAIN_ERRORS as exc:
+                status = form_refused(form, exc, {"phases": "kind_1", "test_offsets": "test_days"})
             else:
                 messages.success(request, _("Plan “%(name)s” saved.") % {"name": saved.name})
                 return redirect("tracing:config")

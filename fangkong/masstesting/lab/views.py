@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.bodylimit import upload_limit
 from fangkong.core.http import (
+    DOMAIN_ERRORS,
     Conflict,
     Forbidden,
     actor_of,
@@ -100,7 +101,7 @@ def lab_receive(request: HttpRequest) -> HttpResponse:
                 actor=actor, lab=_actor_lab(actor), barcodes=barcodes
             )
             context["answers"] = answer.results
-        except (FieldError, Forbidden) as exc:
+        except DOMAIN_ERRORS as exc:
             context["error"] = error_text(exc)
     if not request.headers.get("HX-Request"):
         for line in context["answers"]:

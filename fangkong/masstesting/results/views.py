@@ -21,8 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.http import (
-    Conflict,
-    Forbidden,
+    DOMAIN_ERRORS,
     actor_of,
     error_text,
     get_scoped_or_404,
@@ -30,10 +29,10 @@ from fangkong.core.http import (
     is_partial,
     page_number,
     page_slice,
+    refused_status,
     scoped,
 )
 from fangkong.core.permissions import allowed
-from fangkong.core.validators import FieldError
 from fangkong.masstesting.models import RecheckStatus, RecheckTask
 from fangkong.masstesting.results.selectors import (
     STATUS_FILTERS,
@@ -128,15 +127,13 @@ def _failed(
 ) -> HttpResponse:
     text = error_text(exc)
     if is_partial(request):
-        # htmx swaps 403 and 422 in place (not 409), so a conflict answers 422 to show its
-        # reason on the row
-        code = 403 if isinstance(exc, Forbidden) else 422
+        # htmx swaps 403, 409 and 422 in place (base.html), so the reason shows on the row
         return _row(
             request,
             task,
             cancelling=cancelling,
             error=text,
-            status=code,
+            status=refused_status(exc),
         )
     messages.error(request, text)
     return redirect(reverse("masstesting:rechecks"))
@@ -151,7 +148,7 @@ def recheck_sample_view(request: HttpRequest, task_id: int) -> HttpResponse:
         task = rechecks.recheck_sample(
             actor=actor_of(request), task=task, barcode=request.POST.get("barcode", "")
         )
-    except (FieldError, Conflict, Forbidden) as exc:
+    except DOMAIN_ERRORS as exc:
         return _failed(request, task, exc)
     return _done(request, task, _("Resample recorded."))
 
@@ -165,6 +162,6 @@ def recheck_cancel_view(request: HttpRequest, task_id: int) -> HttpResponse:
         task = rechecks.recheck_cancel(
             actor=actor_of(request), task=task, reason=request.POST.get("reason", "")
         )
-    except (FieldError, Conflict, Forbidden) as exc:
+    except DOMAIN_ERRORS as exc:
         return _failed(request, task, exc, cancelling=True)
     return _done(request, task, _("Recheck cancelled."))

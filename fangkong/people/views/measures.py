@@ -18,13 +18,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.http import (
-    Conflict,
+    DOMAIN_ERRORS,
     actor_of,
     error_text,
     get_scoped_or_404,
     int_param,
     is_partial,
     page_slice,
+    refused_status,
     scoped,
 )
 from fangkong.core.models import User
@@ -237,14 +238,12 @@ def measure_transition(request: HttpRequest, measure_id: int, action: str) -> Ht
     if form.is_valid():
         try:
             _apply(action, actor, m, form.cleaned_data)
-        except FieldError as exc:
-            if exc.field in form.fields:
+        except DOMAIN_ERRORS as exc:
+            if isinstance(exc, FieldError) and exc.field in form.fields:
                 form.add_error(exc.field, exc.message)
             else:
-                error = exc.message
-            status = 422
-        except Conflict as exc:
-            error, status = error_text(exc), 422
+                error = error_text(exc)
+            status = refused_status(exc)
     else:
         status = 422
     if status == 200 and not is_partial(request):
