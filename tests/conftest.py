@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 
 from fangkong.core.models import Role, User
+from tests.clients import ApiClient, api_client
 from tests.factories import PASSWORD, Tree, UserFactory, build_tree
 
 # Argon2 (the production hasher) costs ~0.15 s a password; every fixture user would pay it.
@@ -26,29 +26,29 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TEST_NOW = "FANGKONG_TEST_NOW"
 DATE_SENSITIVE = frozenset(
     {
-        "test_assistance",
-        "test_ingest",
-        "test_measures",
-        "test_measures_api",
-        "test_measures_bulk",
-        "test_measures_web",
-        "test_mt_codes",
-        "test_mt_coverage",
-        "test_mt_groups",
-        "test_mt_groups_api",
-        "test_mt_groups_web",
-        "test_mt_lab",
-        "test_mt_plan",
-        "test_mt_rechecks",
-        "test_mt_resolve",
-        "test_mt_status",
-        "test_risk_areas",
-        "test_screening",
-        "test_screening_api",
-        "test_selfdeclare",
-        "test_tracing",
-        "test_tracing_api",
-        "test_clock",
+        "core.test_clock",
+        "keygroups.test_groups",
+        "keygroups.test_groups_api",
+        "keygroups.test_groups_web",
+        "masstesting.test_codes",
+        "masstesting.test_coverage",
+        "masstesting.test_ingest",
+        "masstesting.test_lab",
+        "masstesting.test_plan",
+        "masstesting.test_rechecks",
+        "masstesting.test_resolve",
+        "masstesting.test_status",
+        "people.test_measures",
+        "people.test_measures_api",
+        "people.test_measures_bulk",
+        "people.test_measures_web",
+        "screening.test_assistance",
+        "screening.test_risk_areas",
+        "screening.test_screening",
+        "screening.test_screening_api",
+        "screening.test_selfdeclare",
+        "tracing.test_tracing",
+        "tracing.test_tracing_api",
     }
 )
 
@@ -65,7 +65,10 @@ def pinned_now() -> dt.datetime | None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in DATE_SENSITIVE:
+        if (
+            item.module is not None
+            and item.module.__name__.removeprefix("tests.") in DATE_SENSITIVE
+        ):
             item.add_marker(pytest.mark.dates)
 
 
@@ -166,31 +169,10 @@ def users(tree: Tree) -> dict[str, User]:
     }
 
 
-class ApiClient:
-    """Django test client speaking JSON with a bearer token."""
-
-    def __init__(self, token: str | None) -> None:
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.client.get(path, params, headers=self.headers)
-
-    def post(self, path: str, data: Any = None) -> Any:
-        return self.client.post(
-            path, data or {}, content_type="application/json", headers=self.headers
-        )
-
-    def patch(self, path: str, data: Any) -> Any:
-        return self.client.patch(path, data, content_type="application/json", headers=self.headers)
-
-
 @pytest.fixture
 def api_as(users: dict[str, User]) -> Any:
-    from fangkong.core.services import api_token_issue
-
     def make(who: str) -> ApiClient:
-        return ApiClient(api_token_issue(user=users[who]))
+        return api_client(users[who])
 
     return make
 

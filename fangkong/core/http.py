@@ -1,7 +1,7 @@
 """Shared pieces of the HTTP layer: authentication, the scoping markers, errors, paging.
 
 Every API operation and UI view is marked either `@scoped` (it reads only through selectors
-that call `visible_to`) or `@public("why")`; tests/test_url_scoping.py walks every URL and
+that call `visible_to`) or `@public("why")`; tests/system/test_scoping_urls.py walks every URL and
 fails on anything unmarked.
 """
 

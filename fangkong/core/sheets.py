@@ -15,7 +15,7 @@ Per format:
   to change the value: a leading apostrophe, which Excel and LibreOffice take as "text" and
   do not show (OWASP's recommendation). Use `csv_cell` for every field of a CSV export.
 
-Every workbook row in fangkong goes through `append_row` (tests/test_sheet_injection.py
+Every workbook row in fangkong goes through `append_row` (tests/system/test_sheet_injection.py
 checks that no module calls `ws.append` or `csv.writer` itself).
 """
 

@@ -5,7 +5,7 @@ structure, the active sheet, the shared-string table, date styles and the epoch.
 the sheet are then decoded by a lean loop over the same XML stream, because openpyxl's own
 per-cell parser (a descriptor object per inline string) was most of the import's time: about
 4-5x slower on a 100,000-row list (see bench/import.py). The loop yields exactly what
-`ws.iter_rows(values_only=True)` yields (tests/test_import.py compares them); if openpyxl's
+`ws.iter_rows(values_only=True)` yields (tests/people/test_import.py compares them); if openpyxl's
 internals ever move, it falls back to `iter_rows`.
 """
 

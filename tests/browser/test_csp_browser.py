@@ -14,9 +14,9 @@ from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.tracing.models import Case
 from tests.browser.conftest import City, login
 from tests.factories import UserFactory
-from tests.factories_masstesting import campaign_setup
-from tests.factories_screening import resident_ids, sheet_bytes
-from tests.factories_tracing import confirmed_case
+from tests.factories.masstesting import campaign_setup
+from tests.factories.screening import resident_ids, sheet_bytes
+from tests.factories.tracing import confirmed_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

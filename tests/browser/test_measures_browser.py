@@ -12,7 +12,7 @@ from fangkong.people import measures, measures_results
 from fangkong.people.measures_models import ControlMeasure
 from tests.browser.conftest import City, login, shot
 from tests.factories import UserFactory
-from tests.factories_measures import ensure_default_plans, in_force, propose
+from tests.factories.measures import ensure_default_plans, in_force, propose
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

@@ -17,8 +17,8 @@ from fangkong.keygroups import services as groups
 from fangkong.keygroups.models import KeyGroupMember
 from fangkong.masstesting.sampling.services.codes import registration_code_for
 from tests.browser.conftest import City, login, shot
-from tests.factories_masstesting import campaign_setup
-from tests.test_mt_groups import sample
+from tests.factories.masstesting import campaign_setup
+from tests.keygroups.test_groups import sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

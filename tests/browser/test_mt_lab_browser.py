@@ -15,8 +15,8 @@ from fangkong.masstesting.lab import services as lab_services
 from fangkong.masstesting.models import BoxStatus, TransferBox, Tube, TubeStatus
 from tests.browser.conftest import City, login, shot
 from tests.factories import PASSWORD, UserFactory
-from tests.factories_masstesting import campaign_setup
-from tests.test_mt_lab import fill_tubes
+from tests.factories.masstesting import campaign_setup
+from tests.masstesting.test_lab import fill_tubes
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from fangkong.masstesting.models import RecheckTask
 from fangkong.masstesting.results.services.resolve import pools_resolve
 from tests.browser.conftest import City, login, shot
-from tests.factories_masstesting import campaign_setup
-from tests.factories_measures import in_force
-from tests.factories_mt_rechecks import resulted_pools
+from tests.factories.masstesting import campaign_setup
+from tests.factories.measures import in_force
+from tests.factories.rechecks import resulted_pools
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

@@ -19,7 +19,7 @@ import pytest
 from fangkong.masstesting.models import Scan, ScanBatch, Tube
 from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from tests.browser.conftest import City, login, shot
-from tests.factories_masstesting import campaign_setup, persons_with_codes
+from tests.factories.masstesting import campaign_setup, persons_with_codes
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

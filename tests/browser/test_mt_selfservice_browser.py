@@ -22,7 +22,7 @@ from fangkong.masstesting.models import (
 from fangkong.masstesting.sampling.services.codes import self_service_link_issue
 from fangkong.people.models import Person
 from tests.browser.conftest import City, login, shot
-from tests.factories_masstesting import MassTestingSetup, campaign_setup
+from tests.factories.masstesting import MassTestingSetup, campaign_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 H = dt.timedelta(hours=1)

@@ -14,7 +14,7 @@ from fangkong.screening import services
 from fangkong.screening.models import ScreeningRecord
 from tests.browser.conftest import City, login, shot
 from tests.factories import UserFactory, make_resident_id
-from tests.factories_screening import ensure_default_rules, make_area, screening_data
+from tests.factories.screening import ensure_default_rules, make_area, screening_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -165,7 +165,7 @@ def test_self_declaration_on_a_phone_and_checkpoint_lookup(
 def test_assistance_request_and_zones(
     page: Any, live_server: Any, city: City, settings: Any, tmp_path: Any
 ) -> None:
-    from tests.factories_screening import resident_ids, sheet_bytes
+    from tests.factories.screening import resident_ids, sheet_bytes
 
     settings.DATA_DIR = tmp_path / "data"  # the stored list goes here, not into var/
     # the worker runs the list's job as it is committed, in the server's thread

@@ -19,7 +19,7 @@ from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseContact, Exposure
 from tests.browser.conftest import City, login, shot
 from tests.factories import UserFactory, make_resident_id
-from tests.factories_tracing import build_scenario, confirmed_case
+from tests.factories.tracing import build_scenario, confirmed_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

@@ -1,0 +1,257 @@
+"""One small world for the permission matrix: an object of every kind the API addresses,
+all in (or served from) community A1, and a user of every role at every jurisdiction
+relation to it.
+
+Relations, as the issue names them, say where the object lies seen from the user:
+
+- own: in the user's own region (the user sits at community A1);
+- child: in a child of the user's region (the user sits at town A1);
+- parent: in the user's parent region (the user sits at grid A1, below the object);
+- sibling: in a sibling region (the user sits at community A2);
+- city: the user's jurisdiction is the whole city (city-wide grants).
+
+Institution roles (sampler, lab) have no region: "own" is the object's institution, every
+other relation another institution of the same kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from fangkong.core.models import Institution, InstitutionKind, Region, Role, User
+from fangkong.keygroups import services as groups
+from fangkong.masstesting.lab import services as lab_services
+from fangkong.masstesting.models import RecheckTask, ResultBatch, Tube, TubeStatus
+from fangkong.masstesting.planning.services import team_create
+from fangkong.masstesting.results.services.resolve import pools_resolve
+from fangkong.masstesting.sampling.services.codes import registration_code_for
+from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
+from fangkong.people.importing import import_job_create
+from fangkong.screening import areas, assistance
+from fangkong.screening.assistance_layout import COLUMNS
+from fangkong.screening.models import ClassificationRule
+from fangkong.tracing.generations import case_compute_generations
+from fangkong.tracing.models import CaseContact
+from fangkong.tracing.services import exposures_record
+from tests.factories import Tree, UserFactory, build_tree, make_person
+from tests.factories.masstesting import campaign_setup
+from tests.factories.measures import ensure_default_plans, propose
+from tests.factories.rechecks import resulted_pools
+from tests.factories.screening import (
+    ensure_default_rules,
+    make_area,
+    make_screening,
+    resident_ids,
+    sheet_bytes,
+)
+from tests.factories.tracing import confirmed_case
+
+RELATIONS = ("own", "child", "parent", "sibling", "city")
+REGION_ROLES = [
+    r
+    for r in Role.values
+    if r not in (Role.SAMPLER, Role.LAB, Role.SYSTEM_ADMIN, Role.SENTINEL, Role.QUARANTINE_SITE)
+]
+INSTITUTION_ROLES = {
+    Role.SAMPLER: InstitutionKind.SAMPLING_POINT,
+    Role.LAB: InstitutionKind.LAB,
+    Role.SENTINEL: InstitutionKind.FEVER_CLINIC,
+    Role.QUARANTINE_SITE: InstitutionKind.QUARANTINE_SITE,
+}
+
+
+@dataclass
+class World:
+    tree: Tree
+    boss: User
+    objects: dict[str, Any] = field(default_factory=dict)
+    users: dict[tuple[str, str], User] = field(default_factory=dict)
+
+
+def _relation_region(tree: Tree, relation: str) -> Region:
+    return {
+        "own": tree.community_a1,
+        "child": tree.town_a1,
+        "parent": tree.grid_a1,
+        "sibling": tree.community_a2,
+        "city": tree.city,
+    }[relation]
+
+
+def _users(world: World) -> None:
+    tree = world.tree
+    own_institutions = {
+        Role.SAMPLER: world.objects["point"].institution,
+        Role.LAB: tree.lab,
+    }
+    for role in Role.values:
+        for relation in RELATIONS:
+            name = f"m_{role}_{relation}"
+            if role in INSTITUTION_ROLES:
+                inst = own_institutions.get(role) if relation == "own" else None
+                if inst is None:
+                    inst = Institution.objects.create(
+                        code=f"I-{role}-{relation}",
+                        name=f"{role} {relation}",
+                        kind=INSTITUTION_ROLES[role],
+                        region=tree.community_a2 if relation != "own" else tree.community_a1,
+                    )
+                user = UserFactory(username=name, role=role, institution=inst)
+            elif role == Role.SYSTEM_ADMIN:
+                user = UserFactory(username=name, role=role)
+            else:
+                region = _relation_region(tree, relation)
+                user = UserFactory(username=name, role=role, region=region)
+            world.users[(role, relation)] = user
+
+
+def _tracing(world: World) -> None:
+    tree, boss = world.tree, world.boss
+    index = make_person(tree.community_a1, name="病例甲")
+    contact = make_person(tree.community_a1, name="密接乙")
+    case = confirmed_case(actor=boss, person=index)
+    exposures_record(
+        actor=boss,
+        case=case,
+        items=[
+            {
+                "contact": {"person_id": contact.pk},
+                "context": "household",
+                "day": timezone.localdate(),
+            }
+        ],
+    )
+    case_compute_generations(actor=boss, case=case)
+    world.objects.update(
+        case=case,
+        investigation=case.investigation,
+        contact=CaseContact.objects.filter(case=case).first(),
+    )
+
+
+def _screening(world: World) -> None:
+    tree, boss = world.tree, world.boss
+    ids = resident_ids(2, seed=77)
+    header = [zh for _f, zh, _en in COLUMNS]
+    content = sheet_bytes(header, [["甲", ids[0], "", "", "", "", "", "", ""]])
+    request = assistance.assistance_import(
+        actor=boss,
+        info=assistance.RequestInfo(from_jurisdiction="外市", reference_number="M1"),
+        filename="名单.xlsx",
+        content=content,
+    )
+    zone = areas.zone_create(
+        actor=boss,
+        data=areas.zone_validate(
+            actor=boss, name="东一封控区", kind="lockdown", grid_codes=[tree.grid_a1.code]
+        ),
+    )
+    world.objects.update(
+        record=make_screening(boss, tree.community_a1),
+        area=make_area(code="310115"),
+        zone=zone,
+        rule=ClassificationRule.objects.order_by("pk").first(),
+        request=request,
+    )
+
+
+def _masstesting(world: World) -> None:
+    tree, boss = world.tree, world.boss
+    holder: dict[str, User] = {}
+    setup = campaign_setup(tree, holder)
+    sampler = setup.sampler
+    resident = make_person(tree.grid_a1, name="居民丙")
+    token = registration_code_for(person=resident).token
+    scan_batch_ingest(
+        actor=sampler,
+        point=setup.point,
+        idempotency_key="matrix-1",
+        scans=[ScanIn(barcode="MX0001", token=token, scanned_at=timezone.now())],
+    )
+    tube = Tube.objects.get(barcode="MX0001")
+    tube.status, tube.closed_at = TubeStatus.CLOSED, timezone.now()
+    tube.save(update_fields=["status", "closed_at"])
+    box = lab_services.box_pack(
+        actor=sampler, point=setup.point, lab=tree.lab, code="BOX-M1", tube_barcodes=["MX0001"]
+    )
+    lab_user = UserFactory(username="m_lab_seed", role=Role.LAB, institution=tree.lab)
+    lab_services.box_hand_over(actor=sampler, box=box)
+    lab_services.tubes_receive(actor=lab_user, lab=tree.lab, barcodes=["MX0001"])
+    lab_services.results_batch_ingest(
+        actor=lab_user,
+        lab=tree.lab,
+        idempotency_key="matrix-r1",
+        items=[lab_services.ResultIn(barcode="NOPE", result="negative")],
+    )
+    positive = resulted_pools(setup.point, tree.grid_a1, tubes=1, size=2, result="positive")
+    pools_resolve(tube_ids=[t.pk for t in positive])
+    regime = groups.regime_create(
+        actor=boss, region=tree.district_a, key_group="medical", every_days=7
+    )
+    member = groups.member_enrol(actor=boss, person=resident, key_group="medical")
+    world.objects.update(
+        campaign=setup.campaign,
+        point=setup.point,
+        tube=Tube.objects.get(pk=tube.pk),
+        team=team_create(actor=boss, point=setup.point, name="一队"),
+        box=box,
+        batch=ResultBatch.objects.order_by("pk").first(),
+        task=RecheckTask.objects.order_by("pk").first(),
+        regime=regime,
+        member=member,
+        resident=resident,
+        sampler=sampler,
+    )
+
+
+def build_world() -> World:
+    ensure_default_plans()
+    ensure_default_rules()
+    tree = build_tree()
+    boss = UserFactory(username="m_boss", role=Role.COMMAND_OFFICE, region=tree.city)
+    world = World(tree=tree, boss=boss)
+    person = make_person(tree.community_a1, name="居民甲")
+    world.objects.update(
+        person=person,
+        measure=propose(person, start=timezone.localdate()),
+        job=import_job_create(
+            actor=boss,
+            filename="people.csv",
+            content=io.BytesIO("姓名,身份证号\n".encode()),
+            enqueue=False,
+        ),
+        region=tree.community_a1,
+        plan_key="centralised_7_home_3",
+    )
+    _tracing(world)
+    _screening(world)
+    _masstesting(world)
+    _users(world)
+    world.objects["file_job"] = _file_job(world)
+    return world
+
+
+def _file_job(world: World) -> Any:
+    """A finished assistance-list job of district A (the page renders its result)."""
+    from fangkong.core.models import FileJob, FileJobStatus
+
+    request = world.objects["request"]
+    return FileJob.objects.create(
+        kind="assistance",
+        created_by=request.created_by,
+        region_path=world.tree.district_a.path,
+        filename="协查.xlsx",
+        file_sha256="0" * 64,
+        status=FileJobStatus.DONE,
+        finished_at=timezone.now(),
+        result={"request_id": str(request.pk), "total_rows": 1, "assigned_count": 1},
+    )
+
+
+def today() -> dt.date:
+    return timezone.localdate()

@@ -1,0 +1,422 @@
+"""What each API operation needs for the permission matrix: its action in the permission
+table (None for a read), the object its path addresses, and a body that passes the schema.
+
+Every operation of the OpenAPI document must have an entry here; the matrix test fails on
+one that has not, so a new endpoint cannot slip past the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.factories import make_resident_id
+from tests.factories.world import World, today
+
+Body = Callable[[World], Any]
+
+
+@dataclass(frozen=True)
+class Op:
+    action: str | None  # None: a read; "public": no table entry (token, me, calculators)
+    target: str | None = None  # the world object the path addresses
+    body: Body | None = None
+    files: Callable[[World], dict[str, Any]] | None = None
+    headers: dict[str, str] | None = None
+    # where the action happens when it is not the target's region (region, institution)
+    where: Callable[[World, Any], tuple[Any, Any]] | None = None
+    query: Callable[[World], dict[str, Any]] | None = None
+
+
+def path_value(world: World, op: Op, name: str) -> str:
+    """The value of path parameter `name` addressing the world object the operation targets."""
+    if name == "code":
+        return str(world.objects["region"].code)
+    if name == "key":
+        return str(world.objects["plan_key"])
+    if name == "job_id" and op.target == "file_job":
+        return str(world.objects["file_job"].pk)
+    if name == "case_id" and op.target == "contact":
+        return str(world.objects["contact"].case_id)
+    base = name.removesuffix("_id")
+    if op.target and (op.target == base or (base == "person" and op.target == "resident")):
+        return str(world.objects[op.target].pk)
+    return str(world.objects[base].pk)
+
+
+def _o(name: str) -> Callable[[World], Any]:
+    return lambda w: w.objects[name]
+
+
+def _in_region(w: World, _user: Any) -> tuple[Any, Any]:
+    return w.tree.community_a1, None
+
+
+def _csv(_w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {"file": SimpleUploadedFile("x.csv", "姓名,身份证号\n".encode(), "text/csv")}
+
+
+def _xlsx(_w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories.screening import sheet_bytes
+
+    return {"file": SimpleUploadedFile("x.xlsx", sheet_bytes(["x"], [["y"]]))}
+
+
+def _assistance_file(w: World) -> dict[str, Any]:
+    return {**_xlsx(w), "from_jurisdiction": "外市"}
+
+
+def _point_where(w: World, _user: Any) -> tuple[Any, Any]:
+    point = w.objects["point"]
+    return point.region, point.institution_id
+
+
+def _task_where(w: World, _user: Any) -> tuple[Any, Any]:
+    task = w.objects["task"]
+    return task.region_path, w.objects["point"].institution_id
+
+
+def _own_lab(_w: World, user: Any) -> tuple[Any, Any]:
+    # receipt and upload act on the caller's own lab, whichever it is
+    return None, user.institution_id
+
+
+def _in_grid(w: World, _user: Any) -> tuple[Any, Any]:
+    return w.tree.grid_a1, None
+
+
+def _coverage_root(w: World, user: Any) -> tuple[Any, Any]:
+    # the caller's own part of the campaign (the whole campaign for a unit above it)
+    campaign = w.objects["campaign"].region
+    inside = user.region is not None and user.region.path.startswith(campaign.path)
+    return (user.region if inside else campaign), None
+
+
+# `where` functions naming a region given in the body: outside the caller's jurisdiction it
+# is answered as if it did not exist (404, or 422 naming the field), never as a refusal only.
+BODY_REGION: set[Any] = set()
+
+
+def _actor_region(_w: World, user: Any) -> tuple[Any, Any]:
+    # imports land in the importer's own region
+    return user.region, None
+
+
+def _tube_lab(w: World, _user: Any) -> tuple[Any, Any]:
+    return None, w.objects["tube"].lab_id
+
+
+def _window(w: World) -> dict[str, Any]:
+    start = today()
+    return {
+        "name": "矩阵轮次",
+        "region_id": w.tree.community_a1.pk,
+        "pool_size": 10,
+        "starts_at": f"{start.isoformat()}T08:00:00+08:00",
+        "ends_at": f"{start.isoformat()}T20:00:00+08:00",
+    }
+
+
+API = "/api/v1"
+OPS: dict[str, Op] = {
+    "POST /auth/token": Op("public"),
+    "POST /auth/logout": Op("public"),
+    "GET /me": Op("public"),
+    "GET /regions": Op(None),
+    "GET /regions/{code}": Op(None, "region"),
+    "GET /audit": Op("audit.view"),
+    # uploaded files read by the worker
+    "GET /jobs": Op(None),
+    "GET /jobs/{job_id}": Op(None, "file_job"),
+    # people
+    "POST /people/imports": Op("person.import", files=_csv, where=_actor_region),
+    "GET /people/imports": Op(None),
+    "GET /people/imports/{job_id}": Op(None, "job"),
+    "GET /people/imports/{job_id}/errors": Op(None, "job"),
+    "GET /people/imports/{job_id}/errors.xlsx": Op(None, "job"),
+    "GET /people": Op(None),
+    "POST /people": Op(
+        "person.create",
+        body=lambda w: {
+            "name": "新人",
+            "id_number": make_resident_id(),
+            "region_code": w.tree.community_a1.code,
+        },
+        where=_in_region,
+    ),
+    "POST /people/search": Op("person.search", body=lambda w: {"phone": "13800138000"}),
+    "GET /people/{person_id}": Op(None, "person"),
+    "PATCH /people/{person_id}": Op("person.update", "person", body=lambda w: {"occupation": "x"}),
+    "POST /people/{person_id}/reveal": Op(
+        "person.reveal", "person", body=lambda w: {"reason": "核查"}
+    ),
+    # measures
+    "GET /measures/plans": Op(None),
+    "PUT /measures/plans/{key}": Op(
+        "measure.configure",
+        "plan_key",
+        body=lambda w: {"name": "集中7天", "phases": [{"kind": "centralised", "days": 7}]},
+    ),
+    "GET /measures/profile": Op(None),
+    "PATCH /measures/profile": Op("measure.configure", body=lambda w: {"incubation_days": 7}),
+    "GET /measures/counts": Op(None),
+    "GET /measures": Op(None),
+    "POST /measures": Op(
+        "measure.propose",
+        "person",
+        body=lambda w: {"person_id": w.objects["person"].pk, "plan_key": "home_7"},
+        where=_in_region,
+    ),
+    "GET /measures/{measure_id}": Op(None, "measure"),
+    "POST /measures/{measure_id}/start": Op("measure.decide", "measure", body=lambda w: {}),
+    "POST /measures/{measure_id}/extend": Op(
+        "measure.decide", "measure", body=lambda w: {"days": 2, "reason": "延长"}
+    ),
+    "POST /measures/{measure_id}/release": Op(
+        "measure.decide", "measure", body=lambda w: {"reason": "解除"}
+    ),
+    "POST /measures/{measure_id}/convert": Op(
+        "measure.decide", "measure", body=lambda w: {"to": "home_quarantine", "reason": "转换"}
+    ),
+    "POST /measures/{measure_id}/cancel": Op(
+        "measure.decide", "measure", body=lambda w: {"reason": "取消"}
+    ),
+    "POST /measures/{measure_id}/site": Op(
+        "measure.decide", "measure", body=lambda w: {"site_id": w.tree.lab.pk}
+    ),
+    # screening
+    "GET /screening/risk-areas": Op(None),
+    "POST /screening/risk-areas": Op(
+        "risk_area.change", body=lambda w: {"division_code": "310116", "level": "high"}
+    ),
+    "GET /screening/risk-areas/{area_id}": Op(None, "area"),
+    "POST /screening/risk-areas/{area_id}/revise": Op(
+        "risk_area.change", "area", body=lambda w: {"division_code": "310115", "level": "low"}
+    ),
+    "POST /screening/risk-areas/{area_id}/close": Op("risk_area.change", "area", body=lambda w: {}),
+    "POST /screening/risk-areas/import": Op("risk_area.change", files=_xlsx),
+    "GET /screening/zones": Op(None),
+    "POST /screening/zones": Op(
+        "zone.change",
+        body=lambda w: {"name": "区", "kind": "control", "grid_codes": [w.tree.grid_a1.code]},
+        where=_in_grid,
+    ),
+    "GET /screening/zones/{zone_id}": Op(None, "zone"),
+    "POST /screening/zones/{zone_id}/revise": Op(
+        "zone.change",
+        "zone",
+        body=lambda w: {"name": "区二", "kind": "control", "grid_codes": [w.tree.grid_a1.code]},
+    ),
+    "POST /screening/zones/{zone_id}/close": Op("zone.change", "zone", body=lambda w: {}),
+    "GET /screening/screenings": Op(None),
+    "POST /screening/screenings": Op(
+        "screening.create",
+        body=lambda w: {
+            "name": "来返人员",
+            "id_number": make_resident_id(),
+            "source": "checkpoint",
+            "origin_code": "310115",
+            "destination_code": w.tree.community_a1.code,
+        },
+        where=_in_region,
+    ),
+    "POST /screening/screenings/lookup": Op(
+        None, "record", body=lambda w: {"token": w.objects["record"].token}
+    ),
+    "GET /screening/screenings/{record_id}": Op(None, "record"),
+    "POST /screening/screenings/{record_id}/confirm": Op("screening.decide", "record"),
+    "POST /screening/screenings/{record_id}/reject": Op(
+        "screening.decide", "record", body=lambda w: {"reason": "查无此人"}
+    ),
+    "GET /screening/rules": Op(None),
+    "POST /screening/rules": Op(
+        "classification.configure", body=lambda w: {"priority": 999, "name": "矩阵规则"}
+    ),
+    "PATCH /screening/rules/{rule_id}": Op(
+        "classification.configure", "rule", body=lambda w: {"name": "改名"}
+    ),
+    "POST /screening/assistance-requests": Op(
+        "assistance.import", files=_assistance_file, where=_actor_region
+    ),
+    "GET /screening/assistance-requests": Op(None),
+    "GET /screening/assistance-requests/layout.xlsx": Op(None),
+    "GET /screening/assistance-requests/{request_id}": Op(None, "request"),
+    "GET /screening/assistance-requests/{request_id}/items": Op(None, "request"),
+    "GET /screening/assistance-requests/{request_id}/errors": Op(None, "request"),
+    "GET /screening/assistance-requests/{request_id}/errors.xlsx": Op(None, "request"),
+    # tracing
+    "GET /tracing/cases": Op(None),
+    "POST /tracing/cases": Op(
+        "case.register",
+        "person",
+        body=lambda w: {
+            "person_id": w.objects["person"].pk,
+            "kind": "suspected",
+            "report_date": today().isoformat(),
+            "source": "local",
+        },
+        where=_in_region,
+    ),
+    "GET /tracing/cases/{case_id}": Op(None, "case"),
+    "PATCH /tracing/cases/{case_id}": Op("case.register", "case", body=lambda w: {"notes": "x"}),
+    "GET /tracing/investigations": Op(None),
+    "GET /tracing/investigations/{investigation_id}": Op(None, "investigation"),
+    "POST /tracing/investigations/{investigation_id}/traced": Op(
+        "investigation.run", "investigation"
+    ),
+    "POST /tracing/investigations/{investigation_id}/close": Op(
+        "investigation.run", "investigation", body=lambda w: {}
+    ),
+    "POST /tracing/cases/{case_id}/exposures": Op(
+        "exposure.record", "case", body=lambda w: {"items": []}
+    ),
+    "GET /tracing/cases/{case_id}/exposures": Op(None, "case"),
+    "POST /tracing/cases/{case_id}/generations": Op("investigation.run", "case"),
+    "GET /tracing/cases/{case_id}/contacts": Op(None, "case"),
+    "PATCH /tracing/cases/{case_id}/contacts/{contact_id}": Op(
+        "contact.trace", "contact", body=lambda w: {"trace_status": "unreachable"}
+    ),
+    "GET /tracing/cases/{case_id}/graph": Op(None, "case"),
+    "POST /tracing/cases/{case_id}/assistance-export": Op(
+        "assistance.export", "case", body=lambda w: {"reason": "协查"}
+    ),
+    # mass testing
+    "GET /masstesting/campaigns": Op(None),
+    "POST /masstesting/campaigns": Op("campaign.plan", body=_window, where=_in_region),
+    "GET /masstesting/campaigns/{campaign_id}": Op(None, "campaign"),
+    "POST /masstesting/campaigns/{campaign_id}/points": Op(
+        "campaign.plan",
+        "campaign",
+        body=lambda w: {"name": "新点", "region_id": w.tree.community_a1.pk},
+        where=_in_region,
+    ),
+    "GET /masstesting/points": Op(None),
+    "GET /masstesting/points/{point_id}": Op(None, "point"),
+    "PATCH /masstesting/points/{point_id}": Op(
+        "campaign.plan", "point", body=lambda w: {"opening_hours": "8-20"}
+    ),
+    "GET /masstesting/tubes": Op(None),
+    "GET /masstesting/tubes/{tube_id}": Op(None, "tube"),
+    "GET /masstesting/points/{point_id}/teams": Op(None, "point"),
+    "POST /masstesting/points/{point_id}/teams": Op(
+        "campaign.plan", "point", body=lambda w: {"name": "二队"}
+    ),
+    "PATCH /masstesting/teams/{team_id}": Op(
+        "campaign.plan", "team", body=lambda w: {"shift": "夜班"}, where=_point_where
+    ),
+    "POST /masstesting/campaigns/{campaign_id}/close": Op("campaign.plan", "campaign"),
+    "GET /masstesting/campaigns/{campaign_id}/assignment": Op(None, "campaign"),
+    "POST /masstesting/scans/batch": Op(
+        "scan.upload",
+        "point",
+        body=lambda w: {"point_id": w.objects["point"].pk, "scans": []},
+        headers={"Idempotency-Key": "matrix-scan"},
+        where=_point_where,
+    ),
+    "POST /masstesting/results/batch": Op(
+        "lab.work",
+        body=lambda w: {"items": []},
+        headers={"Idempotency-Key": "matrix-results"},
+        where=_own_lab,
+    ),
+    "POST /masstesting/capacity/plan": Op(
+        "public",
+        body=lambda w: {
+            "population": 10000,
+            "lab_tubes_per_day": [1000],
+            "sampling_points": 10,
+            "persons_per_hour": 100,
+        },
+    ),
+    "POST /masstesting/capacity/dorfman": Op("public", body=lambda w: {"prevalence": 0.01}),
+    "POST /masstesting/lab/boxes": Op(
+        "box.transport",
+        "point",
+        body=lambda w: {
+            "point_id": w.objects["point"].pk,
+            "lab_id": w.tree.lab.pk,
+            "code": "BOX-M2",
+            "tube_barcodes": ["MX9999"],
+        },
+        where=_point_where,
+    ),
+    "GET /masstesting/lab/boxes": Op(None),
+    "POST /masstesting/lab/boxes/{box_id}/hand-over": Op(
+        "box.transport", "box", where=_point_where
+    ),
+    "GET /masstesting/lab/boxes/{box_id}": Op(None, "box"),
+    "POST /masstesting/lab/receive": Op(
+        "lab.work", body=lambda w: {"barcodes": ["MX0001"]}, where=_own_lab
+    ),
+    "GET /masstesting/lab/tubes": Op(None),
+    "POST /masstesting/lab/tubes/{tube_id}/correct": Op(
+        "lab.work",
+        "tube",
+        body=lambda w: {"result": "negative", "reason": "更正"},
+        where=_tube_lab,
+    ),
+    "GET /masstesting/lab/batches": Op(None),
+    "GET /masstesting/lab/batches/{batch_id}/errors.xlsx": Op(None, "batch"),
+    "POST /masstesting/lab/results/xlsx": Op("lab.work", files=_xlsx, where=_own_lab),
+    "POST /masstesting/status/validity": Op("public", body=lambda w: {"token": "nope-nope"}),
+    "GET /masstesting/status/persons/{person_id}/latest": Op(None, "resident"),
+    "GET /masstesting/status/persons/{person_id}/code": Op("code.read", "resident"),
+    "POST /masstesting/status/persons/{person_id}/code/link": Op("code.link", "resident"),
+    "POST /masstesting/status/persons/{person_id}/code/link/revoke": Op("code.link", "resident"),
+    "GET /masstesting/coverage/campaigns/{campaign_id}": Op(None, "campaign"),
+    "GET /masstesting/coverage/campaigns/{campaign_id}/groups": Op(None, "campaign"),
+    "GET /masstesting/coverage/campaigns/{campaign_id}/progress": Op(None, "campaign"),
+    "GET /masstesting/coverage/campaigns/{campaign_id}/not-sampled": Op(None, "campaign"),
+    "POST /masstesting/coverage/campaigns/{campaign_id}/not-sampled/export": Op(
+        "not_sampled.export", "campaign", where=_coverage_root
+    ),
+    "GET /masstesting/coverage/campaigns/{campaign_id}/geo": Op(None, "campaign"),
+    "GET /masstesting/groups/regimes": Op(None),
+    "POST /masstesting/groups/regimes": Op(
+        "keygroup.manage",
+        body=lambda w: {
+            "region_id": w.tree.community_a1.pk,
+            "key_group": "cold_chain",
+            "every_days": 7,
+        },
+        where=_in_region,
+    ),
+    "GET /masstesting/groups/regimes/{regime_id}": Op(None, "regime"),
+    "PATCH /masstesting/groups/regimes/{regime_id}": Op(
+        "keygroup.manage", "regime", body=lambda w: {"every_days": 3}
+    ),
+    "POST /masstesting/groups/regimes/{regime_id}/deactivate": Op("keygroup.manage", "regime"),
+    "POST /masstesting/groups/regimes/{regime_id}/rounds": Op(
+        "keygroup.manage", "regime", body=lambda w: {"hours": 12}
+    ),
+    "GET /masstesting/groups/members": Op(None),
+    "POST /masstesting/groups/members": Op(
+        "keygroup.manage",
+        "person",
+        body=lambda w: {"person_id": w.objects["person"].pk, "key_group": "medical"},
+        where=_in_region,
+    ),
+    "PATCH /masstesting/groups/members/{member_id}": Op(
+        "keygroup.manage", "member", body=lambda w: {"unit_name": "医院"}
+    ),
+    "POST /masstesting/groups/members/sync": Op(
+        "keygroup.manage", body=lambda w: {"region_id": w.tree.community_a1.pk}, where=_in_region
+    ),
+    "POST /masstesting/groups/members/import": Op("keygroup.manage", files=_xlsx),
+    "GET /masstesting/groups/compliance": Op(None),
+    "GET /masstesting/groups/compliance.xlsx": Op(None),
+    "GET /masstesting/rechecks": Op(None),
+    "POST /masstesting/rechecks/{task_id}/sample": Op(
+        "recheck.sample", "task", body=lambda w: {"barcode": "RC-M1"}, where=_task_where
+    ),
+    "POST /masstesting/rechecks/{task_id}/cancel": Op(
+        "recheck.cancel", "task", body=lambda w: {"reason": "已迁出"}
+    ),
+}
+
+BODY_REGION.update({_in_region, _in_grid})

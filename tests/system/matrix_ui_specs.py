@@ -1,0 +1,241 @@
+"""What each UI route needs for the permission matrix: per method, the action in the
+permission table (None for a page anyone in scope may read, "public" for pages outside the
+table), the world object the path addresses, and form data.
+
+Every route of the URL configuration outside /api/ must have an entry here; the UI matrix
+fails on one that has not, so a new page cannot slip past the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.factories import make_resident_id
+from tests.factories.world import World, today
+from tests.system.matrix_specs import (
+    Op,
+    _actor_region,
+    _coverage_root,
+    _csv,
+    _in_grid,
+    _in_region,
+    _point_where,
+    _task_where,
+    _xlsx,
+    path_value,
+)
+from tests.system.matrix_specs import _own_lab as _own_institution
+
+Data = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class UiOp:
+    action: str | None
+    target: str | None = None
+    data: Data | None = None
+    files: Callable[[World], dict[str, Any]] | None = None
+    where: Callable[[World, Any], tuple[Any, Any]] | None = None
+    # path parameters that are words, not objects (an action's slug)
+    fixed: dict[str, str] = field(default_factory=dict)
+    # a page that may send the reader on (home to a sampler's or lab's own page; a contact
+    # row opened outside htmx to its case)
+    redirects: bool = False
+
+    def as_op(self) -> Op:
+        return Op(self.action, self.target, where=self.where)
+
+
+def ui_path_value(world: World, op: UiOp, name: str) -> str:
+    if name in op.fixed:
+        return op.fixed[name]
+    return path_value(world, op.as_op(), name)
+
+
+def _reason(_w: World) -> dict[str, Any]:
+    return {"reason": "矩阵核查"}
+
+
+def _start(_w: World) -> dict[str, Any]:
+    return {"start": today().isoformat()}
+
+
+UI: dict[str, UiOp] = {
+    # measures
+    "GET control/": UiOp(None),
+    "POST control/propose/": UiOp(
+        "measure.propose",
+        "person",
+        data=lambda w: {
+            "propose-person": w.objects["person"].pk,
+            "propose-plan": "home_7",
+            "propose-start": today().isoformat(),
+            "propose-reason": "矩阵",
+        },
+        where=_in_region,
+    ),
+    "GET control/<int:measure_id>/": UiOp(None, "measure"),
+    "POST control/<int:measure_id>/<slug:action>/": UiOp(
+        "measure.decide", "measure", data=_start, fixed={"action": "start"}
+    ),
+    # screening
+    "GET screening/": UiOp(None),
+    "GET screening/new/": UiOp(None),
+    "POST screening/new/": UiOp("screening.create", where=_in_region),
+    "POST screening/lookup/": UiOp(
+        None, "record", data=lambda w: {"token": w.objects["record"].token}
+    ),
+    "GET screening/<int:record_id>/": UiOp(None, "record"),
+    "POST screening/<int:record_id>/confirm/": UiOp("screening.decide", "record"),
+    "POST screening/<int:record_id>/reject/": UiOp("screening.decide", "record", data=_reason),
+    "GET screening/risk-areas/": UiOp(None),
+    "POST screening/risk-areas/": UiOp("risk_area.change"),
+    "POST screening/risk-areas/import/": UiOp("risk_area.change", files=_xlsx),
+    "GET screening/risk-areas/<int:area_id>/revise/": UiOp(None, "area"),
+    "POST screening/risk-areas/<int:area_id>/revise/": UiOp("risk_area.change", "area"),
+    "POST screening/risk-areas/<int:area_id>/close/": UiOp("risk_area.change", "area"),
+    "GET screening/zones/": UiOp(None),
+    "POST screening/zones/": UiOp("zone.change", where=_in_region),
+    "POST screening/zones/<int:zone_id>/close/": UiOp("zone.change", "zone"),
+    "GET screening/rules/": UiOp(None),
+    "GET screening/rules/new/": UiOp("classification.configure"),
+    "POST screening/rules/new/": UiOp("classification.configure"),
+    "GET screening/rules/<int:rule_id>/": UiOp("classification.configure", "rule"),
+    "POST screening/rules/<int:rule_id>/": UiOp("classification.configure", "rule"),
+    "GET screening/assistance/": UiOp(None),
+    "POST screening/assistance/": UiOp(
+        "assistance.import", files=lambda w: {**_xlsx(w), "from_jurisdiction": "外市"}
+    ),
+    "GET screening/assistance/layout.xlsx": UiOp(None),
+    "GET screening/assistance/<uuid:request_id>/": UiOp(None, "request"),
+    "POST screening/assistance/<uuid:request_id>/": UiOp("assistance.assign", "request"),
+    "GET screening/assistance/<uuid:request_id>/errors.xlsx": UiOp(None, "request"),
+    "GET declare/": UiOp("public"),
+    "POST declare/": UiOp("public"),
+    # tracing
+    "GET tracing/": UiOp(None),
+    "GET tracing/cases/new/": UiOp(None),
+    "POST tracing/cases/new/": UiOp("case.register", where=_in_region),
+    "GET tracing/cases/<int:case_id>/": UiOp(None, "case"),
+    "GET tracing/cases/<int:case_id>/graph.json": UiOp(None, "case"),
+    "POST tracing/cases/<int:case_id>/export/": UiOp("assistance.export", "case"),
+    "POST tracing/cases/<int:case_id>/status/": UiOp(
+        "case.register", "case", data=lambda w: {"status": "confirmed"}
+    ),
+    "POST tracing/cases/<int:case_id>/exposures/": UiOp("exposure.record", "case"),
+    "POST tracing/cases/<int:case_id>/generations/": UiOp("investigation.run", "case"),
+    "GET tracing/cases/<int:case_id>/contacts/<int:contact_id>/": UiOp(
+        None, "contact", redirects=True
+    ),
+    "POST tracing/cases/<int:case_id>/contacts/<int:contact_id>/trace/": UiOp(
+        "contact.trace", "contact"
+    ),
+    "POST tracing/cases/<int:case_id>/contacts/<int:contact_id>/start/": UiOp(
+        "measure.propose", "contact"
+    ),
+    "GET tracing/investigations/": UiOp(None),
+    "POST tracing/investigations/<int:investigation_id>/<str:action>/": UiOp(
+        "investigation.run", "investigation", fixed={"action": "traced"}
+    ),
+    "GET tracing/config/": UiOp(None),
+    "POST tracing/config/profile/": UiOp("measure.configure"),
+    "GET tracing/config/plans/new/": UiOp(None),
+    "POST tracing/config/plans/new/": UiOp("measure.configure"),
+    "GET tracing/config/plans/<slug:key>/": UiOp(None, "plan_key"),
+    "POST tracing/config/plans/<slug:key>/": UiOp("measure.configure", "plan_key"),
+    # mass testing
+    "GET masstesting/capacity/": UiOp(None),
+    "GET masstesting/": UiOp(None),
+    "GET masstesting/board/<int:campaign_id>/": UiOp(None, "campaign"),
+    "GET masstesting/board/<int:campaign_id>/not-sampled/": UiOp(None, "campaign"),
+    "POST masstesting/board/<int:campaign_id>/not-sampled/export/": UiOp(
+        "not_sampled.export", "campaign", data=_reason, where=_coverage_root
+    ),
+    "GET masstesting/campaigns/": UiOp(None),
+    "GET masstesting/campaigns/new/": UiOp(None),
+    "POST masstesting/campaigns/new/": UiOp("campaign.plan", where=_in_region),
+    "GET masstesting/campaigns/<int:campaign_id>/": UiOp(None, "campaign"),
+    "POST masstesting/campaigns/<int:campaign_id>/close/": UiOp("campaign.plan", "campaign"),
+    "GET masstesting/campaigns/<int:campaign_id>/points/new/": UiOp(None, "campaign"),
+    "POST masstesting/campaigns/<int:campaign_id>/points/new/": UiOp(
+        "campaign.plan",
+        "campaign",
+        data=lambda w: {"name": "新点", "region": w.tree.community_a1.pk, "hourly_capacity": 120},
+        where=_in_region,
+    ),
+    "GET masstesting/points/<int:point_id>/edit/": UiOp(None, "point"),
+    "POST masstesting/points/<int:point_id>/edit/": UiOp("campaign.plan", "point"),
+    "GET masstesting/points/<int:point_id>/teams/new/": UiOp(None, "point"),
+    "POST masstesting/points/<int:point_id>/teams/new/": UiOp("campaign.plan", "point"),
+    "GET masstesting/lab/": UiOp(None),
+    "POST masstesting/lab/receive/": UiOp(
+        "lab.work", data=lambda w: {"barcodes": "NOPE-1"}, where=_own_institution
+    ),
+    "POST masstesting/lab/results/": UiOp("lab.work", files=_xlsx, where=_own_institution),
+    "GET masstesting/lab/batches/<int:batch_id>/errors.xlsx": UiOp(None, "batch"),
+    "GET masstesting/transport/": UiOp(None),
+    "POST masstesting/transport/pack/": UiOp(
+        "box.transport",
+        "point",
+        data=lambda w: {"point": w.objects["point"].pk, "lab": w.tree.lab.pk, "code": "BOX-U1"},
+        where=_point_where,
+    ),
+    "POST masstesting/transport/boxes/<int:box_id>/hand-over/": UiOp(
+        "box.transport", "box", where=_point_where
+    ),
+    "GET masstesting/sampler/": UiOp("scan.upload", where=_own_institution),
+    "GET masstesting/sampler/sw.js": UiOp("public"),
+    "GET masstesting/codes/": UiOp(None),
+    "GET masstesting/persons/<int:person_id>/link/": UiOp(None, "person"),
+    "POST masstesting/persons/<int:person_id>/link/": UiOp(
+        "code.link", "person", data=lambda w: {"action": "issue"}
+    ),
+    "POST masstesting/codes/print/": UiOp(
+        "code.read", data=lambda w: {"grid": w.tree.grid_a1.pk, "scope": "grid"}, where=_in_grid
+    ),
+    "GET masstesting/groups/": UiOp(None),
+    "POST masstesting/groups/": UiOp("keygroup.manage", where=_actor_region),
+    "GET masstesting/groups/regimes/<int:regime_id>/": UiOp(None, "regime"),
+    "POST masstesting/groups/regimes/<int:regime_id>/": UiOp("keygroup.manage", "regime"),
+    "POST masstesting/groups/regimes/<int:regime_id>/round/": UiOp("keygroup.manage", "regime"),
+    "GET masstesting/groups/members/": UiOp(None),
+    "POST masstesting/groups/members/sync/": UiOp(
+        "keygroup.manage",
+        "region",
+        data=lambda w: {"region": w.tree.community_a1.pk},
+        where=_in_region,
+    ),
+    "POST masstesting/groups/members/import/": UiOp(
+        "keygroup.manage", files=_xlsx, where=_actor_region
+    ),
+    "GET masstesting/groups/bulletin/": UiOp(None),
+    "POST masstesting/groups/bulletin/export/": UiOp(None),
+    "GET masstesting/rechecks/": UiOp(None),
+    "GET masstesting/rechecks/<int:task_id>/": UiOp(None, "task"),
+    "POST masstesting/rechecks/<int:task_id>/sample/": UiOp(
+        "recheck.sample", "task", where=_task_where
+    ),
+    "POST masstesting/rechecks/<int:task_id>/cancel/": UiOp("recheck.cancel", "task", data=_reason),
+    "GET hs/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
+    # web
+    "GET ": UiOp(None, redirects=True),
+    "GET login/": UiOp("public"),
+    "POST login/": UiOp("public"),
+    "POST logout/": UiOp("public"),
+    "POST i18n/setlang/": UiOp("public", data=lambda w: {"language": "en"}),
+    "GET people/": UiOp(None),
+    "POST people/search/": UiOp("person.search", data=lambda w: {"id_number": make_resident_id()}),
+    "GET people/<int:person_id>/": UiOp(None, "person"),
+    "POST people/<int:person_id>/reveal/": UiOp("person.reveal", "person", data=_reason),
+    "GET people/import/": UiOp(None),
+    "POST people/import/": UiOp("person.import", files=_csv, where=_actor_region),
+    "GET people/import/<uuid:job_id>/": UiOp(None, "job"),
+    "GET people/import/<uuid:job_id>/progress/": UiOp(None, "job"),
+    "GET jobs/<uuid:job_id>/": UiOp(None, "file_job"),
+    "GET jobs/<uuid:job_id>/progress/": UiOp(None, "file_job"),
+    "GET jobs/<uuid:job_id>/errors.xlsx": UiOp(None, "file_job"),
+    "GET regions/": UiOp(None),
+    "GET regions/<str:code>/children/": UiOp(None, "region"),
+}
