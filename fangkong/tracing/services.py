@@ -127,6 +127,27 @@ def _open_case(*, actor: User | None, case: Case, now: dt.datetime) -> None:
 
 
 @transaction.atomic
+def _insert_case(
+    *, actor: User | None, person: Person, values: dict[str, Any], notes: str, now: dt.datetime
+) -> Case:
+    case = Case(
+        person=person,
+        region_id=person.region_id,
+        region_path=person.region_path,
+        notes=(notes or "").strip(),
+        created_by=actor,
+        confirmed_at=now if values["status"] == CaseStatus.CONFIRMED else None,
+        **values,
+    )
+    try:
+        with transaction.atomic():
+            case.save(force_insert=True)
+    except IntegrityError:
+        # one_case_per_person: a second case is refused unless the first was ruled out
+        raise Conflict(_("this person is already registered as a case")) from None
+    return case
+
+
 def case_create(
     *,
     actor: User | None,
@@ -163,20 +184,7 @@ def case_create(
     if status not in (CaseStatus.REPORTED, CaseStatus.CONFIRMED):
         raise FieldError("status", _("a new case is reported or confirmed"))
     now = timezone.now()
-    case = Case(
-        person=person,
-        region_id=person.region_id,
-        region_path=person.region_path,
-        notes=(notes or "").strip(),
-        created_by=actor,
-        confirmed_at=now if status == CaseStatus.CONFIRMED else None,
-        **values,
-    )
-    try:
-        with transaction.atomic():
-            case.save(force_insert=True)
-    except IntegrityError:
-        raise Conflict(_("this person is already registered as a case")) from None
+    case = _insert_case(actor=actor, person=person, values=values, notes=notes, now=now)
     _open_case(actor=actor, case=case, now=now)
     audit_record(
         actor=actor,
