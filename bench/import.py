@@ -203,7 +203,7 @@ def _cpu_seconds() -> float:
 
 
 def full_import(path: Path, actor: Any, profile: bool) -> tuple[Any, float, float]:
-    from fangkong.people.importing import import_job_create, import_job_run
+    from fangkong.people.services.imports import import_job_create, import_job_run
 
     profiler = cProfile.Profile() if profile else None
     cpu = _cpu_seconds()
@@ -241,7 +241,7 @@ def report(rows: int, bad: int, bare_s: float, job: Any, import_s: float, cpu_s:
     console.print(f"import / bare read time ratio: [bold]{import_s / bare_s:.2f}×[/bold]")
     verdict = "[green]meets[/green]" if import_s <= GOAL_SECONDS else "[red]misses[/red]"
     console.print(f"goal ≤ {GOAL_SECONDS:.0f} s: {verdict} ({import_s:.1f} s)")
-    from fangkong.people.importing import PARALLEL_MIN_ROWS, _worker_count
+    from fangkong.people.services.imports import PARALLEL_MIN_ROWS, _worker_count
 
     workers = _worker_count(rows) if rows >= PARALLEL_MIN_ROWS else 0
     console.print(

@@ -275,6 +275,24 @@ class RowErrorPage(Page):
     results: list[RowErrorOut] = RESULTS_ALIAS
 
 
+def row_error_page(
+    qs: models.QuerySet[Any], *, page: int, page_size: int, field_label: Callable[[str], str]
+) -> dict[str, Any]:
+    """A `RowErrorPage` answer over the rejected rows of an upload (up to 1,000 a page: an
+    operator fixing a sheet reads them all at once); `field_label` names a field for people."""
+    count, page, size, rows = page_slice(qs, page=page, page_size=page_size, max_size=1000)
+    items = [
+        {
+            "row": e.row,
+            "field": e.field,
+            "field_label": field_label(e.field),
+            "reason": e.reason,
+        }
+        for e in rows
+    ]
+    return {"count": count, "page": page, "page_size": size, "items": items}
+
+
 def idempotency_key_of(request: HttpRequest) -> str:
     """The Idempotency-Key header of a batch upload, required: a retry must find its answer."""
     key = request.headers.get("Idempotency-Key", "").strip()

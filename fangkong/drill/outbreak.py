@@ -36,7 +36,7 @@ from fangkong.drill.outbreak_arrivals import (
 from fangkong.drill.outbreak_cases import STORIES, CaseBuilder
 from fangkong.drill.outbreak_people import Population, venue_names
 from fangkong.drill.outbreak_stage import Cast, CastMissing, Stage
-from fangkong.people.measures_selectors import measure_counts
+from fangkong.people.selectors.measures import measure_counts
 from fangkong.screening.models import ScreeningRecord, ScreeningSource, ScreeningStatus
 from fangkong.screening.selectors import risk_area_list, screening_list, zone_list
 from fangkong.tracing.models import Case, CaseContact

@@ -20,18 +20,11 @@ from fangkong.core.models import Region, RegionLevel
 from fangkong.drill.outbreak_stage import Stage, record_tests, release, start
 from fangkong.drill.residents import ResidentMaker
 from fangkong.people.models import IdType, Person
-from fangkong.people.services import (
+from fangkong.people.services.persons import (
     ADDRESS_PURPOSE,
     ID_PURPOSE,
     PHONE_PURPOSE,
     id_number_index,
-)
-from fangkong.screening.areas import (
-    risk_area_create,
-    risk_area_revise,
-    risk_area_validate,
-    zone_create,
-    zone_validate,
 )
 from fangkong.screening.models import (
     RiskAreaKind,
@@ -41,7 +34,14 @@ from fangkong.screening.models import (
     TravelMode,
     ZoneKind,
 )
-from fangkong.screening.services import (
+from fangkong.screening.services.areas import (
+    risk_area_create,
+    risk_area_revise,
+    risk_area_validate,
+    zone_create,
+    zone_validate,
+)
+from fangkong.screening.services.arrivals import (
     ScreeningData,
     screening_create,
     screening_validate,

@@ -27,10 +27,10 @@ from fangkong.drill.outbreak_people import (
     TreeSpec,
 )
 from fangkong.drill.outbreak_stage import Stage, record_tests, release, start
-from fangkong.people.measures import active_profile, measure_extend
 from fangkong.people.models import ControlMeasure, Person
+from fangkong.people.services.measures import active_profile, measure_extend
 from fangkong.screening.models import ScreeningSource, TravelMode
-from fangkong.screening.services import screening_create
+from fangkong.screening.services.arrivals import screening_create
 from fangkong.tracing.models import (
     Case,
     CaseContact,
@@ -42,7 +42,7 @@ from fangkong.tracing.models import (
     TraceStatus,
 )
 from fangkong.tracing.selectors import contact_list
-from fangkong.tracing.services import (
+from fangkong.tracing.services.cases import (
     case_compute_generations,
     case_create,
     contact_set_trace,

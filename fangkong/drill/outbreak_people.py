@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fangkong.core import vault
 from fangkong.drill.residents import REFERENCE_DATE
 from fangkong.people.models import Person
-from fangkong.people.services import ADDRESS_PURPOSE
+from fangkong.people.services.persons import ADDRESS_PURPOSE
 from fangkong.tracing.models import ExposureContext
 
 # Ages are taken against the generator's fixed day, so who counts as "working age" never

@@ -17,9 +17,9 @@ from fangkong.core.models import Region, User
 from fangkong.core.permissions import allowed
 from fangkong.drill.citygen import stage_rng
 from fangkong.drill.outbreak_people import Population
-from fangkong.people.measures import measure_release, measure_start
 from fangkong.people.measures_models import IN_FORCE_STATES, ControlMeasure
-from fangkong.people.measures_results import measure_record_test
+from fangkong.people.services.measure_results import measure_record_test
+from fangkong.people.services.measures import measure_release, measure_start
 
 # Demo accounts that work with named people in a region, the most local first: each write is
 # done by the most local of them whose jurisdiction holds it, as the real unit would.

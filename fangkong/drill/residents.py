@@ -1,7 +1,7 @@
 """Synthetic residents: households with plausible names, ages, IDs, phones and addresses.
 
 Everything is drawn from one `random.Random`, so a seed always yields the same people. The
-output is plain field values; fangkong.people.services validates and encrypts them.
+output is plain field values; fangkong.people.services.persons validates and encrypts them.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from fangkong.drill.institutions import plan_institutions
 from fangkong.drill.names import CITY_CODE
 from fangkong.drill.residents import ResidentMaker
 from fangkong.people.models import IdType, Person
-from fangkong.people.services import PersonData, person_build, person_validate
+from fangkong.people.services.persons import PersonData, person_build, person_validate
 
 CHUNK = 2_000
 ACCOUNTS_FILE = "demo-accounts.json"

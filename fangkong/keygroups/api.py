@@ -34,7 +34,7 @@ from fangkong.keygroups import services as groups
 from fangkong.keygroups.models import KeyGroupMember, KeyGroupRegime
 from fangkong.keygroups.sheets import bulletin_export
 from fangkong.masstesting.planning.selectors import institution_list, region_list
-from fangkong.people.selectors import person_get_qs
+from fangkong.people.selectors.persons import person_get_qs
 
 router = Router(tags=["masstesting"])
 MAX_UPLOAD = groups.MAX_IMPORT_BYTES

@@ -35,7 +35,7 @@ from fangkong.masstesting.models import POOL_SIZES, Campaign
 from fangkong.masstesting.planning.services import campaign_create
 from fangkong.people.import_rows import cell_text
 from fangkong.people.models import KeyGroup, Person
-from fangkong.people.services import id_number_index
+from fangkong.people.services.persons import id_number_index
 from fangkong.people.sheets import (
     HEADER_SCAN_ROWS,
     Columns,

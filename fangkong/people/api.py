@@ -19,8 +19,10 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.middleware import client_ip
-from fangkong.people import search, selectors, services
+from fangkong.people import search
 from fangkong.people.models import Person
+from fangkong.people.selectors import persons as selectors
+from fangkong.people.services import persons as services
 
 router = Router(tags=["people"])
 

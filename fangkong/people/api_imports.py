@@ -17,11 +17,13 @@ from fangkong.core.http import (
     actor_of,
     get_scoped_or_404,
     page_slice,
+    row_error_page,
     scoped,
     xlsx_response,
 )
-from fangkong.people import importing, selectors
 from fangkong.people.models import ImportJob
+from fangkong.people.selectors import persons as selectors
+from fangkong.people.services import imports as importing
 
 router = Router(tags=["people-imports"])
 
@@ -112,17 +114,7 @@ def import_errors(
     actor = actor_of(request)
     job = get_scoped_or_404(_jobs(request), pk=job_id)
     qs = selectors.import_error_list(actor=actor, job_id=job.pk)
-    count, page, size, rows = page_slice(qs, page=page, page_size=page_size, max_size=1000)
-    results = [
-        {
-            "row": e.row,
-            "field": e.field,
-            "field_label": importing.field_label(e.field),
-            "reason": e.reason,
-        }
-        for e in rows
-    ]
-    return {"count": count, "page": page, "page_size": size, "results": results}
+    return row_error_page(qs, page=page, page_size=page_size, field_label=importing.field_label)
 
 
 @router.get("/{uuid:job_id}/errors.xlsx")

@@ -26,10 +26,10 @@ from fangkong.core.http import (
     scoped,
 )
 from fangkong.core.validators import FieldError
-from fangkong.people import measures, measures_plans
-from fangkong.people import measures_selectors as selectors
 from fangkong.people.measures_models import ControlMeasure, DiseaseProfile, MeasurePlan
-from fangkong.people.selectors import person_get_qs
+from fangkong.people.selectors import measures as selectors
+from fangkong.people.selectors.persons import person_get_qs
+from fangkong.people.services import measure_plans, measures
 
 router = Router(tags=["measures"])
 
@@ -199,7 +199,7 @@ def plan_list(request: HttpRequest) -> Any:
 @router.put("/plans/{key}", response={200: PlanOut, 403: ErrorOut})
 @scoped
 def plan_save(request: HttpRequest, key: str, payload: PlanIn) -> Any:
-    plan = measures_plans.measure_plan_save(
+    plan = measure_plans.measure_plan_save(
         actor=actor_of(request),
         key=key,
         name=payload.name,
@@ -245,7 +245,7 @@ def profile_get(request: HttpRequest) -> Any:
 @router.patch("/profile", response={200: ProfileOut, 403: ErrorOut})
 @scoped
 def profile_update(request: HttpRequest, payload: ProfilePatch) -> Any:
-    return measures_plans.disease_profile_update(
+    return measure_plans.disease_profile_update(
         actor=actor_of(request),
         profile=_profile(request),
         changes=payload.dict(exclude_none=True),

@@ -98,7 +98,7 @@ class RevealForm(forms.Form):
 
 
 class ImportUploadForm(forms.Form):
-    # Type and size are checked by fangkong.people.importing, the one place that knows them.
+    # Type and size are checked by fangkong.people.services.imports, the one place that knows them.
     file = forms.FileField(
         label=_("Person list (.xlsx or .csv)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.csv"}),

@@ -10,8 +10,8 @@ from django.utils.translation import pgettext_lazy
 
 from fangkong.core import selectors as core_selectors
 from fangkong.core.models import RegionLevel, User
-from fangkong.people.measures import CONVERSION_TARGETS, MAX_EXTENSION_DAYS
 from fangkong.people.measures_models import MeasureKind, MeasurePlan, MeasureState
+from fangkong.people.services.measures import CONVERSION_TARGETS, MAX_EXTENSION_DAYS
 
 
 def date_input() -> forms.DateInput:

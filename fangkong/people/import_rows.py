@@ -23,7 +23,7 @@ from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.validators import FieldError
 from fangkong.people.bulk import person_values
 from fangkong.people.models import IdType, KeyGroup
-from fangkong.people.services import person_build, person_validate
+from fangkong.people.services.persons import person_build, person_validate
 from fangkong.people.sheets import Columns, TableError
 from fangkong.people.sheets import cell_text as cell_text
 from fangkong.people.sheets import norm_header as norm_header

@@ -24,8 +24,8 @@ from fangkong.core import vault
 from fangkong.core.audit import audit_record
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
-from fangkong.people import selectors
 from fangkong.people.models import Person
+from fangkong.people.selectors import persons as selectors
 
 DEFAULT_SEARCHES_PER_WINDOW = 60
 DEFAULT_WINDOW_SECONDS = 600

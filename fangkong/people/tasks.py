@@ -5,7 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from fangkong.core import queue
-from fangkong.people.importing import import_job_run
+from fangkong.people.services.imports import import_job_run
 
 
 @queue.register("people.import")

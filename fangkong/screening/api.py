@@ -27,10 +27,12 @@ from fangkong.core.http import (
 )
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
-from fangkong.screening import areas, selectors, services
+from fangkong.screening import selectors
 from fangkong.screening.api_assistance import router as assistance_router
 from fangkong.screening.api_rules import router as rules_router
 from fangkong.screening.models import RiskArea, ScreeningRecord, Zone
+from fangkong.screening.services import areas
+from fangkong.screening.services import arrivals as services
 
 router = Router(tags=["screening"])
 router.add_router("/assistance-requests", assistance_router)

@@ -21,12 +21,14 @@ from fangkong.core.http import (
     actor_of,
     get_scoped_or_404,
     page_slice,
+    row_error_page,
     scoped,
     xlsx_response,
 )
-from fangkong.screening import assistance, selectors
 from fangkong.screening import assistance_layout as layout
+from fangkong.screening import selectors
 from fangkong.screening.models import AssistanceItem, AssistanceRequest
+from fangkong.screening.services import assistance
 
 router = Router(tags=["screening-assistance"])
 
@@ -227,17 +229,7 @@ def request_errors(
     actor = actor_of(request)
     found = get_scoped_or_404(selectors.assistance_request_list(actor=actor), pk=request_id)
     qs = selectors.assistance_error_list(actor=actor, request_id=found.pk)
-    count, page, size, rows = page_slice(qs, page=page, page_size=page_size, max_size=1000)
-    results = [
-        {
-            "row": e.row,
-            "field": e.field,
-            "field_label": layout.field_label(e.field),
-            "reason": e.reason,
-        }
-        for e in rows
-    ]
-    return {"count": count, "page": page, "page_size": size, "results": results}
+    return row_error_page(qs, page=page, page_size=page_size, field_label=layout.field_label)
 
 
 @router.get("/{uuid:request_id}/errors.xlsx")

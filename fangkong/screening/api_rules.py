@@ -11,8 +11,9 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from fangkong.core.http import ErrorOut, actor_of, get_scoped_or_404, scoped
-from fangkong.screening import rules, selectors
+from fangkong.screening import selectors
 from fangkong.screening.models import ClassificationRule
+from fangkong.screening.services import rules
 
 router = Router(tags=["screening"])
 

@@ -12,14 +12,14 @@ class ScreeningConfig(AppConfig):
 
         register_kind(
             "assistance",
-            handler="fangkong.screening.assistance.assistance_job",
+            handler="fangkong.screening.services.assistance.assistance_job",
             title=_("Assistance list import"),
             template="screening/_assistance_job_result.html",
             back="screening:assistance_list",
         )
         register_kind(
             "risk_areas",
-            handler="fangkong.screening.areas.risk_areas_job",
+            handler="fangkong.screening.services.areas.risk_areas_job",
             title=_("Risk-area list import"),
             template="screening/_risk_areas_job_result.html",
             back="screening:risk_areas",

@@ -28,9 +28,9 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.permissions import allowed
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.people.measures import measure_phases
 from fangkong.people.measures_models import MeasureKind
-from fangkong.screening import selectors, services
+from fangkong.people.services.measures import measure_phases
+from fangkong.screening import selectors
 from fangkong.screening.forms import (
     InboxFilterForm,
     RejectForm,
@@ -38,6 +38,7 @@ from fangkong.screening.forms import (
     TokenLookupForm,
 )
 from fangkong.screening.models import ScreeningRecord, ScreeningSource, ScreeningStatus
+from fangkong.screening.services import arrivals as services
 
 PAGE_SIZE = 50
 

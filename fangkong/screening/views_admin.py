@@ -30,9 +30,8 @@ from fangkong.core.http import (
 from fangkong.core.middleware import client_ip
 from fangkong.core.models import RegionLevel
 from fangkong.core.permissions import allowed, authorize
-from fangkong.screening import areas, assistance, selectors
 from fangkong.screening import assistance_layout as layout
-from fangkong.screening import rules as rule_table
+from fangkong.screening import selectors
 from fangkong.screening.forms import (
     AssistanceUploadForm,
     RiskAreaFilterForm,
@@ -42,6 +41,8 @@ from fangkong.screening.forms import (
     ZoneForm,
 )
 from fangkong.screening.models import RiskArea
+from fangkong.screening.services import areas, assistance
+from fangkong.screening.services import rules as rule_table
 
 AREA_PAGE = 100
 ERRORS_SHOWN = 200

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_http_methods
 from fangkong.core.http import form_error, public
 from fangkong.core.middleware import client_ip
 from fangkong.core.validators import FieldError
-from fangkong.screening import services
 from fangkong.screening.forms import SelfDeclarationForm
 from fangkong.screening.models import ScreeningRecord, ScreeningSource
+from fangkong.screening.services import arrivals as services
 
 
 def qr_svg(token: str) -> str:

@@ -29,12 +29,13 @@ from fangkong.core.http import (
     xlsx_response,
 )
 from fangkong.core.middleware import client_ip
-from fangkong.people.selectors import person_get_qs
-from fangkong.tracing import selectors, services
+from fangkong.people.selectors.persons import person_get_qs
+from fangkong.tracing import selectors
 from fangkong.tracing.chain import chain_graph
 from fangkong.tracing.export import assistance_export
-from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseContact, Exposure, Investigation
+from fangkong.tracing.services import cases as services
+from fangkong.tracing.services.generations import case_compute_generations
 
 router = Router(tags=["tracing"])
 

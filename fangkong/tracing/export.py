@@ -26,7 +26,7 @@ from fangkong.core.validators import FieldError
 from fangkong.screening.assistance_layout import layout_workbook
 from fangkong.tracing.models import Case, CaseContact, Exposure, TraceStatus
 from fangkong.tracing.selectors import elsewhere_contacts
-from fangkong.tracing.services import ENTERED_PURPOSE
+from fangkong.tracing.services.cases import ENTERED_PURPOSE
 
 # The list goes to another jurisdiction's importer, which reads these terms whatever language
 # our operator's screen is in, so they are data rather than interface text.

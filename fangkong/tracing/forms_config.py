@@ -13,8 +13,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from fangkong.people.measures import MAX_EXTENSION_DAYS
 from fangkong.people.measures_models import DiseaseProfile, MeasureKind, MeasurePlan
+from fangkong.people.services.measures import MAX_EXTENSION_DAYS
 
 GENERATION_FIELDS = 5  # plan selects shown; a profile may trace fewer generations
 PHASE_ROWS = 4

@@ -30,9 +30,9 @@ from django.utils import timezone
 from fangkong.core.models import User
 from fangkong.core.scoping import scope_of, unscoped
 from fangkong.core.selectors import under_region_code
-from fangkong.people import selectors as people_selectors
 from fangkong.people.measures_models import IN_FORCE_STATES
 from fangkong.people.models import ControlMeasure, Person
+from fangkong.people.selectors import persons as people_selectors
 from fangkong.tracing.models import Case, CaseContact, Exposure, Investigation, TraceStatus
 
 TRACED_GENERATIONS = 2  # the investigation deadline covers close and secondary contacts

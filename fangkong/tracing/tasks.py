@@ -5,8 +5,8 @@ from __future__ import annotations
 from django_tasks import task
 
 from fangkong.core import queue
-from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseStatus
+from fangkong.tracing.services.generations import case_compute_generations
 
 
 @queue.register("tracing.generations")

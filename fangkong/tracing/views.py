@@ -24,10 +24,11 @@ from fangkong.core.http import (
 from fangkong.core.middleware import client_ip
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
-from fangkong.tracing import selectors, services
+from fangkong.tracing import selectors
 from fangkong.tracing.chain import chain_graph
 from fangkong.tracing.export import assistance_export
 from fangkong.tracing.models import Case, CaseStatus
+from fangkong.tracing.services import cases as services
 from fangkong.tracing.views_page import case_of, case_page_context, may_act
 
 PAGE_SIZE = 50

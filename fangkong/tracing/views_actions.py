@@ -36,13 +36,15 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
-from fangkong.people import measures, measures_selectors
 from fangkong.people.models import Person
-from fangkong.people.selectors import person_get_qs
-from fangkong.tracing import selectors, services
+from fangkong.people.selectors import measures as measures_selectors
+from fangkong.people.selectors.persons import person_get_qs
+from fangkong.people.services import measures
+from fangkong.tracing import selectors
 from fangkong.tracing.forms import CaseReportForm, CaseStatusForm, ExposureForm, TraceForm
-from fangkong.tracing.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.models import Case, CaseContact
+from fangkong.tracing.services import cases as services
+from fangkong.tracing.services.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.views_page import (
     case_flags,
     case_of,

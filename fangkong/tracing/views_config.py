@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.core.http import DOMAIN_ERRORS, actor_of, form_refused, scoped
 from fangkong.core.models import User
 from fangkong.core.permissions import allowed
-from fangkong.people import measures_plans
-from fangkong.people import measures_selectors as selectors
 from fangkong.people.measures_models import DiseaseProfile, MeasureKind, MeasurePlan
+from fangkong.people.selectors import measures as selectors
+from fangkong.people.services import measure_plans
 from fangkong.tracing.forms_config import GENERATION_FIELDS, PlanForm, ProfileForm
 
 
@@ -122,7 +122,7 @@ def profile_save(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _config_page(request, form=form, status=422)
     try:
-        measures_plans.disease_profile_update(actor=actor, profile=profile, changes=form.changes())
+        measure_plans.disease_profile_update(actor=actor, profile=profile, changes=form.changes())
     except DOMAIN_ERRORS as exc:
         return _config_page(request, form=form, status=form_refused(form, exc))
     messages.success(request, _("The disease profile was saved; it applies from now on."))
@@ -156,7 +156,7 @@ def plan_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
             form.add_error("key", _("a plan with this key already exists"))
         else:
             try:
-                saved = measures_plans.measure_plan_save(
+                saved = measure_plans.measure_plan_save(
                     actor=actor,
                     key=plan.key if plan else new_key,
                     name=form.cleaned_data["name"],

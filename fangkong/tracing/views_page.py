@@ -12,10 +12,11 @@ from fangkong.core.http import actor_of, get_scoped_or_404
 from fangkong.core.models import User
 from fangkong.core.permissions import allowed
 from fangkong.core.vault import mask_name
-from fangkong.people.measures import active_profile
-from fangkong.tracing import selectors, services
+from fangkong.people.services.measures import active_profile
+from fangkong.tracing import selectors
 from fangkong.tracing.forms import ExposureForm, new_person_regions
 from fangkong.tracing.models import CASE_STATUSES, Case, CaseKind, CaseStatus
+from fangkong.tracing.services import cases as services
 
 TREE_LIMIT = 2000  # the tree lists this many contacts; the API pages through the rest
 EXPOSURES_SHOWN = 200

@@ -105,7 +105,7 @@ def test_people_list_filter_and_reveal(page: Any, live_server: Any, city: City) 
 
 
 def _plain_id(person: Any) -> str:
-    from fangkong.people.services import _decrypt_fields
+    from fangkong.people.services.persons import _decrypt_fields
 
     return _decrypt_fields(person, ["id_number"])["id_number"]
 

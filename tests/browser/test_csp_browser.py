@@ -9,8 +9,8 @@ import pytest
 
 from fangkong.core.models import Role
 from fangkong.masstesting.models import Campaign, CampaignStatus
-from fangkong.screening import assistance
 from fangkong.screening.assistance_layout import COLUMNS
+from fangkong.screening.services import assistance
 from fangkong.tracing.models import Case
 from tests.browser.conftest import City, login
 from tests.factories import UserFactory

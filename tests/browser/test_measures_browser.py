@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from fangkong.people import measures, measures_results
 from fangkong.people.measures_models import ControlMeasure
+from fangkong.people.services import measure_results, measures
 from tests.browser.conftest import City, login, shot
 from tests.factories import UserFactory
 from tests.factories.measures import ensure_default_plans, in_force, propose
@@ -29,15 +29,15 @@ def _under_control(city: City) -> dict[str, ControlMeasure]:
 
     late_release = in_force(p[0], op, "home_quarantine_7", start=ago(8))  # ended yesterday
     for day in (ago(8), ago(5), ago(2)):
-        measures_results.measure_record_test(measure=late_release, on=day, result="negative")
+        measure_results.measure_record_test(measure=late_release, on=day, result="negative")
     late_test = in_force(p[1], op, "centralised_7_home_3", start=ago(3))  # no results at all
     on_track = in_force(p[2], op, "centralised_7_home_3", start=ago(8))
     for day in measures.test_days_for(on_track.start_date, [1, 2, 3, 5, 7], today):
-        measures_results.measure_record_test(measure=on_track, on=day, result="negative")
+        measure_results.measure_record_test(measure=on_track, on=day, result="negative")
     in_force(p[3], op, "home_monitoring_7", start=today)
     in_force(p[4], op, "tests_3_in_3", start=today)
     extended = in_force(p[5], op, "home_quarantine_7", start=ago(2))
-    measures_results.measure_record_test(measure=extended, on=ago(2), result="negative")
+    measure_results.measure_record_test(measure=extended, on=ago(2), result="negative")
     measures.measure_extend(actor=op, measure=extended, days=3, reason="同住人员核酸阳性")
     propose(p[6], "home_quarantine_7", start=today, source_type="screening")
     # someone in the sibling town, who must not appear

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from fangkong.screening import services
 from fangkong.screening.models import ScreeningRecord
+from fangkong.screening.services import arrivals as services
 from tests.browser.conftest import City, login, shot
 from tests.factories import UserFactory, make_resident_id
 from tests.factories.screening import ensure_default_rules, make_area, screening_data

@@ -12,11 +12,11 @@ import pytest
 from django.utils import timezone
 
 from fangkong.core import vault
-from fangkong.people.measures import active_profile, measure_start
 from fangkong.people.models import Person
-from fangkong.people.services import ID_PURPOSE
-from fangkong.tracing.generations import case_compute_generations
+from fangkong.people.services.measures import active_profile, measure_start
+from fangkong.people.services.persons import ID_PURPOSE
 from fangkong.tracing.models import Case, CaseContact, Exposure
+from fangkong.tracing.services.generations import case_compute_generations
 from tests.browser.conftest import City, login, shot
 from tests.factories import UserFactory, make_resident_id
 from tests.factories.tracing import build_scenario, confirmed_case

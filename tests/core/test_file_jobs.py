@@ -14,8 +14,8 @@ from fangkong.core.filejobs import file_job_run
 from fangkong.core.models import AuditEvent, FileJob, User
 from fangkong.masstesting.lab.sheets import results_xlsx_submit
 from fangkong.masstesting.models import ResultBatch
-from fangkong.screening import assistance
 from fangkong.screening.models import AssistanceRequest
+from fangkong.screening.services import assistance
 from tests.factories import Tree
 from tests.factories.masstesting import MassTestingSetup, campaign_setup
 from tests.factories.screening import ensure_default_rules, resident_ids, sheet_bytes

@@ -31,17 +31,21 @@ def test_request_modules_are_picked_by_name() -> None:
         "fangkong.core.http",
     ):
         assert is_request_module(name), name
-    for name in ("fangkong.people.services", "fangkong.tracing.selectors", "fangkong.core.errors"):
+    for name in (
+        "fangkong.people.services.persons",
+        "fangkong.tracing.selectors",
+        "fangkong.core.errors",
+    ):
         assert not is_request_module(name), name
 
 
 def test_an_inward_import_and_an_engine_break_the_contract() -> None:
-    kept = _graph(("fangkong.people.api", "fangkong.people.services"))
+    kept = _graph(("fangkong.people.api", "fangkong.people.services.persons"))
     assert _contract().check(kept, verbose=False).kept
-    inward = _graph(("fangkong.people.services", "fangkong.people.views_admin"))
+    inward = _graph(("fangkong.people.services.persons", "fangkong.people.views_admin"))
     check = _contract().check(inward, verbose=False)
     assert not check.kept and check.metadata["inward"] == [
-        "fangkong.people.services -> fangkong.people.views_admin (l.3)"
+        "fangkong.people.services.persons -> fangkong.people.views_admin (l.3)"
     ]
     engine = _graph(("fangkong.masstesting.board.views", "duckdb"))
     check = _contract().check(engine, verbose=False)

@@ -48,7 +48,7 @@ def test_request_layer_evaluating_an_unscoped_queryset_fails_loudly(tree: Any, h
 
 @pytest.mark.parametrize(
     "module",
-    ["fangkong.people.api", "fangkong.people.views.persons", "fangkong.people.selectors",
+    ["fangkong.people.api", "fangkong.people.views.persons", "fangkong.people.selectors.persons",
      "fangkong.masstesting.lab.api", "fangkong.core.templatetags.fangkong"],
 )  # fmt: skip
 def test_every_request_layer_module_is_guarded(tree: Any, module: str) -> None:
@@ -75,7 +75,7 @@ def test_scoped_querysets_related_rows_and_named_escapes_pass(tree: Any) -> None
 
 def test_services_are_not_the_request_layer(tree: Any) -> None:
     make_person(tree.community_a1)
-    service = _request_layer(EVALUATIONS["count"], "fangkong.people.services")
+    service = _request_layer(EVALUATIONS["count"], "fangkong.people.services.persons")
     with scope_guard():
         assert service(Person.objects.all()) == 1
 

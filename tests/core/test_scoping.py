@@ -267,7 +267,7 @@ def test_region_list_query_count_does_not_grow(
 def test_import_jobs_are_personal_data(tree: Tree, users: dict[str, User]) -> None:
     """A job is a list of named people: roles without personal data must not see it."""
     from fangkong.people.models import ImportJob
-    from fangkong.people.selectors import import_job_list
+    from fangkong.people.selectors.persons import import_job_list
 
     job = ImportJob.objects.create(
         created_by=users["town_a1"],

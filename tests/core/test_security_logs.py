@@ -99,10 +99,10 @@ def test_person_flows_log_no_personal_data(
     _assert_clean(every_log_record, without_birth_dates(record.secrets))
 
 
-_IMPORTING = importlib.util.find_spec("fangkong.people.importing") is not None
+_IMPORTING = importlib.util.find_spec("fangkong.people.services.imports") is not None
 
 
-@pytest.mark.skipif(not _IMPORTING, reason="fangkong.people.importing is not there yet")
+@pytest.mark.skipif(not _IMPORTING, reason="fangkong.people.services.imports is not there yet")
 def test_import_with_bad_rows_logs_no_personal_data(
     tree: Tree,
     users: dict[str, User],
@@ -110,7 +110,7 @@ def test_import_with_bad_rows_logs_no_personal_data(
     settings: Any,
     tmp_path: Any,
 ) -> None:
-    from fangkong.people import importing
+    from fangkong.people.services import imports as importing
 
     settings.DATA_DIR = tmp_path
     good, bad = make_resident_id(), make_resident_id()

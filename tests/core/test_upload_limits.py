@@ -198,8 +198,8 @@ def test_a_zip_bomb_is_refused_before_it_is_opened(
 def test_a_person_list_over_the_row_cap_fails_before_any_row(
     tree: Tree, users: dict[str, User], settings: Any, data_dir: Path
 ) -> None:
-    from fangkong.people.importing import import_job_create, import_job_run
     from fangkong.people.models import ImportStatus, Person
+    from fangkong.people.services.imports import import_job_create, import_job_run
 
     settings.IMPORT_MAX_ROWS = 5
     lines = ["姓名,证件号码,社区"] + [
@@ -222,7 +222,7 @@ def test_a_synchronous_import_has_a_lower_row_cap(
     """Only the CLI reads a list in its own process, under the lower cap; the same list
     uploaded through the API goes to the worker, which has the import cap."""
     from fangkong.core.validators import FieldError
-    from fangkong.screening.areas import risk_areas_import
+    from fangkong.screening.services.areas import risk_areas_import
 
     settings.SYNC_IMPORT_MAX_ROWS = 3
     lines = "地区代码,风险等级\n" + "".join(f"11010{i},高\n" for i in range(6))

@@ -12,8 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fangkong.people.models import ImportJob, ImportStatus
-from fangkong.screening import assistance
 from fangkong.screening.models import AssistanceRequest
+from fangkong.screening.services import assistance
 from tests.core.test_upload_limits import in_a_week
 from tests.factories import Tree
 from tests.factories.screening import ensure_default_rules, resident_ids, sheet_bytes
@@ -147,7 +147,7 @@ def test_purge_deletes_lists_no_job_needs(
     from django.core.management import call_command
 
     from fangkong.core.models import AuditEvent
-    from fangkong.people.importing import import_job_create
+    from fangkong.people.services.imports import import_job_create
 
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}

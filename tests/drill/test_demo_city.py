@@ -46,9 +46,9 @@ from fangkong.drill.services import (
     demo_accounts_ensure,
 )
 from fangkong.people.measures_models import ControlMeasure, MeasureState
-from fangkong.people.measures_selectors import measure_list
 from fangkong.people.models import Person
-from fangkong.people.services import ADDRESS_PURPOSE, ID_PURPOSE, PHONE_PURPOSE
+from fangkong.people.selectors.measures import measure_list
+from fangkong.people.services.persons import ADDRESS_PURPOSE, ID_PURPOSE, PHONE_PURPOSE
 from fangkong.screening.models import RiskArea, ScreeningRecord, ScreeningSource, Zone
 from fangkong.screening.selectors import (
     risk_area_list,
@@ -59,7 +59,7 @@ from fangkong.screening.selectors import (
 from fangkong.serving.checks import production_start_problems
 from fangkong.tracing.models import Case, CaseContact, Exposure
 from fangkong.tracing.selectors import case_list, investigation_list
-from fangkong.tracing.services import case_create
+from fangkong.tracing.services.cases import case_create
 from tests.conftest import FAST_HASHERS
 
 pytestmark = pytest.mark.django_db

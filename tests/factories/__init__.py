@@ -11,7 +11,7 @@ from stdnum.cn import ric
 
 from fangkong.core.models import Institution, Region, RegionLevel, Role, User
 from fangkong.people.models import Person
-from fangkong.people.services import person_build, person_validate
+from fangkong.people.services.persons import person_build, person_validate
 
 PASSWORD = "correct-horse-battery-9"
 

@@ -9,9 +9,9 @@ import itertools
 from django.apps import apps
 
 from fangkong.core.models import User
-from fangkong.people import measures
 from fangkong.people.measures_models import ControlMeasure, MeasurePlan
 from fangkong.people.models import Person
+from fangkong.people.services import measures
 
 _seq = itertools.count(1)
 

@@ -14,8 +14,8 @@ import openpyxl
 from django.apps import apps
 
 from fangkong.core.models import Region, User
-from fangkong.screening import services
 from fangkong.screening.models import RiskArea, ScreeningRecord
+from fangkong.screening.services import arrivals as services
 from tests.factories import make_resident_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -16,9 +16,9 @@ from stdnum.cn import ric
 
 from fangkong.core.models import Region, User
 from fangkong.people.models import Person
-from fangkong.people.services import person_build, person_validate
+from fangkong.people.services.persons import person_build, person_validate
 from fangkong.tracing.models import Case, Exposure
-from fangkong.tracing.services import case_create
+from fangkong.tracing.services.cases import case_create
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"

@@ -31,13 +31,13 @@ from fangkong.masstesting.planning.services import team_create
 from fangkong.masstesting.results.services.resolve import pools_resolve
 from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
-from fangkong.people.importing import import_job_create
-from fangkong.screening import areas, assistance
+from fangkong.people.services.imports import import_job_create
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ClassificationRule
-from fangkong.tracing.generations import case_compute_generations
+from fangkong.screening.services import areas, assistance
 from fangkong.tracing.models import CaseContact
-from fangkong.tracing.services import exposures_record
+from fangkong.tracing.services.cases import exposures_record
+from fangkong.tracing.services.generations import case_compute_generations
 from tests.factories import Tree, UserFactory, build_tree, make_person
 from tests.factories.masstesting import campaign_setup
 from tests.factories.measures import ensure_default_plans, propose

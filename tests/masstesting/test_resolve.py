@@ -183,7 +183,7 @@ def test_recheck_of_person_under_control_records_the_single_result(
 def test_existing_case_is_not_proposed_again(
     mt: MassTestingSetup, tree: Tree, users: dict[str, User], settings: Any
 ) -> None:
-    from fangkong.tracing.services import case_create
+    from fangkong.tracing.services.cases import case_create
 
     pool = resulted_pools(mt.point, tree.grid_a1, tubes=1, result="positive")
     pools_resolve(tube_ids=ids(pool))

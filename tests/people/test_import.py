@@ -24,9 +24,9 @@ from fangkong.core.http import Forbidden
 from fangkong.core.models import AuditEvent, User
 from fangkong.core.validators import FieldError
 from fangkong.people.bulk import person_insert_values, person_values
-from fangkong.people.importing import import_job_create, import_job_run
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
-from fangkong.people.services import ID_PURPOSE, person_build, person_validate
+from fangkong.people.services.imports import import_job_create, import_job_run
+from fangkong.people.services.persons import ID_PURPOSE, person_build, person_validate
 from fangkong.people.sheets import open_table
 from tests.factories import Tree, make_resident_id
 
@@ -442,7 +442,7 @@ def _without_dimension(content: bytes) -> bytes:
 def test_progress_total_without_declared_dimension(
     tree: Tree, users: dict[str, User], monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("fangkong.people.importing.CHUNK_ROWS", 25)
+    monkeypatch.setattr("fangkong.people.services.imports.CHUNK_ROWS", 25)
     rows = [_good_row(i, tree) for i in range(120)]
     content = _without_dimension(xlsx_bytes(HEADER_ZH, rows))
     seen: list[tuple[int, int]] = []

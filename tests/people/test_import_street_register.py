@@ -15,8 +15,8 @@ from django.core.management import call_command
 from fangkong.core.models import User
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import is_signature_line
-from fangkong.people.importing import import_job_create, import_job_run
 from fangkong.people.models import ImportJob, ImportRowError, ImportStatus, Person
+from fangkong.people.services.imports import import_job_create, import_job_run
 from tests.clients import page_client
 from tests.factories import Tree, make_resident_id
 

@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import AuditEvent, Institution, User
 from fangkong.core.validators import FieldError
-from fangkong.people import measures, measures_plans, measures_results
-from fangkong.people.measures import MeasureTransitionError
 from fangkong.people.measures_models import ControlMeasure, MeasureEvent, MeasureTest
+from fangkong.people.services import measure_plans, measure_results, measures
+from fangkong.people.services.measures import MeasureTransitionError
 from tests.factories import make_person
 from tests.factories.measures import in_force, plan, propose
 
@@ -265,15 +265,15 @@ def test_release_dates(clock: Any, person: Any, op: User) -> None:
 
 def test_record_test_is_idempotent(clock: Any, person: Any, op: User) -> None:
     m = in_force(person, op, start=TODAY)
-    t1 = measures_results.measure_record_test(measure=m, on=TODAY, result="negative")
-    t2 = measures_results.measure_record_test(measure=m, on=TODAY, result="negative")
+    t1 = measure_results.measure_record_test(measure=m, on=TODAY, result="negative")
+    t2 = measure_results.measure_record_test(measure=m, on=TODAY, result="negative")
     assert t1.pk == t2.pk and t2.planned
     assert MeasureTest.objects.filter(measure=m).count() == 6
     assert AuditEvent.objects.filter(action="measure.test_result").count() == 1
-    extra = measures_results.measure_record_test(measure=m, on=d(3), result="negative")
+    extra = measure_results.measure_record_test(measure=m, on=d(3), result="negative")
     assert not extra.planned
     with pytest.raises(FieldError):
-        measures_results.measure_record_test(measure=m, on=TODAY, result="")
+        measure_results.measure_record_test(measure=m, on=TODAY, result="")
 
 
 def test_site_assignment(clock: Any, person: Any, op: User, tree: Any) -> None:
@@ -300,10 +300,10 @@ def test_roles_without_personal_data_cannot_act(clock: Any, person: Any, users: 
 
 def test_configuration_is_for_the_command_office(db: Any, users: Any) -> None:
     with pytest.raises(Forbidden):
-        measures_plans.measure_plan_save(
+        measure_plans.measure_plan_save(
             actor=users["town_a1"], key="x", name="x", phases=[], test_offsets=[]
         )
-    p = measures_plans.measure_plan_save(
+    p = measure_plans.measure_plan_save(
         actor=users["city"],
         key="home_quarantine_14",
         name="居家隔离14天",
@@ -312,7 +312,7 @@ def test_configuration_is_for_the_command_office(db: Any, users: Any) -> None:
     )
     assert p.test_offsets == [1, 7, 14] and p.total_days == 14
     with pytest.raises(FieldError):
-        measures_plans.measure_plan_save(
+        measure_plans.measure_plan_save(
             actor=users["city"],
             key="bad",
             name="bad",
@@ -320,11 +320,11 @@ def test_configuration_is_for_the_command_office(db: Any, users: Any) -> None:
             test_offsets=[4],
         )
     profile = measures.active_profile()
-    measures_plans.disease_profile_update(
+    measure_plans.disease_profile_update(
         actor=users["city"], profile=profile, changes={"generation_plans": {"1": p.key}}
     )
     assert measures.plan_for_generation(profile=profile, generation=1) == plan(p.key)
     with pytest.raises(FieldError):
-        measures_plans.disease_profile_update(
+        measure_plans.disease_profile_update(
             actor=users["city"], profile=profile, changes={"generation_plans": {"9": p.key}}
         )

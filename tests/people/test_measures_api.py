@@ -10,8 +10,8 @@ import pytest
 import time_machine
 
 from fangkong.core.models import Institution
-from fangkong.people import measures, measures_results
 from fangkong.people.measures_models import ControlMeasure
+from fangkong.people.services import measure_results, measures
 from tests.factories import make_person
 from tests.factories.measures import in_force, propose
 
@@ -162,7 +162,7 @@ def test_list_filters_and_overdue_at_query_time(
     assert ids(overdue="any") == set()
     # tomorrow, today's test days have passed without a result
     for m in (seven_three, home):
-        measures_results.measure_record_test(measure=m, on=TODAY, result="negative")
+        measure_results.measure_record_test(measure=m, on=TODAY, result="negative")
     clock.shift(dt.timedelta(days=1))
     assert ids(overdue="test") == set()
     clock.shift(dt.timedelta(days=1))

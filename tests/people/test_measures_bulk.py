@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 
 from fangkong.core.models import AuditEvent, User
 from fangkong.core.validators import FieldError
-from fangkong.people import measures
-from fangkong.people.measures import Proposal, measure_propose_many
 from fangkong.people.measures_models import ControlMeasure, MeasureEvent, MeasurePlan, MeasureTest
 from fangkong.people.models import Person
+from fangkong.people.services import measures
+from fangkong.people.services.measures import Proposal, measure_propose_many
 from tests.factories import Tree
 from tests.factories.measures import in_force, plan, propose
 from tests.factories.tracing import bulk_persons

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 
 from fangkong.core.models import AuditEvent
-from fangkong.people import measures
-from fangkong.people.measures import Proposal, measure_propose_many
 from fangkong.people.measures_models import ControlMeasure, MeasureEvent, MeasureTest
+from fangkong.people.services import measures
+from fangkong.people.services.measures import Proposal, measure_propose_many
 from tests.factories import build_tree
 from tests.factories.measures import plan
 from tests.factories.tracing import bulk_persons

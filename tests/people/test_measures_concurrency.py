@@ -11,8 +11,8 @@ import pytest
 from django.db import connection, connections
 
 from fangkong.core.models import Role
-from fangkong.people import measures
 from fangkong.people.measures_models import ControlMeasure
+from fangkong.people.services import measures
 from tests.factories import UserFactory, build_tree, make_person
 from tests.factories.measures import plan, propose
 

@@ -14,7 +14,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fangkong.core.models import AuditEvent, User
 from fangkong.people.models import Person
-from fangkong.screening import assistance
 from fangkong.screening.assistance_layout import COLUMNS, layout_workbook, map_header
 from fangkong.screening.models import (
     AssistanceItem,
@@ -22,6 +21,7 @@ from fangkong.screening.models import (
     AssistanceRowError,
     ScreeningRecord,
 )
+from fangkong.screening.services import assistance
 from tests.factories import Tree, make_person
 from tests.factories.screening import ensure_default_rules, local, resident_ids, sheet_bytes
 
@@ -306,7 +306,7 @@ def test_layout_round_trip(tree: Tree, users: dict[str, User], frozen: Any) -> N
 def test_confirming_an_assistance_record_uses_its_person(
     tree: Tree, users: dict[str, User], frozen: Any
 ) -> None:
-    from fangkong.screening import services
+    from fangkong.screening.services import arrivals as services
 
     content = sheet_bytes(HEADER, [["甲", resident_ids(1)[0], "", "", "", "", "东一社区", "", ""]])
     _import(users["city"], content)

@@ -11,10 +11,10 @@ import time_machine
 from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import AuditEvent, User
 from fangkong.core.validators import FieldError
-from fangkong.screening import assistance
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import AssistanceItem, AssistanceRequest, ScreeningRecord
-from fangkong.screening.services import screening_reject
+from fangkong.screening.services import assistance
+from fangkong.screening.services.arrivals import screening_reject
 from tests.clients import page_client
 from tests.factories import Tree, make_person
 from tests.factories.screening import ensure_default_rules, local, resident_ids, sheet_bytes

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from fangkong.core.http import Conflict, Forbidden
 from fangkong.core.models import User
 from fangkong.core.validators import FieldError
-from fangkong.screening import areas
 from fangkong.screening.models import RiskArea, Zone
+from fangkong.screening.services import areas
 from tests.factories import Tree
 from tests.factories.screening import ensure_default_rules, local, make_area, sheet_bytes
 

@@ -14,8 +14,9 @@ from fangkong.core.models import AuditEvent, User
 from fangkong.core.validators import FieldError
 from fangkong.people.measures_models import ControlMeasure, MeasurePlan
 from fangkong.people.models import Person
-from fangkong.screening import rules, services
 from fangkong.screening.models import ClassificationRule, ScreeningStatus
+from fangkong.screening.services import arrivals as services
+from fangkong.screening.services import rules
 from tests.factories import Tree, make_person, make_resident_id
 from tests.factories.screening import ensure_default_rules, local, make_area, make_screening
 

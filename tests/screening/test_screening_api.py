@@ -153,7 +153,7 @@ def test_screening_list_query_count(
     for i in range(6):
         record = make_screening(users["town_a1"], tree.community_a1, origin_code="310115")
         if i % 2:
-            from fangkong.screening.services import screening_confirm
+            from fangkong.screening.services.arrivals import screening_confirm
 
             screening_confirm(actor=users["town_a1"], record=record)
     client = api_as("town_a1")

@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from fangkong.core.http import Conflict
 from fangkong.core.models import AuditEvent, User
-from fangkong.people.importing import import_job_create, import_job_run
 from fangkong.people.measures_models import ControlMeasure
 from fangkong.people.models import ImportStatus
-from fangkong.screening import assistance
-from fangkong.screening import services as screening_services
+from fangkong.people.services.imports import import_job_create, import_job_run
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ScreeningRecord
+from fangkong.screening.services import arrivals as screening_services
+from fangkong.screening.services import assistance
 from fangkong.tracing.models import Exposure
 from tests.clients import page_client
 from tests.factories import Tree, make_person, make_resident_id

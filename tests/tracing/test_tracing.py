@@ -17,18 +17,18 @@ from django.utils import timezone
 
 from fangkong.core.models import AuditEvent, User
 from fangkong.core.validators import FieldError
-from fangkong.people.measures import active_profile, measure_propose, measure_start
 from fangkong.people.models import ControlMeasure, MeasureEvent, MeasurePlan
+from fangkong.people.services.measures import active_profile, measure_propose, measure_start
 from fangkong.tracing import selectors
-from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseContact, Exposure, Investigation
-from fangkong.tracing.services import (
+from fangkong.tracing.services.cases import (
     case_create,
     case_update,
     contact_set_trace,
     investigation_close,
     investigation_mark_traced,
 )
+from fangkong.tracing.services.generations import case_compute_generations
 from tests.factories import Tree
 from tests.factories.tracing import Scenario, build_scenario, bulk_persons, confirmed_case, link
 

@@ -12,9 +12,9 @@ from django.utils import timezone, translation
 
 from fangkong.core.models import AuditEvent, User
 from fangkong.people.models import ControlMeasure, Person
-from fangkong.tracing.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.models import Case, CaseContact, Exposure
-from fangkong.tracing.services import case_create
+from fangkong.tracing.services.cases import case_create
+from fangkong.tracing.services.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.views_actions import result_message
 from tests.clients import page_client, zh
 from tests.factories import Tree, make_person, make_resident_id
@@ -64,7 +64,7 @@ def test_report_a_case_from_the_ui(tree: Tree, users: dict[str, User]) -> None:
     assert found.status_code == 200 and f'value="{person.pk}"' in found.content.decode()
     assert "欧阳明" in found.content.decode() and person.id_number_mask in found.content.decode()
     number = Person.objects.get(pk=person.pk)
-    from fangkong.people.services import _decrypt_fields
+    from fangkong.people.services.persons import _decrypt_fields
 
     plain = _decrypt_fields(number, ["id_number"])["id_number"]
     by_id = client.post("/tracing/cases/new/", {"action": "search", "q": plain}, headers=HTMX)

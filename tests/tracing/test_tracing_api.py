@@ -18,7 +18,7 @@ from fangkong.core import vault
 from fangkong.core.models import AuditEvent, Role, User
 from fangkong.core.services import api_token_issue
 from fangkong.people.models import ControlMeasure, Person
-from fangkong.people.services import ID_PURPOSE
+from fangkong.people.services.persons import ID_PURPOSE
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.tracing.models import Case, CaseContact, Exposure
 from tests.clients import ApiClient

@@ -11,8 +11,8 @@ from django.db import connection
 from fangkong.core.models import AuditEvent, User
 from fangkong.people.measures_models import MeasureTest
 from fangkong.people.models import ControlMeasure, MeasureEvent
-from fangkong.tracing.generations import case_compute_generations
 from fangkong.tracing.models import Case, CaseContact
+from fangkong.tracing.services.generations import case_compute_generations
 from tests.factories import Tree
 from tests.factories.tracing import build_scenario, confirmed_case
 

@@ -10,8 +10,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from fangkong.core.models import AuditEvent, User
-from fangkong.people.measures import active_profile
 from fangkong.people.measures_models import MeasurePlan
+from fangkong.people.services.measures import active_profile
 from tests.clients import page_client, zh
 
 pytestmark = pytest.mark.django_db

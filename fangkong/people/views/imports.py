@@ -16,9 +16,10 @@ from fangkong.core.http import Forbidden, actor_of, get_scoped_or_404, scoped
 from fangkong.core.models import RegionLevel
 from fangkong.core.permissions import allowed
 from fangkong.core.validators import FieldError
-from fangkong.people import importing, selectors
 from fangkong.people.forms import ImportUploadForm
 from fangkong.people.models import ImportStatus
+from fangkong.people.selectors import persons as selectors
+from fangkong.people.services import imports as importing
 
 RECENT_JOBS = 20
 ERRORS_SHOWN = 100

@@ -32,8 +32,6 @@ from fangkong.core.models import User
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.people import measures
-from fangkong.people import measures_selectors as selectors
 from fangkong.people.forms_measures import ACTION_FORMS, MeasureFilterForm, ProposeForm
 from fangkong.people.measures_models import (
     IN_FORCE_STATES,
@@ -42,7 +40,9 @@ from fangkong.people.measures_models import (
     MeasureState,
 )
 from fangkong.people.models import Person
-from fangkong.people.selectors import person_get_qs
+from fangkong.people.selectors import measures as selectors
+from fangkong.people.selectors.persons import person_get_qs
+from fangkong.people.services import measures
 
 PAGE_SIZE = 50
 # ControlMeasure.source_type is a free code written by each app; these are the known ones

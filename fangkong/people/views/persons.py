@@ -25,9 +25,11 @@ from fangkong.core.middleware import client_ip
 from fangkong.core.permissions import allowed, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.people import search, selectors, services
+from fangkong.people import search
 from fangkong.people.forms import PersonFilterForm, PersonSearchForm, RevealForm
 from fangkong.people.panels import person_panels
+from fangkong.people.selectors import persons as selectors
+from fangkong.people.services import persons as services
 from fangkong.people.views.measures import person_control_context
 
 PAGE_SIZE = 50

@@ -11,8 +11,8 @@ from fangkong.core import selectors as core_selectors
 from fangkong.core.http import actor_of, scoped
 from fangkong.core.models import Role
 from fangkong.core.scoping import scope_of
-from fangkong.people import selectors as people_selectors
 from fangkong.people.models import KeyGroup
+from fangkong.people.selectors import persons as people_selectors
 
 RECENT_IMPORTS = 5
 # Roles whose whole job is one page start there: a sampler's phone opens on the scan page.

@@ -31,7 +31,7 @@ from fangkong.masstesting.results.status import (
     validity_of,
 )
 from fangkong.masstesting.sampling.services import codes
-from fangkong.people.selectors import person_get_qs
+from fangkong.people.selectors.persons import person_get_qs
 
 router = Router(tags=["masstesting"])
 

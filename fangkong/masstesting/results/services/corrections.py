@@ -23,7 +23,7 @@ from fangkong.masstesting.models import (
 )
 from fangkong.masstesting.results.services.resolve import POOL_TO_MEASURE
 from fangkong.people.measures_models import IN_FORCE_STATES, ControlMeasure
-from fangkong.people.measures_results import measure_tests_reset_many
+from fangkong.people.services.measure_results import measure_tests_reset_many
 
 
 def correction_follow_up(*, tube: Tube, old: str) -> dict[str, int]:

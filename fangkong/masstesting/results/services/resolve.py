@@ -40,10 +40,10 @@ from fangkong.masstesting.models import (
     TubeKind,
 )
 from fangkong.people.measures_models import IN_FORCE_STATES, ControlMeasure
-from fangkong.people.measures_results import measure_record_tests_many
 from fangkong.people.models import Person
+from fangkong.people.services.measure_results import measure_record_tests_many
 from fangkong.tracing.models import Case, CaseKind, CaseSource, CaseStatus
-from fangkong.tracing.services import case_create
+from fangkong.tracing.services.cases import case_create
 
 # SQLite binds at most 32,766 parameters (older builds 999); PostgreSQL takes one array.
 SQLITE_CHUNK = 900

@@ -33,7 +33,7 @@ from fangkong.masstesting.sampling.services.codes import (
     self_service_link_issue,
     self_service_link_revoke,
 )
-from fangkong.people.selectors import person_get_qs, person_list
+from fangkong.people.selectors.persons import person_get_qs, person_list
 
 CARDS_PER_PAGE = 10
 MAX_GRID_OPTIONS = 2000

@@ -14,13 +14,13 @@ from rich.table import Table
 from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden
 from fangkong.core.validators import FieldError
-from fangkong.people.importing import (
+from fangkong.people.models import ImportJob, ImportStatus
+from fangkong.people.services.imports import (
     ImportProgress,
     import_errors_xlsx,
     import_job_create,
     import_job_run,
 )
-from fangkong.people.models import ImportJob, ImportStatus
 
 
 class Command(BaseCommand):

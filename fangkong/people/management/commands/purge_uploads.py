@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from fangkong.people.importing import uploads_purge
+from fangkong.people.services.imports import uploads_purge
 
 
 class Command(BaseCommand):

@@ -16,7 +16,11 @@ from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden
 from fangkong.core.validators import FieldError
 from fangkong.screening import selectors
-from fangkong.screening.assistance import RequestInfo, assistance_errors_xlsx, assistance_import
+from fangkong.screening.services.assistance import (
+    RequestInfo,
+    assistance_errors_xlsx,
+    assistance_import,
+)
 
 
 def _when(text: str) -> dt.datetime:

@@ -14,7 +14,7 @@ from rich.table import Table
 from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden
 from fangkong.core.validators import FieldError
-from fangkong.screening.areas import area_field_label, risk_areas_import
+from fangkong.screening.services.areas import area_field_label, risk_areas_import
 
 
 class Command(BaseCommand):

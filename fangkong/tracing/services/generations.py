@@ -36,13 +36,13 @@ from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
-from fangkong.people.measures import (
+from fangkong.people.models import ControlMeasure, DiseaseProfile, MeasurePlan, Person
+from fangkong.people.services.measures import (
     Proposal,
     active_profile,
     measure_propose_many,
     plan_for_generation,
 )
-from fangkong.people.models import ControlMeasure, DiseaseProfile, MeasurePlan, Person
 from fangkong.tracing.graph import ContactGraph, dense_ids
 from fangkong.tracing.models import CASE_STATUSES, Case, CaseContact, CaseStatus, Exposure
 

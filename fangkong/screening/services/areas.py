@@ -28,7 +28,7 @@ from fangkong.core.versioned import Versions
 from fangkong.people.import_rows import cell_text, norm_header
 from fangkong.people.sheets import Columns, TableError, open_table, refuse_workbook_bomb
 from fangkong.screening.models import RiskArea, RiskAreaKind, RiskLevel, Zone, ZoneKind
-from fangkong.screening.services import division_code as clean_division_code
+from fangkong.screening.services.arrivals import division_code as clean_division_code
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 IMPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv")

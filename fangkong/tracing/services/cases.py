@@ -1,6 +1,6 @@
 """Every write of the tracing domain: cases, investigations, exposures, contact tracing marks.
 
-Generations are computed in fangkong.tracing.generations; confirming a case (or recording
+Generations are computed in fangkong.tracing.services.generations; confirming a case (or recording
 exposures for a confirmed one) queues that computation after the transaction commits.
 """
 
@@ -23,16 +23,15 @@ from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.scoping import scope_of
 from fangkong.core.validators import FieldError
-from fangkong.people.measures import active_profile, measure_convert, person_under_control
 from fangkong.people.models import Person
-from fangkong.people.services import (
+from fangkong.people.services.measures import active_profile, measure_convert, person_under_control
+from fangkong.people.services.persons import (
     Referred,
     id_number_index,
     names_match,
     person_create,
     person_validate,
 )
-from fangkong.tracing.generations import GenerationsResult, case_compute_generations
 from fangkong.tracing.models import (
     CASE_STATUSES,
     Case,
@@ -47,6 +46,7 @@ from fangkong.tracing.models import (
     TraceStatus,
 )
 from fangkong.tracing.selectors import untraced_contact_count
+from fangkong.tracing.services.generations import GenerationsResult, case_compute_generations
 
 __all__ = ["GenerationsResult", "case_compute_generations"]
 

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
 from fangkong.core.validators import FieldError
-from fangkong.people.measures import BULK_CHUNK
 from fangkong.people.measures_models import ControlMeasure, MeasureTest, MeasureTestResult
+from fangkong.people.services.measures import BULK_CHUNK
 
 
 @transaction.atomic

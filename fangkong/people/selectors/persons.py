@@ -13,7 +13,7 @@ from fangkong.core.scoping import ScopedQuerySet
 from fangkong.core.selectors import under_region_code
 from fangkong.core.validators import FieldError, normalize_phone
 from fangkong.people.models import ImportJob, ImportRowError, Person
-from fangkong.people.services import id_number_index, phone_index
+from fangkong.people.services.persons import id_number_index, phone_index
 
 
 def person_list(

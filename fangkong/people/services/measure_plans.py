@@ -13,9 +13,9 @@ from fangkong.core.audit import audit_record
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
-from fangkong.people.measures import MAX_EXTENSION_DAYS
 from fangkong.people.measures_models import DiseaseProfile, MeasureKind, MeasurePlan
 from fangkong.people.measures_phases import total_days
+from fangkong.people.services.measures import MAX_EXTENSION_DAYS
 
 
 def _clean_phases(phases: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from fangkong.core.permissions import Forbidden, authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.import_rows import cell_text, choice_value, document_text
 from fangkong.people.models import IdType, Person
-from fangkong.people.services import PersonData, person_build, person_validate
+from fangkong.people.services.persons import PersonData, person_build, person_validate
 from fangkong.people.sheets import (
     TableError,
     errors_workbook,

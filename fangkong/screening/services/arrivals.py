@@ -26,10 +26,10 @@ from fangkong.core.errors import Conflict
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
-from fangkong.people import measures
 from fangkong.people.measures_models import MeasurePlan
 from fangkong.people.models import Person
-from fangkong.people.services import (
+from fangkong.people.services import measures
+from fangkong.people.services.persons import (
     ADDRESS_PURPOSE,
     ID_PURPOSE,
     PHONE_PURPOSE,
