@@ -16,6 +16,7 @@ from fangkong.people.api import router as people_router
 from fangkong.people.api_imports import router as imports_router
 from fangkong.people.api_measures import router as measures_router
 from fangkong.people.search import SearchThrottled
+from fangkong.quarantine.api import router as quarantine_router
 from fangkong.screening.api import router as screening_router
 from fangkong.tracing.api import router as tracing_router
 
@@ -34,6 +35,7 @@ api.add_router("/screening", screening_router)
 api.add_router("/tracing", tracing_router)
 api.add_router("/masstesting/groups", keygroups_router)
 api.add_router("/masstesting", masstesting_router)
+api.add_router("/quarantine", quarantine_router)
 
 
 @api.exception_handler(FieldError)

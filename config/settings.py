@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "fangkong.tracing",
     "fangkong.masstesting",
     "fangkong.keygroups",
+    "fangkong.quarantine",
     "fangkong.drill",
     "fangkong.serving",
     "fangkong.web",

@@ -32,6 +32,8 @@ from fangkong.masstesting.results.services.resolve import pools_resolve
 from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.services.imports import import_job_create
+from fangkong.quarantine.services import sites as quarantine_sites
+from fangkong.quarantine.services import stays as quarantine_stays
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ClassificationRule
 from fangkong.screening.services import areas, assistance
@@ -88,6 +90,7 @@ def _users(world: World) -> None:
     own_institutions = {
         Role.SAMPLER: world.objects["point"].institution,
         Role.LAB: tree.lab,
+        Role.QUARANTINE_SITE: world.objects["site"].institution,
     }
     for role in Role.values:
         for relation in RELATIONS:
@@ -209,6 +212,22 @@ def _masstesting(world: World) -> None:
     )
 
 
+def _quarantine(world: World) -> None:
+    """An active site in community A1 with two rooms; a resident allocated to one of them."""
+    tree, boss = world.tree, world.boss
+    site = quarantine_sites.site_create(
+        actor=boss, code="QM1", name="矩阵隔离点", region=tree.community_a1
+    )
+    rooms = [quarantine_sites.RoomIn(building="1", floor=1, number=n) for n in ("101", "102")]
+    quarantine_sites.rooms_add(actor=boss, site=site, rooms=rooms)
+    site = quarantine_sites.site_set_state(actor=boss, site=site, state="active")
+    guest = make_person(tree.community_a1, name="隔离丁")
+    measure = propose(guest, start=timezone.localdate())
+    stay = quarantine_stays.stays_allocate(actor=boss, measures=[measure], site=site).stays[0]
+    free = site.rooms.exclude(pk=stay.room_id).get()
+    world.objects.update(site=site, room=free, stay=stay)
+
+
 def build_world() -> World:
     ensure_default_plans()
     ensure_default_rules()
@@ -231,6 +250,7 @@ def build_world() -> World:
     _tracing(world)
     _screening(world)
     _masstesting(world)
+    _quarantine(world)
     _users(world)
     world.objects["file_job"] = _file_job(world)
     return world

@@ -16,7 +16,7 @@ from fangkong.people.services.measures import Proposal, measure_propose_many
 from tests.factories import build_tree
 from tests.factories.measures import plan
 from tests.factories.tracing import bulk_persons
-from tests.people.test_measures_concurrency import _together
+from tests.threads import together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,7 +60,7 @@ def test_concurrent_batches_propose_each_person_once(persons: Any) -> None:
         batch = items if i % 2 else list(reversed(items))
         return sorted(m.pk for m in measure_propose_many(actor=None, items=batch))
 
-    results, errors = _together(4, work)
+    results, errors = together(4, work)
     assert errors == []
     stored = set(ControlMeasure.objects.values_list("pk", flat=True))
     assert len(stored) == 20

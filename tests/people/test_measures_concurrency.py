@@ -4,43 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from fangkong.core.models import Role
 from fangkong.people.measures_models import ControlMeasure
 from fangkong.people.services import measures
 from tests.factories import UserFactory, build_tree, make_person
 from tests.factories.measures import plan, propose
+from tests.threads import together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TODAY = dt.date(2026, 3, 10)
-
-
-def _together(n: int, work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            results.append(work(i))
-        except BaseException as exc:  # every failure is reported by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results, errors
 
 
 @pytest.fixture
@@ -62,7 +40,7 @@ def test_concurrent_duplicate_proposals_make_one_measure(person: Any, monkeypatc
         return found
 
     monkeypatch.setattr(measures, "_existing", slow_existing)
-    results, errors = _together(
+    results, errors = together(
         4,
         lambda i: (
             measures.measure_propose(
@@ -83,7 +61,7 @@ def test_concurrent_duplicate_proposals_make_one_measure(person: Any, monkeypatc
 def test_concurrent_starts_leave_one_measure_in_force(person: Any) -> None:
     op = UserFactory(role=Role.TOWN, region=person.region.parent.parent)
     proposals = [propose(person, "home_quarantine_7", start=TODAY) for _ in range(4)]
-    results, errors = _together(
+    results, errors = together(
         4, lambda i: measures.measure_start(actor=op, measure=proposals[i]).state
     )
     assert errors == []

@@ -97,6 +97,15 @@ def _coverage_root(w: World, user: Any) -> tuple[Any, Any]:
     return (user.region if inside else campaign), None
 
 
+def _site_where(w: World, _user: Any) -> tuple[Any, Any]:
+    return w.objects["site"].region_path, None
+
+
+def _site_staff_where(w: World, _user: Any) -> tuple[Any, Any]:
+    site = w.objects["site"]
+    return site.region_path, site.institution_id
+
+
 # `where` functions naming a region given in the body: outside the caller's jurisdiction it
 # is answered as if it did not exist (404, or 422 naming the field), never as a refusal only.
 BODY_REGION: set[Any] = set()
@@ -416,6 +425,54 @@ OPS: dict[str, Op] = {
     ),
     "POST /masstesting/rechecks/{task_id}/cancel": Op(
         "recheck.cancel", "task", body=lambda w: {"reason": "已迁出"}
+    ),
+    "GET /quarantine/sites": Op(None),
+    "POST /quarantine/sites": Op(
+        "quarantine.site.manage",
+        body=lambda w: {"code": "QM-N", "name": "新隔离点", "region_id": w.tree.community_a1.pk},
+        where=_in_region,
+    ),
+    "GET /quarantine/sites/{site_id}": Op(None, "site"),
+    "POST /quarantine/sites/{site_id}/state": Op(
+        "quarantine.site.manage", "site", body=lambda w: {"state": "closing"}
+    ),
+    "GET /quarantine/sites/{site_id}/rooms": Op(None, "site"),
+    "POST /quarantine/sites/{site_id}/rooms": Op(
+        "quarantine.site.manage",
+        "site",
+        body=lambda w: {"rooms": [{"building": "9", "floor": 1, "number": "901"}]},
+    ),
+    "POST /quarantine/rooms/{room_id}/state": Op(
+        "quarantine.room.state",
+        "room",
+        body=lambda w: {"state": "out_of_service"},
+        where=_site_staff_where,
+    ),
+    "GET /quarantine/stays": Op(None),
+    "POST /quarantine/stays": Op(
+        "quarantine.allocate",
+        "measure",
+        body=lambda w: {
+            "measure_ids": [w.objects["measure"].pk],
+            "site_id": w.objects["site"].pk,
+        },
+        where=_site_where,
+    ),
+    "GET /quarantine/stays/{stay_id}": Op(None, "stay"),
+    "POST /quarantine/stays/{stay_id}/check-in": Op(
+        "quarantine.stay", "stay", where=_site_staff_where
+    ),
+    "POST /quarantine/stays/{stay_id}/check-out": Op(
+        "quarantine.stay", "stay", body=lambda w: {"note": ""}, where=_site_staff_where
+    ),
+    "POST /quarantine/stays/{stay_id}/cancel": Op(
+        "quarantine.allocate", "stay", body=lambda w: {"reason": "矩阵"}, where=_site_where
+    ),
+    "POST /quarantine/stays/{stay_id}/move": Op(
+        "quarantine.stay",
+        "stay",
+        body=lambda w: {"room_id": w.objects["room"].pk, "reason": "矩阵"},
+        where=_site_staff_where,
     ),
 }
 

@@ -55,7 +55,7 @@ def test_every_api_operation_has_a_matrix_entry_naming_a_real_action() -> None:
 _TARGET_NAMES = {
     "region", "job", "person", "plan_key", "measure", "area", "zone", "record", "rule",
     "request", "case", "investigation", "contact", "campaign", "point", "tube", "team", "box",
-    "batch", "task", "regime", "member", "resident", "file_job",
+    "batch", "task", "regime", "member", "resident", "file_job", "site", "room", "stay",
 }  # fmt: skip
 
 

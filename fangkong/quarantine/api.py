@@ -1,0 +1,360 @@
+"""Quarantine API (mounted at /api/v1/quarantine): sites, rooms, stays.
+
+Reads go through the quarantine selectors, so an object outside the caller's jurisdiction
+(or outside a site worker's own site) answers 404; names are masked in every answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from fangkong.core.http import (
+    ErrorOut,
+    Page,
+    actor_of,
+    get_scoped_or_404,
+    page_dict,
+    scoped,
+)
+from fangkong.core.vault import mask_name
+from fangkong.people.selectors.measures import measure_get_qs
+from fangkong.quarantine import selectors as sel
+from fangkong.quarantine.models import Room, Site, Stay
+from fangkong.quarantine.services import sites, stays
+
+router = Router(tags=["quarantine"])
+
+
+class SiteIn(Schema):
+    code: str
+    name: str
+    region_id: int
+    address: str = ""
+    grid_id: int | None = None
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+class SiteOut(Schema):
+    id: int
+    code: str
+    name: str
+    region_code: str
+    region_name: str
+    address: str
+    grid_code: str | None
+    contact_name: str
+    contact_phone: str
+    state: str
+    rooms: dict[str, int]
+
+
+class SitePage(Page):
+    items: list[SiteOut]
+
+
+class StateIn(Schema):
+    state: str
+    note: str = ""
+
+
+class RoomRow(Schema):
+    building: str
+    floor: int
+    number: str
+    corridor: str = ""
+    side: str = ""
+    position: int | None = None
+    capacity: int = 1
+    accessible: bool = False
+    child_friendly: bool = False
+    negative_pressure: bool = False
+
+
+class RoomsIn(Schema):
+    rooms: list[RoomRow]
+
+
+class RoomOut(RoomRow):
+    id: int
+    site_id: int
+    state: str
+
+
+class RoomPage(Page):
+    items: list[RoomOut]
+
+
+class RoomRowError(Schema):
+    row: int
+    field: str
+    reason: str
+
+
+class RoomsAdded(Schema):
+    created: int
+    errors: list[RoomRowError]
+
+
+class AllocateIn(Schema):
+    measure_ids: list[int]
+    site_id: int
+    cohort: str = ""
+    room_id: int | None = None
+
+
+class StayOut(Schema):
+    id: int
+    measure_id: int
+    person_id: int
+    person_name: str
+    site_id: int
+    site_name: str
+    room_id: int
+    room: str
+    family: str | None
+    cohort: str
+    state: str
+    allocated_at: dt.datetime
+    checked_in_at: dt.datetime | None
+    checked_out_at: dt.datetime | None
+    note: str
+
+
+class StayPage(Page):
+    items: list[StayOut]
+
+
+class AllocationOut(Schema):
+    stays: list[StayOut]
+    warnings: list[str]
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class MoveIn(Schema):
+    room_id: int
+    reason: str
+
+
+def site_out(site: Site) -> dict[str, Any]:
+    inst = site.institution
+    return {
+        "id": site.pk,
+        "code": inst.code,
+        "name": inst.name,
+        "region_code": inst.region.code,
+        "region_name": inst.region.name,
+        "address": inst.address,
+        "grid_code": site.grid.code if site.grid else None,
+        "contact_name": site.contact_name,
+        "contact_phone": site.contact_phone,
+        "state": site.state,
+        "rooms": sel.site_room_counts(site),
+    }
+
+
+def room_out(room: Room) -> dict[str, Any]:
+    fields = (
+        "building", "floor", "number", "corridor", "side", "position", "capacity",
+        "accessible", "child_friendly", "negative_pressure", "state", "site_id",
+    )  # fmt: skip
+    return {"id": room.pk, **{name: getattr(room, name) for name in fields}}
+
+
+def stay_out(stay: Stay) -> dict[str, Any]:
+    return {
+        "id": stay.pk,
+        "measure_id": stay.measure_id,
+        "person_id": stay.person_id,
+        "person_name": mask_name(stay.person.name),
+        "site_id": stay.site_id,
+        "site_name": stay.site.institution.name,
+        "room_id": stay.room_id,
+        "room": str(stay.room),
+        "family": str(stay.family) if stay.family else None,
+        "cohort": stay.cohort,
+        "state": stay.state,
+        "allocated_at": stay.allocated_at,
+        "checked_in_at": stay.checked_in_at,
+        "checked_out_at": stay.checked_out_at,
+        "note": stay.note,
+    }
+
+
+def _site(request: HttpRequest, site_id: int) -> Site:
+    return get_scoped_or_404(sel.site_get_qs(actor=actor_of(request)), pk=site_id)
+
+
+def _stay(request: HttpRequest, stay_id: int) -> Stay:
+    return get_scoped_or_404(sel.stay_get_qs(actor=actor_of(request)), pk=stay_id)
+
+
+def _fresh(request: HttpRequest, stay: Stay) -> dict[str, Any]:
+    return stay_out(get_scoped_or_404(sel.stay_get_qs(actor=actor_of(request)), pk=stay.pk))
+
+
+# -- sites --------------------------------------------------------------------------------------
+
+
+@router.get("/sites", response=SitePage)
+@scoped
+def site_list(
+    request: HttpRequest, state: str | None = None, page: int = 1, page_size: int = 50
+) -> Any:
+    qs = sel.site_list(actor=actor_of(request), state=state)
+    return page_dict(qs, page=page, page_size=page_size, out=site_out)
+
+
+@router.post("/sites", response={201: SiteOut, 403: ErrorOut})
+@scoped
+def site_create(request: HttpRequest, payload: SiteIn) -> Any:
+    actor = actor_of(request)
+    regions = sel.region_get_qs(actor=actor)
+    region = get_scoped_or_404(regions, pk=payload.region_id)
+    grid = get_scoped_or_404(regions, pk=payload.grid_id) if payload.grid_id else None
+    site = sites.site_create(
+        actor=actor,
+        code=payload.code,
+        name=payload.name,
+        region=region,
+        address=payload.address,
+        grid=grid,
+        contact_name=payload.contact_name,
+        contact_phone=payload.contact_phone,
+    )
+    return 201, site_out(sel.site_list(actor=actor).get(pk=site.pk))
+
+
+@router.get("/sites/{int:site_id}", response=SiteOut)
+@scoped
+def site_get(request: HttpRequest, site_id: int) -> Any:
+    return site_out(get_scoped_or_404(sel.site_list(actor=actor_of(request)), pk=site_id))
+
+
+@router.post("/sites/{int:site_id}/state", response={200: SiteOut, 403: ErrorOut, 409: ErrorOut})
+@scoped
+def site_set_state(request: HttpRequest, site_id: int, payload: StateIn) -> Any:
+    actor = actor_of(request)
+    sites.site_set_state(actor=actor, site=_site(request, site_id), state=payload.state)
+    return site_out(sel.site_list(actor=actor).get(pk=site_id))
+
+
+ROOMS_ADDED = {201: RoomsAdded, 403: ErrorOut, 422: RoomsAdded}
+STAY_WRITE = {200: StayOut, 403: ErrorOut, 409: ErrorOut}
+
+
+# -- rooms --------------------------------------------------------------------------------------
+
+
+@router.get("/sites/{int:site_id}/rooms", response=RoomPage)
+@scoped
+def room_list(
+    request: HttpRequest, site_id: int, state: str | None = None, page: int = 1,
+    page_size: int = 200,
+) -> Any:  # fmt: skip
+    qs = sel.room_list(actor=actor_of(request), site=_site(request, site_id), state=state)
+    return page_dict(qs, page=page, page_size=page_size, out=room_out)
+
+
+@router.post("/sites/{int:site_id}/rooms", response=ROOMS_ADDED)
+@scoped
+def rooms_add(request: HttpRequest, site_id: int, payload: RoomsIn) -> Any:
+    rows = [sites.RoomIn(**r.dict()) for r in payload.rooms]
+    created, errors = sites.rooms_add(
+        actor=actor_of(request), site=_site(request, site_id), rooms=rows
+    )
+    answer = {"created": created, "errors": [e.__dict__ for e in errors]}
+    return (422 if errors else 201), answer
+
+
+@router.post("/rooms/{int:room_id}/state", response={200: RoomOut, 403: ErrorOut, 409: ErrorOut})
+@scoped
+def room_set_state(request: HttpRequest, room_id: int, payload: StateIn) -> Any:
+    room = get_scoped_or_404(sel.room_get_qs(actor=actor_of(request)), pk=room_id)
+    room = sites.room_set_state(
+        actor=actor_of(request), room=room, state=payload.state, note=payload.note
+    )
+    return room_out(room)
+
+
+# -- stays --------------------------------------------------------------------------------------
+
+
+@router.get("/stays", response=StayPage)
+@scoped
+def stay_list(
+    request: HttpRequest, site_id: int | None = None, state: str | None = None,
+    open: bool = False, page: int = 1, page_size: int = 50,
+) -> Any:  # fmt: skip
+    site = _site(request, site_id) if site_id else None
+    qs = sel.stay_list(actor=actor_of(request), site=site, open_only=open, state=state)
+    return page_dict(qs, page=page, page_size=page_size, out=stay_out)
+
+
+@router.post("/stays", response={201: AllocationOut, 403: ErrorOut, 409: ErrorOut})
+@scoped
+def stays_allocate(request: HttpRequest, payload: AllocateIn) -> Any:
+    actor = actor_of(request)
+    measures_qs = measure_get_qs(actor=actor)
+    measures = [get_scoped_or_404(measures_qs, pk=pk) for pk in dict.fromkeys(payload.measure_ids)]
+    site = _site(request, payload.site_id)
+    room = None
+    if payload.room_id is not None:
+        room = get_scoped_or_404(sel.room_get_qs(actor=actor), pk=payload.room_id)
+    done = stays.stays_allocate(
+        actor=actor, measures=measures, site=site, cohort=payload.cohort, room=room
+    )
+    return 201, {"stays": [_fresh(request, s) for s in done.stays], "warnings": done.warnings}
+
+
+@router.get("/stays/{int:stay_id}", response=StayOut)
+@scoped
+def stay_get(request: HttpRequest, stay_id: int) -> Any:
+    return stay_out(_stay(request, stay_id))
+
+
+@router.post("/stays/{int:stay_id}/check-in", response=STAY_WRITE)
+@scoped
+def stay_check_in(request: HttpRequest, stay_id: int) -> Any:
+    stay = stays.stay_check_in(actor=actor_of(request), stay=_stay(request, stay_id))
+    return _fresh(request, stay)
+
+
+@router.post("/stays/{int:stay_id}/check-out", response=STAY_WRITE)
+@scoped
+def stay_check_out(request: HttpRequest, stay_id: int, payload: NoteIn) -> Any:
+    stay = stays.stay_check_out(
+        actor=actor_of(request), stay=_stay(request, stay_id), note=payload.note
+    )
+    return _fresh(request, stay)
+
+
+@router.post("/stays/{int:stay_id}/cancel", response=STAY_WRITE)
+@scoped
+def stay_cancel(request: HttpRequest, stay_id: int, payload: ReasonIn) -> Any:
+    stay = stays.stay_cancel(
+        actor=actor_of(request), stay=_stay(request, stay_id), reason=payload.reason
+    )
+    return _fresh(request, stay)
+
+
+@router.post("/stays/{int:stay_id}/move", response=STAY_WRITE)
+@scoped
+def stay_move(request: HttpRequest, stay_id: int, payload: MoveIn) -> Any:
+    actor = actor_of(request)
+    room = get_scoped_or_404(sel.room_get_qs(actor=actor), pk=payload.room_id)
+    stay = stays.stay_move(
+        actor=actor, stay=_stay(request, stay_id), room=room, reason=payload.reason
+    )
+    return _fresh(request, stay)

@@ -1,0 +1,200 @@
+"""Quarantine sites, their rooms, and the stays that put a person under a centralised
+quarantine measure into a room.
+
+One person per room (单人单间) is kept by the database, not only by the allocator: an open stay
+takes a slot of its room, slots are unique per room among open stays, and a stay that is not
+part of an explicitly allocated family can only take slot 1. A person has at most one open
+stay, so nobody is in two rooms.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from fangkong.core.models import Institution, Region
+from fangkong.core.scoping import ScopedQuerySet
+
+
+class SiteState(models.TextChoices):
+    RESERVE = "reserve", _("Reserve")
+    ACTIVE = "active", _("Active")
+    CLOSING = "closing", _("Closing")
+    STOOD_DOWN = "stood_down", _("Stood down")
+
+
+class Site(models.Model):
+    """A quarantine site (hotel, dormitory, field site): an institution of kind
+    quarantine_site with what a command centre needs to run it."""
+
+    institution = models.OneToOneField(
+        Institution, on_delete=models.PROTECT, related_name="quarantine_site"
+    )
+    grid = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    region_path = models.CharField(max_length=255, editable=False)
+    contact_name = models.CharField(_("contact"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=SiteState.choices, default=SiteState.RESERVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "region_path"
+    scope_institution_field: ClassVar[str] = "institution"
+
+    class Meta:
+        ordering = ["region_path", "institution__name"]
+        indexes = [
+            models.Index(
+                fields=["region_path"], name="qsite_region_path", opclasses=["varchar_pattern_ops"]
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.institution.name
+
+
+class RoomState(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    OCCUPIED = "occupied", _("Occupied")
+    DISINFECTION = "disinfection", _("Awaiting disinfection")
+    OUT_OF_SERVICE = "out_of_service", _("Out of service")
+
+
+class Room(models.Model):
+    """A room of a site. Rooms face each other across a corridor when they share building,
+    floor, corridor and position on opposite sides (A / B); the allocator keeps arrival
+    cohorts off shared corridors and facing doors when it can."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="rooms")
+    region_path = models.CharField(max_length=255, editable=False)
+    building = models.CharField(_("building"), max_length=32)
+    floor = models.SmallIntegerField(_("floor"))
+    number = models.CharField(pgettext_lazy("room", "number"), max_length=16)
+    corridor = models.CharField(_("corridor"), max_length=16, blank=True)
+    side = models.CharField(_("side"), max_length=1, blank=True)  # "A" / "B" / ""
+    position = models.PositiveSmallIntegerField(_("position"), null=True, blank=True)
+    capacity = models.PositiveSmallIntegerField(_("capacity"), default=1)
+    accessible = models.BooleanField(_("accessible"), default=False)
+    child_friendly = models.BooleanField(_("child-friendly"), default=False)
+    negative_pressure = models.BooleanField(_("negative pressure"), default=False)
+    state = models.CharField(
+        _("state"), max_length=16, choices=RoomState.choices, default=RoomState.AVAILABLE
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "region_path"
+    scope_institution_field: ClassVar[str] = "site__institution"
+
+    class Meta:
+        ordering = ["site", "building", "floor", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "building", "number"], name="qroom_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1, capacity__lte=6), name="qroom_capacity_range"
+            ),
+            models.CheckConstraint(condition=Q(side__in=["", "A", "B"]), name="qroom_side"),
+        ]
+        indexes = [models.Index(fields=["site", "state"], name="qroom_site_state")]
+
+    def __str__(self) -> str:
+        return f"{self.building}-{self.number}"
+
+    @property
+    def corridor_key(self) -> tuple[str, int, str]:
+        return (self.building, self.floor, self.corridor)
+
+
+class RoomEvent(models.Model):
+    """History of a room's state: every change, who and why."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_state = models.CharField(max_length=16)
+    to_state = models.CharField(max_length=16)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class StayState(models.TextChoices):
+    ALLOCATED = "allocated", _("Allocated")
+    CHECKED_IN = "checked_in", _("Checked in")
+    CHECKED_OUT = "checked_out", _("Checked out")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STAY_STATES = ("allocated", "checked_in")
+
+
+class Stay(models.Model):
+    """A person's place in a room under a centralised quarantine measure."""
+
+    measure = models.ForeignKey(
+        "people.ControlMeasure", on_delete=models.PROTECT, related_name="stays"
+    )
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    # the person's region: a town sees its residents wherever they are quarantined
+    region_path = models.CharField(max_length=255, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="stays")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="stays")
+    slot = models.PositiveSmallIntegerField(default=1)
+    # persons allocated together into one family room share this; null for everyone else
+    family = models.UUIDField(null=True, blank=True)
+    cohort = models.CharField(_("cohort"), max_length=64)
+    state = models.CharField(
+        _("state"), max_length=16, choices=StayState.choices, default=StayState.ALLOCATED
+    )
+    allocated_at = models.DateTimeField(auto_now_add=True)
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+    scope_institution_field: ClassVar[str] = "site__institution"
+
+    class Meta:
+        ordering = ["-allocated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(state__in=OPEN_STAY_STATES),
+                name="qstay_one_open_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["room", "slot"],
+                condition=Q(state__in=OPEN_STAY_STATES),
+                name="qstay_one_per_room_slot",
+            ),
+            # outside an explicit family, a stay takes slot 1: one person per room
+            models.CheckConstraint(
+                condition=Q(family__isnull=False) | Q(slot=1), name="qstay_single_slot_one"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["site", "state"], name="qstay_site_state"),
+            models.Index(
+                fields=["region_path"], name="qstay_region_path", opclasses=["varchar_pattern_ops"]
+            ),
+        ]

@@ -1,0 +1,34 @@
+"""Who may run quarantine sites, allocate rooms and move people through them."""
+
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.permissions import DECIDERS, Reach, Rule, grant
+
+SITE_KEEPERS = ("command_office", "working_group", "district")
+
+RULES = (
+    Rule(
+        "quarantine.site.manage",
+        grant(SITE_KEEPERS, Reach.SUBTREE),
+        _("Register quarantine sites and their rooms, and change a site's activation state"),
+        _("only the command office, working groups and districts keep quarantine sites"),
+    ),
+    Rule(
+        "quarantine.allocate",
+        grant(DECIDERS, Reach.SUBTREE),
+        _("Allocate a room to a person under centralised quarantine, or cancel the allocation"),
+        _("your role may not allocate quarantine rooms"),
+    ),
+    Rule(
+        "quarantine.stay",
+        {**grant(SITE_KEEPERS, Reach.SUBTREE), "quarantine_site": Reach.INSTITUTION},
+        _("Check a person in, change their room, check them out"),
+        _("only the site's staff and the units above it move people through a site"),
+    ),
+    Rule(
+        "quarantine.room.state",
+        {**grant(SITE_KEEPERS, Reach.SUBTREE), "quarantine_site": Reach.INSTITUTION},
+        _("Mark a room disinfected, out of service or back in service"),
+        _("only the site's staff and the units above it change a room's state"),
+    ),
+)

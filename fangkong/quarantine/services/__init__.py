@@ -1,0 +1,1 @@
+"""Every write of the quarantine app: sites and rooms (`sites`), stays (`stays`)."""

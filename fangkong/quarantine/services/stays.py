@@ -1,0 +1,289 @@
+"""Stays: a room allocated to a person under a centralised quarantine measure, check-in,
+room change, check-out and cancelling an allocation.
+
+Allocation locks the site's row, so allocations into one site run one after another and the
+cohort rules see every room taken before them; the database's constraints (one open stay per
+person, one per room slot, slot 1 outside a family) hold even if that ever failed. The measure
+records the site through people's own service, so the measure and the room never disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.core.audit import audit_record
+from fangkong.core.errors import Conflict
+from fangkong.core.models import User
+from fangkong.core.permissions import authorize
+from fangkong.core.validators import FieldError
+from fangkong.people.models import ControlMeasure, MeasureKind, MeasureState
+from fangkong.people.services.measures import measure_assign_site
+from fangkong.quarantine.allocation import (
+    SHARED_CORRIDOR,
+    Choice,
+    Occupancy,
+    RoomSlot,
+    choose,
+)
+from fangkong.quarantine.models import (
+    OPEN_STAY_STATES,
+    Room,
+    RoomState,
+    Site,
+    SiteState,
+    Stay,
+    StayState,
+)
+from fangkong.quarantine.services.sites import room_move
+
+ALLOCATABLE_MEASURES = (MeasureState.PROPOSED, MeasureState.IN_FORCE, MeasureState.EXTENDED)
+
+
+@dataclass
+class Allocation:
+    stays: list[Stay]
+    # why the room is not the one the cohort rules wanted, when it is not
+    warnings: list[str] = field(default_factory=list)
+
+
+def _slot(room: Room) -> RoomSlot:
+    return RoomSlot(
+        room.pk, room.building, room.floor, room.number, room.corridor, room.side,
+        room.position, room.capacity,
+    )  # fmt: skip
+
+
+def _check_measure(measure: ControlMeasure) -> None:
+    if measure.kind != MeasureKind.CENTRALISED_QUARANTINE:
+        raise FieldError("measure_id", _("only a centralised quarantine is served at a site"))
+    if measure.state not in ALLOCATABLE_MEASURES:
+        raise Conflict(_("the measure is finished; there is nothing to allocate"))
+    open_stay = Stay.objects.filter(person_id=measure.person_id, state__in=OPEN_STAY_STATES)
+    found = open_stay.select_related("site__institution", "room").first()
+    if found is not None:
+        raise Conflict(
+            _("this person already has room %(room)s at %(site)s")
+            % {"room": found.room, "site": found.site}
+        )
+
+
+def _lock_site(site: Site) -> Site:
+    site = Site.objects.select_for_update().select_related("institution").get(pk=site.pk)
+    if site.state != SiteState.ACTIVE:
+        raise Conflict(_("%(site)s is not active; activate it first") % {"site": site})
+    return site
+
+
+def _free_rooms(site: Site, room: Room | None) -> list[Room]:
+    taken = Stay.objects.filter(site=site, state__in=OPEN_STAY_STATES).values("room_id")
+    qs = Room.objects.filter(site=site, state=RoomState.AVAILABLE).exclude(pk__in=taken)
+    if room is not None:
+        qs = qs.filter(pk=room.pk)
+    return list(qs)
+
+
+def _occupancy(site: Site) -> Occupancy:
+    stays = Stay.objects.filter(site=site, state__in=OPEN_STAY_STATES).select_related("room")
+    return Occupancy((_slot(s.room), s.cohort) for s in stays)
+
+
+def _no_room(site: Site, size: int, room: Room | None) -> Conflict:
+    if room is not None:
+        return Conflict(_("room %(room)s is not free") % {"room": room})
+    counts = dict.fromkeys(RoomState.values, 0)
+    for state in Room.objects.filter(site=site).values_list("state", flat=True):
+        counts[state] += 1
+    return Conflict(
+        _(
+            "no free room for %(n)s at %(site)s: %(occupied)s occupied, %(dis)s awaiting "
+            "disinfection, %(out)s out of service, %(free)s free but too small"
+        )
+        % {
+            "n": size,
+            "site": site,
+            "occupied": counts[RoomState.OCCUPIED],
+            "dis": counts[RoomState.DISINFECTION],
+            "out": counts[RoomState.OUT_OF_SERVICE],
+            "free": counts[RoomState.AVAILABLE],
+        }
+    )
+
+
+def _warning(choice: Choice) -> str | None:
+    if choice.rank < SHARED_CORRIDOR:
+        return None
+    others = "、".join(choice.others)
+    if choice.rank == SHARED_CORRIDOR:
+        return _(
+            "no corridor free of other cohorts was left: room %(room)s shares its corridor "
+            "with cohort %(others)s"
+        ) % {"room": choice.room.number, "others": others}
+    return _(
+        "no room away from other cohorts was left: room %(room)s faces a room of cohort "
+        "%(others)s; stagger their door openings"
+    ) % {"room": choice.room.number, "others": others}
+
+
+def stays_allocate(
+    *,
+    actor: User,
+    measures: list[ControlMeasure],
+    site: Site,
+    cohort: str = "",
+    room: Room | None = None,
+) -> Allocation:
+    """Allocate one room at an active site: to one person, or to a family (several measures,
+    one room big enough for all of them, allocated explicitly together).
+
+    `cohort` names the arrival cohort (default: the measure's start date); `room` asks for a
+    particular room, which must then be free."""
+    if not measures:
+        raise FieldError("measure_ids", _("name at least one measure"))
+    authorize(actor, "quarantine.allocate", region=site.region_path)
+    if room is not None and room.site_id != site.pk:
+        raise FieldError("room_id", _("the room is not at this site"))
+    cohort = (cohort or measures[0].start_date.isoformat()).strip()[:64]
+    with transaction.atomic():
+        site = _lock_site(site)
+        for measure in measures:
+            _check_measure(measure)
+        choice = choose(
+            (_slot(r) for r in _free_rooms(site, room)), _occupancy(site), cohort,
+            size=len(measures),
+        )  # fmt: skip
+        if choice is None:
+            raise _no_room(site, len(measures), room)
+        chosen = Room.objects.select_for_update().get(pk=choice.room.id)
+        stays = _insert_stays(actor, measures, site, chosen, cohort)
+        room_move(actor=actor, room=chosen, state=RoomState.OCCUPIED, note=_("allocated"))
+        for measure in measures:
+            measure_assign_site(actor=actor, measure=measure, site_id=site.institution_id)
+    warning = _warning(choice)
+    _audit(actor, "quarantine.allocate", stays, {"room": chosen.pk, "cohort": cohort})
+    return Allocation(stays=stays, warnings=[warning] if warning else [])
+
+
+def _insert_stays(
+    actor: User, measures: list[ControlMeasure], site: Site, room: Room, cohort: str
+) -> list[Stay]:
+    family = uuid.uuid4() if len(measures) > 1 else None
+    stays = [
+        Stay(
+            measure=m,
+            person_id=m.person_id,
+            region_path=m.region_path,
+            site=site,
+            room=room,
+            slot=slot,
+            family=family,
+            cohort=cohort,
+            allocated_by=actor,
+        )
+        for slot, m in enumerate(measures, start=1)
+    ]
+    try:
+        with transaction.atomic():
+            Stay.objects.bulk_create(stays)
+    except IntegrityError:
+        # the allocator checked first; a concurrent writer outside the site lock lost here
+        raise Conflict(_("the room or the person was taken meanwhile; try again")) from None
+    return stays
+
+
+def _audit(actor: User | None, action: str, stays: list[Stay], details: dict[str, object]) -> None:
+    for stay in stays:
+        audit_record(
+            actor=actor,
+            action=action,
+            object_type="quarantine_stay",
+            object_id=stay.pk,
+            details={"person": stay.person_id, **details},
+        )
+
+
+def _locked_stay(actor: User, stay: Stay, action: str) -> Stay:
+    authorize(actor, action, region=stay.site.region_path, institution=stay.site.institution)
+    return Stay.objects.select_for_update().select_related("room", "site").get(pk=stay.pk)
+
+
+def _room_left(actor: User, room: Room, note: str) -> None:
+    """The last person out leaves the room to be disinfected before anyone else comes in."""
+    room = Room.objects.select_for_update().get(pk=room.pk)
+    if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
+        room_move(actor=actor, room=room, state=RoomState.DISINFECTION, note=note)
+
+
+def stay_check_in(*, actor: User, stay: Stay) -> Stay:
+    with transaction.atomic():
+        stay = _locked_stay(actor, stay, "quarantine.stay")
+        if stay.state != StayState.ALLOCATED:
+            raise Conflict(_("only an allocated stay can be checked in"))
+        stay.state, stay.checked_in_at = StayState.CHECKED_IN, timezone.now()
+        stay.save(update_fields=["state", "checked_in_at"])
+    _audit(actor, "quarantine.check_in", [stay], {"room": stay.room_id})
+    return stay
+
+
+def stay_check_out(*, actor: User, stay: Stay, note: str = "") -> Stay:
+    """The person leaves (released, transferred to hospital, converted to home quarantine)."""
+    with transaction.atomic():
+        stay = _locked_stay(actor, stay, "quarantine.stay")
+        if stay.state != StayState.CHECKED_IN:
+            raise Conflict(_("only a checked-in person can be checked out"))
+        stay.state, stay.checked_out_at = StayState.CHECKED_OUT, timezone.now()
+        stay.note = (note or "").strip()[:255]
+        stay.save(update_fields=["state", "checked_out_at", "note"])
+        _room_left(actor, stay.room, _("checked out"))
+    _audit(actor, "quarantine.check_out", [stay], {"room": stay.room_id})
+    return stay
+
+
+def stay_cancel(*, actor: User, stay: Stay, reason: str) -> Stay:
+    """Withdraw an allocation before check-in; the room was never entered, so it is free
+    again at once, and the measure no longer names the site."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", _("give a reason"))
+    authorize(actor, "quarantine.allocate", region=stay.site.region_path)
+    with transaction.atomic():
+        stay = Stay.objects.select_for_update().select_related("room", "site").get(pk=stay.pk)
+        if stay.state != StayState.ALLOCATED:
+            raise Conflict(_("only an allocation not yet checked in can be cancelled"))
+        stay.state, stay.note = StayState.CANCELLED, reason[:255]
+        stay.save(update_fields=["state", "note"])
+        room = Room.objects.select_for_update().get(pk=stay.room_id)
+        if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
+            room_move(actor=actor, room=room, state=RoomState.AVAILABLE, note=reason)
+        measure_assign_site(actor=actor, measure=stay.measure, site_id=None)
+    _audit(actor, "quarantine.cancel", [stay], {"reason": reason})
+    return stay
+
+
+def stay_move(*, actor: User, stay: Stay, room: Room, reason: str) -> Stay:
+    """Move a checked-in person (alone) to another free room of the same site; the room
+    left goes to disinfection."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", _("give a reason"))
+    if room.site_id != stay.site_id:
+        raise FieldError("room_id", _("the room is not at this site"))
+    with transaction.atomic():
+        stay = _locked_stay(actor, stay, "quarantine.stay")
+        if stay.state != StayState.CHECKED_IN or stay.family is not None:
+            raise Conflict(_("only a checked-in person staying alone can change rooms"))
+        target = Room.objects.select_for_update().get(pk=room.pk)
+        busy = Stay.objects.filter(room=target, state__in=OPEN_STAY_STATES).exists()
+        if target.state != RoomState.AVAILABLE or busy:
+            raise Conflict(_("room %(room)s is not free") % {"room": target})
+        left = stay.room
+        stay.room = target
+        stay.save(update_fields=["room"])
+        room_move(actor=actor, room=target, state=RoomState.OCCUPIED, note=reason)
+        _room_left(actor, left, reason)
+    _audit(actor, "quarantine.move", [stay], {"from": left.pk, "to": target.pk, "reason": reason})
+    return stay
