@@ -10,6 +10,7 @@ urlpatterns = [
     path("tracing/", include("fangkong.tracing.urls")),
     path("masstesting/", include("fangkong.masstesting.urls")),
     path("masstesting/", include("fangkong.keygroups.urls")),
+    path("quarantine/", include("fangkong.quarantine.urls")),
     path("hs/", include("fangkong.masstesting.results.urls_public")),
     path("", include("fangkong.web.urls")),
 ]

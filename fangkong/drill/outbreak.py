@@ -35,6 +35,7 @@ from fangkong.drill.outbreak_arrivals import (
 )
 from fangkong.drill.outbreak_cases import STORIES, CaseBuilder
 from fangkong.drill.outbreak_people import Population, venue_names
+from fangkong.drill.outbreak_quarantine import seed_quarantine
 from fangkong.drill.outbreak_stage import Cast, CastMissing, Stage
 from fangkong.people.selectors.measures import measure_counts
 from fangkong.screening.models import ScreeningRecord, ScreeningSource, ScreeningStatus
@@ -152,7 +153,9 @@ def _seed(stage: Stage) -> dict[str, int]:
     order = pick_town_order(stage.rng("towns"), towns)
     screenings = seed_screenings(stage, arrivals, order)
     tokens = seed_self_declarations(arrivals, order)
+    housing = seed_quarantine(stage)
     return {
+        **housing,
         "risk_areas": areas,
         "zones": zones,
         "cases": len(built),

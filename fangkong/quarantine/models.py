@@ -64,10 +64,10 @@ class Site(models.Model):
 
 
 class RoomState(models.TextChoices):
-    AVAILABLE = "available", _("Available")
-    OCCUPIED = "occupied", _("Occupied")
-    DISINFECTION = "disinfection", _("Awaiting disinfection")
-    OUT_OF_SERVICE = "out_of_service", _("Out of service")
+    AVAILABLE = "available", pgettext_lazy("room state", "Available")
+    OCCUPIED = "occupied", pgettext_lazy("room state", "Occupied")
+    DISINFECTION = "disinfection", pgettext_lazy("room state", "Awaiting disinfection")
+    OUT_OF_SERVICE = "out_of_service", pgettext_lazy("room state", "Out of service")
 
 
 class Room(models.Model):
@@ -141,6 +141,8 @@ class StayState(models.TextChoices):
 
 
 OPEN_STAY_STATES = ("allocated", "checked_in")
+# the measures that may hold a room: proposed (the room is readied) or in force
+ALLOCATABLE_MEASURES = ("proposed", "in_force", "extended")
 
 
 class Stay(models.Model):

@@ -83,7 +83,12 @@ MODULES: tuple[Module, ...] = (
             "tracing:plan_edit",
         ),
     ),
-    Module("quarantine", pgettext_lazy("navigation", "Quarantine"), None),
+    Module(
+        "quarantine",
+        pgettext_lazy("navigation", "Quarantine"),
+        "quarantine:sites",
+        ("quarantine:*",),
+    ),
     Module(
         "masstesting",
         pgettext_lazy("navigation", "Mass testing"),

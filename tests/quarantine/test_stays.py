@@ -14,6 +14,7 @@ from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden
 from fangkong.core.validators import FieldError
 from fangkong.people.models import ControlMeasure
+from fangkong.people.services import measures
 from fangkong.quarantine.models import Room, RoomEvent, RoomState, Stay, StayState
 from fangkong.quarantine.services import sites, stays
 from tests.clients import zh
@@ -219,3 +220,36 @@ def test_rooms_are_added_all_or_nothing_with_every_bad_row_named(
         (2, "number"), (3, "building"), (3, "capacity"), (4, "position"),
     }  # fmt: skip
     assert Room.objects.filter(site=setup.site).count() == before
+
+
+def test_the_end_of_the_measure_settles_its_stay(
+    tree: Tree, users: dict[str, User], setup: SiteSetup
+) -> None:
+    """Released or converted: the checked-in person is out and the room awaits disinfection;
+    a proposal cancelled before anyone arrived frees its room at once."""
+    actor = users["district_a"]
+    released = measures.measure_start(actor=actor, measure=quarantined(tree.community_a1))
+    stay = _one(actor, setup, released).stays[0]
+    stays.stay_check_in(actor=setup.staff, stay=stay)
+    measures.measure_release(actor=actor, measure=released, reason="期满")
+    stay.refresh_from_db()
+    assert stay.state == StayState.CHECKED_OUT and stay.checked_out_at is not None
+    assert Room.objects.get(pk=stay.room_id).state == RoomState.DISINFECTION
+
+    converted = measures.measure_start(actor=actor, measure=quarantined(tree.community_a1))
+    stay = _one(actor, setup, converted).stays[0]
+    stays.stay_check_in(actor=setup.staff, stay=stay)
+    measures.measure_convert(actor=None, measure=converted, to="case", reason="核酸阳性")
+    assert Stay.objects.get(pk=stay.pk).state == StayState.CHECKED_OUT
+
+    proposal = quarantined(tree.community_a1)
+    stay = _one(actor, setup, proposal).stays[0]
+    measures.measure_cancel(actor=actor, measure=proposal, reason="误报")
+    stay.refresh_from_db()
+    assert stay.state == StayState.CANCELLED
+    assert Room.objects.get(pk=stay.room_id).state == RoomState.AVAILABLE
+    # nothing is left open under a finished measure
+    assert not Stay.objects.filter(
+        measure__state__in=["released", "converted", "cancelled"],
+        state__in=["allocated", "checked_in"],
+    ).exists()

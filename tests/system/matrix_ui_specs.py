@@ -15,6 +15,7 @@ from typing import Any
 from tests.factories import make_resident_id
 from tests.factories.world import World, today
 from tests.system.matrix_specs import (
+    BODY_REGION,
     Op,
     _actor_region,
     _coverage_root,
@@ -22,6 +23,8 @@ from tests.system.matrix_specs import (
     _in_grid,
     _in_region,
     _point_where,
+    _site_staff_where,
+    _site_where,
     _task_where,
     _xlsx,
     path_value,
@@ -60,6 +63,21 @@ def _reason(_w: World) -> dict[str, Any]:
 
 def _start(_w: World) -> dict[str, Any]:
     return {"start": today().isoformat()}
+
+
+def _site_in_form(w: World, _user: Any) -> tuple[Any, Any]:
+    # the site and the measures are chosen in the form: outside scope they are not choices
+    return w.objects["site"].region_path, None
+
+
+BODY_REGION.add(_site_in_form)
+
+
+def _rooms_csv(_w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = "楼栋,楼层,房号\n9,1,901\n".encode()
+    return {"file": SimpleUploadedFile("rooms.csv", body, "text/csv")}
 
 
 UI: dict[str, UiOp] = {
@@ -219,6 +237,41 @@ UI: dict[str, UiOp] = {
     ),
     "POST masstesting/rechecks/<int:task_id>/cancel/": UiOp("recheck.cancel", "task", data=_reason),
     "GET hs/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
+    # quarantine
+    "GET quarantine/": UiOp(None),
+    "POST quarantine/": UiOp(
+        "quarantine.site.manage",
+        data=lambda w: {
+            "site-code": "QM-N",
+            "site-name": "新隔离点",
+            "site-region": w.tree.community_a1.pk,
+        },
+        where=_in_region,
+    ),
+    "POST quarantine/allocate/": UiOp(
+        "quarantine.allocate",
+        data=lambda w: {
+            "alloc-measures": [w.objects["measure"].pk],
+            "alloc-site": w.objects["site"].pk,
+        },
+        where=_site_in_form,
+    ),
+    "GET quarantine/sites/<int:site_id>/": UiOp(None, "site"),
+    "POST quarantine/sites/<int:site_id>/state/": UiOp(
+        "quarantine.site.manage", "site", data=lambda w: {"state": "closing"}, where=_site_where
+    ),
+    "POST quarantine/sites/<int:site_id>/rooms/import/": UiOp(
+        "quarantine.site.manage", "site", files=_rooms_csv, where=_site_where
+    ),
+    "POST quarantine/rooms/<int:room_id>/state/": UiOp(
+        "quarantine.room.state",
+        "room",
+        data=lambda w: {"state": "out_of_service"},
+        where=_site_staff_where,
+    ),
+    "POST quarantine/stays/<int:stay_id>/<slug:action>/": UiOp(
+        "quarantine.stay", "stay", fixed={"action": "check-in"}, where=_site_staff_where
+    ),
     # web
     "GET ": UiOp(None, redirects=True),
     "GET login/": UiOp("public"),

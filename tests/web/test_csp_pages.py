@@ -101,6 +101,9 @@ def _kwargs(world: World) -> dict[str, str]:
         "token": registration_code_for(person=o["resident"]).token,
         "person_id": o["person"].pk,
         "job_id": o["job"].pk,
+        "site_id": o["site"].pk,
+        "room_id": o["room"].pk,
+        "stay_id": o["stay"].pk,
         "code": o["region"].code,
         "action": "none",  # POST-only routes: the GET answers 405, still checked
     }

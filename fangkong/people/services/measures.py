@@ -59,6 +59,7 @@ from fangkong.people.measures_phases import (  # noqa: F401
     total_days,
 )
 from fangkong.people.models import Person
+from fangkong.people.signals import measure_ended
 
 S = MeasureState
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -411,6 +412,7 @@ def _supersede(*, actor: User, old: ControlMeasure, new: ControlMeasure) -> None
         action="supersede",
         note=_("replaced by measure #%(id)s (%(plan)s)") % {"id": new.pk, "plan": new.plan.name},
     )
+    measure_ended.send(ControlMeasure, measure=old, actor=actor, successor=new)
 
 
 @transaction.atomic
@@ -510,6 +512,7 @@ def _finish(
     measure.state, measure.actual_end = to, on
     _save(measure, "state", "actual_end")
     _log(actor=actor, measure=measure, from_state=from_state, action=action, note=reason)
+    measure_ended.send(ControlMeasure, measure=measure, actor=actor, successor=None)
     return measure
 
 
@@ -564,12 +567,13 @@ def measure_cancel(*, actor: User, measure: ControlMeasure, reason: str) -> Cont
     measure.state, measure.reason = MeasureState.CANCELLED, reason
     _save(measure, "state", "reason")
     _log(actor=actor, measure=measure, from_state=S.PROPOSED, action="cancel", note=reason)
+    measure_ended.send(ControlMeasure, measure=measure, actor=actor, successor=None)
     return measure
 
 
 @transaction.atomic
 def measure_assign_site(
-    *, actor: User, measure: ControlMeasure, site_id: int | None
+    *, actor: User | None, measure: ControlMeasure, site_id: int | None
 ) -> ControlMeasure:
     """Where a centralised quarantine is served (None: no site); the quarantine module's
     integration point. The site must be a quarantine site the caller can see."""

@@ -43,6 +43,24 @@ ROOM_MOVES: dict[str, tuple[str, ...]] = {
 MAX_ROOMS_PER_CALL = 5000
 
 
+def _clean_contact(region: Region, grid: Region | None, contact_phone: str) -> str:
+    if grid is not None and (
+        grid.level != RegionLevel.GRID or not grid.path.startswith(region.path)
+    ):
+        raise FieldError("grid_id", _("the grid must be a grid inside the site's region"))
+    return normalize_phone(contact_phone, field="contact_phone") if contact_phone else ""
+
+
+def _audit_site(actor: User, site: Site, inst: Institution) -> None:
+    audit_record(
+        actor=actor,
+        action="quarantine.site.create",
+        object_type="quarantine_site",
+        object_id=site.pk,
+        details={"code": inst.code, "region": inst.region.code},
+    )
+
+
 def site_create(
     *,
     actor: User,
@@ -54,18 +72,14 @@ def site_create(
     contact_name: str = "",
     contact_phone: str = "",
 ) -> Site:
-    """Register a quarantine site (in reserve) as an institution of the region."""
+    """Register a quarantine site (in reserve) as a new institution of the region."""
     authorize(actor, "quarantine.site.manage", region=region)
     code, name = (code or "").strip(), (name or "").strip()
     if not code:
         raise FieldError("code", _("a site needs a code"))
     if not name:
         raise FieldError("name", _("a site needs a name"))
-    if grid is not None and (
-        grid.level != RegionLevel.GRID or not grid.path.startswith(region.path)
-    ):
-        raise FieldError("grid_id", _("the grid must be a grid inside the site's region"))
-    phone = normalize_phone(contact_phone, field="contact_phone") if contact_phone else ""
+    phone = _clean_contact(region, grid, contact_phone)
     try:
         with transaction.atomic():
             inst = Institution.objects.create(
@@ -84,13 +98,36 @@ def site_create(
             )
     except IntegrityError:
         raise FieldError("code", _("an institution with this code already exists")) from None
-    audit_record(
-        actor=actor,
-        action="quarantine.site.create",
-        object_type="quarantine_site",
-        object_id=site.pk,
-        details={"code": code, "region": region.code},
-    )
+    _audit_site(actor, site, inst)
+    return site
+
+
+def site_register(
+    *,
+    actor: User,
+    institution: Institution,
+    grid: Region | None = None,
+    contact_name: str = "",
+    contact_phone: str = "",
+) -> Site:
+    """Register an institution already on file (a hotel requisitioned as a quarantine site)
+    as a site, in reserve."""
+    authorize(actor, "quarantine.site.manage", region=institution.region)
+    if institution.kind != InstitutionKind.QUARANTINE_SITE:
+        raise FieldError("institution_id", _("the institution is not a quarantine site"))
+    phone = _clean_contact(institution.region, grid, contact_phone)
+    try:
+        with transaction.atomic():
+            site = Site.objects.create(
+                institution=institution,
+                grid=grid,
+                region_path=institution.region.path,
+                contact_name=(contact_name or "").strip(),
+                contact_phone=phone,
+            )
+    except IntegrityError:
+        raise Conflict(_("this institution is already registered as a site")) from None
+    _audit_site(actor, site, institution)
     return site
 
 
@@ -140,7 +177,7 @@ class RowError:
     reason: str
 
 
-def _room_errors(index: int, room: RoomIn) -> list[RowError]:
+def room_errors(index: int, room: RoomIn) -> list[RowError]:
     errors = []
     if not room.building.strip():
         errors.append(RowError(index, "building", _("a room needs its building")))
@@ -167,7 +204,7 @@ def rooms_add(*, actor: User, site: Site, rooms: list[RoomIn]) -> tuple[int, lis
     seen: set[tuple[str, str]] = set()
     taken = set(site.rooms.values_list("building", "number"))
     for index, room in enumerate(rooms, start=1):
-        errors += _room_errors(index, room)
+        errors += room_errors(index, room)
         key = (room.building.strip(), room.number.strip())
         if key in seen or key in taken:
             errors.append(RowError(index, "number", _("this room number is already used")))

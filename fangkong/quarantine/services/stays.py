@@ -21,7 +21,7 @@ from fangkong.core.errors import Conflict
 from fangkong.core.models import User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
-from fangkong.people.models import ControlMeasure, MeasureKind, MeasureState
+from fangkong.people.models import ControlMeasure, MeasureKind
 from fangkong.people.services.measures import measure_assign_site
 from fangkong.quarantine.allocation import (
     SHARED_CORRIDOR,
@@ -31,6 +31,7 @@ from fangkong.quarantine.allocation import (
     choose,
 )
 from fangkong.quarantine.models import (
+    ALLOCATABLE_MEASURES,
     OPEN_STAY_STATES,
     Room,
     RoomState,
@@ -40,8 +41,6 @@ from fangkong.quarantine.models import (
     StayState,
 )
 from fangkong.quarantine.services.sites import room_move
-
-ALLOCATABLE_MEASURES = (MeasureState.PROPOSED, MeasureState.IN_FORCE, MeasureState.EXTENDED)
 
 
 @dataclass
@@ -211,7 +210,7 @@ def _locked_stay(actor: User, stay: Stay, action: str) -> Stay:
     return Stay.objects.select_for_update().select_related("room", "site").get(pk=stay.pk)
 
 
-def _room_left(actor: User, room: Room, note: str) -> None:
+def _room_left(actor: User | None, room: Room, note: str) -> None:
     """The last person out leaves the room to be disinfected before anyone else comes in."""
     room = Room.objects.select_for_update().get(pk=room.pk)
     if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
@@ -287,3 +286,42 @@ def stay_move(*, actor: User, stay: Stay, room: Room, reason: str) -> Stay:
         _room_left(actor, left, reason)
     _audit(actor, "quarantine.move", [stay], {"from": left.pk, "to": target.pk, "reason": reason})
     return stay
+
+
+def stays_follow_measure(
+    *, measure: ControlMeasure, actor: User | None, successor: ControlMeasure | None = None
+) -> None:
+    """The measure behind a stay has ended (people's `measure_ended`, same transaction).
+
+    A centralised quarantine that replaced it keeps the person in their room; otherwise an
+    allocation not yet entered is withdrawn (the room is free at once) and a checked-in person
+    is checked out (the room awaits disinfection). The measure's decision already authorised
+    this, so no quarantine permission is asked here."""
+    stay = (
+        Stay.objects.select_for_update()
+        .filter(measure=measure, state__in=OPEN_STAY_STATES)
+        .select_related("room", "site")
+        .first()
+    )
+    if stay is None:
+        return
+    if successor is not None and successor.kind == MeasureKind.CENTRALISED_QUARANTINE:
+        stay.measure = successor
+        stay.save(update_fields=["measure"])
+        measure_assign_site(actor=actor, measure=successor, site_id=stay.site.institution_id)
+        _audit(actor, "quarantine.follow", [stay], {"measure": successor.pk})
+        return
+    note = _("the measure ended (%(state)s)") % {"state": measure.get_state_display()}
+    if stay.state == StayState.ALLOCATED:
+        stay.state, stay.note = StayState.CANCELLED, note[:255]
+        stay.save(update_fields=["state", "note"])
+        room = Room.objects.select_for_update().get(pk=stay.room_id)
+        if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
+            room_move(actor=actor, room=room, state=RoomState.AVAILABLE, note=note)
+        action = "quarantine.cancel"
+    else:
+        stay.state, stay.checked_out_at, stay.note = StayState.CHECKED_OUT, timezone.now(), note
+        stay.save(update_fields=["state", "checked_out_at", "note"])
+        _room_left(actor, stay.room, note)
+        action = "quarantine.check_out"
+    _audit(actor, action, [stay], {"measure_ended": measure.state})

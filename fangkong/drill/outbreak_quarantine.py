@@ -1,0 +1,119 @@
+"""The demo outbreak's quarantine: the city's requisitioned hotels registered as sites with
+their floors of rooms, one site per district active (and the demo site account's own), and
+every centralised quarantine of the outbreak housed — those in force checked in, proposals
+allocated and waiting to arrive. A room out of service and two rooms left to disinfect after
+a room change give the board every colour. All through the quarantine services, as the
+command office."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from fangkong.core.models import Institution, InstitutionKind, RegionLevel, User
+from fangkong.drill.outbreak_stage import Stage
+from fangkong.people.models import MeasureState
+from fangkong.quarantine import selectors as qsel
+from fangkong.quarantine.models import RoomState, Site, SiteState, Stay
+from fangkong.quarantine.services import sites, stays
+
+SITE_ACCOUNT = "quarantine_1"
+ROOMS_PER_FLOOR = 20  # two corridors of five facing pairs
+MAX_FLOORS = 12
+
+
+def _floor_rooms(floor: int) -> list[sites.RoomIn]:
+    rooms = []
+    for corridor in ("1", "2"):
+        for side in ("A", "B"):
+            for pos in range(1, ROOMS_PER_FLOOR // 4 + 1):
+                number = f"{floor}{corridor}{'0' if side == 'A' else '5'}{pos}"
+                rooms.append(
+                    sites.RoomIn(
+                        building="1",
+                        floor=floor,
+                        number=number,
+                        corridor=corridor,
+                        side=side,
+                        position=pos,
+                        # the corridor's last pair are family rooms; the first floor's
+                        # first rooms are accessible
+                        capacity=2 if pos == ROOMS_PER_FLOOR // 4 else 1,
+                        accessible=floor == 1 and pos == 1,
+                        child_friendly=pos == ROOMS_PER_FLOOR // 4,
+                    )
+                )
+    return rooms
+
+
+def _register(office: User, inst: Institution) -> Site:
+    site = sites.site_register(
+        actor=office, institution=inst, contact_name="值班经理", contact_phone=""
+    )
+    floors = max(2, min(MAX_FLOORS, inst.capacity // ROOMS_PER_FLOOR))
+    rooms = [room for floor in range(1, floors + 1) for room in _floor_rooms(floor)]
+    sites.rooms_add(actor=office, site=site, rooms=rooms)
+    return site
+
+
+def seed_quarantine(stage: Stage) -> dict[str, int]:
+    office = stage.cast.command_office
+    city_path = next(r.path for r in stage.regions.values() if r.level == RegionLevel.CITY)
+    districts = [r.path for r in stage.regions.values() if r.level == RegionLevel.DISTRICT]
+
+    def _district(path: str) -> str:
+        return next((d for d in districts if path.startswith(d)), city_path)
+
+    own = User.objects.filter(username=SITE_ACCOUNT, is_demo=True).first()
+    institutions = Institution.objects.filter(
+        kind=InstitutionKind.QUARANTINE_SITE, region__path__startswith=city_path
+    ).select_related("region")
+    by_district: dict[str, list[Site]] = defaultdict(list)
+    for inst in institutions.order_by("code"):
+        site = _register(office, inst)
+        district = _district(inst.region.path)
+        first = not by_district[district]
+        if first or (own is not None and own.institution_id == inst.pk):
+            site = sites.site_set_state(actor=office, site=site, state=SiteState.ACTIVE)
+        by_district[district].append(site)
+    housed = _house(office, by_district, _district)
+    _incidents(office, own)
+    return {"quarantine_sites": len(institutions), "housed": housed}
+
+
+def _house(
+    office: User, by_district: dict[str, list[Site]], district_of: Callable[[str], str]
+) -> int:
+    """Every centralised quarantine of the outbreak gets a room in its district's active
+    site (any active site when its district's is full)."""
+    active = [s for group in by_district.values() for s in group if s.state == SiteState.ACTIVE]
+    housed = 0
+    for measure in list(qsel.awaiting_room(actor=office)):
+        local = [s for s in by_district.get(district_of(measure.region_path), []) if s in active]
+        for site in [*local, *(s for s in active if s not in local)]:
+            if not site.rooms.filter(state=RoomState.AVAILABLE).exists():
+                continue
+            stay = stays.stays_allocate(actor=office, measures=[measure], site=site).stays[0]
+            if measure.state != MeasureState.PROPOSED:
+                stays.stay_check_in(actor=office, stay=stay)
+            housed += 1
+            break
+    return housed
+
+
+def _incidents(office: User, own: User | None) -> None:
+    """A broken room and two room changes at the demo site account's site."""
+    site = None
+    if own is not None and own.institution_id is not None:
+        site = Site.objects.filter(institution_id=own.institution_id).first()
+    if site is None:
+        return
+    free = list(site.rooms.filter(state=RoomState.AVAILABLE, capacity=1).order_by("-floor"))
+    if len(free) < 3:
+        return
+    sites.room_set_state(
+        actor=office, room=free[0], state=RoomState.OUT_OF_SERVICE, note="空调故障，待维修"
+    )
+    moved = Stay.objects.filter(site=site, state="checked_in", family__isnull=True)[:2]
+    for stay, target in zip(list(moved), free[1:3], strict=False):
+        stays.stay_move(actor=office, stay=stay, room=target, reason="卫生间漏水，换房")

@@ -1,0 +1,78 @@
+"""Forms of the quarantine pages; choices come from the actor's selectors, so a form never
+offers a region, site or measure the actor cannot see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from fangkong.core.models import Region, RegionLevel, User
+from fangkong.people.models import ControlMeasure
+from fangkong.quarantine import selectors as sel
+from fangkong.quarantine.models import RoomState, Site
+
+ROOM_STATE_CHOICES = [
+    (RoomState.AVAILABLE, _("Disinfected — available")),
+    (RoomState.OUT_OF_SERVICE, _("Out of service")),
+]
+
+
+class SiteForm(forms.Form):
+    prefix = "site"
+    code = forms.CharField(label=_("Code"), max_length=32)
+    name = forms.CharField(label=_("Name"), max_length=128)
+    region: forms.ModelChoiceField[Region] = forms.ModelChoiceField(
+        queryset=Region.objects.none(), label=_("Region")
+    )
+    address = forms.CharField(label=_("Address"), max_length=255, required=False)
+    contact_name = forms.CharField(
+        label=pgettext_lazy("site", "Contact"), max_length=64, required=False
+    )
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, required=False)
+
+    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        regions = sel.region_get_qs(actor=actor).filter(level__lte=RegionLevel.TOWN)
+        self.fields["region"].queryset = regions.order_by("path")  # type: ignore[attr-defined]
+
+
+class AllocateForm(forms.Form):
+    prefix = "alloc"
+    measures: forms.ModelMultipleChoiceField[ControlMeasure] = forms.ModelMultipleChoiceField(
+        queryset=ControlMeasure.objects.none(), label=_("Persons")
+    )
+    site: forms.ModelChoiceField[Site] = forms.ModelChoiceField(
+        queryset=Site.objects.none(), label=_("Site")
+    )
+    cohort = forms.CharField(
+        label=_("Arrival cohort"),
+        max_length=64,
+        required=False,
+        help_text=_("Empty: the measure's start date"),
+    )
+    family = forms.BooleanField(
+        label=_("One family room for all of them"),
+        required=False,
+        help_text=_("A parent with a child, or carers: ticked persons share one room"),
+    )
+
+    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["measures"].queryset = sel.awaiting_room(actor=actor)  # type: ignore[attr-defined]
+        self.fields["site"].queryset = sel.active_sites(actor=actor)  # type: ignore[attr-defined]
+
+
+class RoomStateForm(forms.Form):
+    state = forms.ChoiceField(label=_("New state"), choices=ROOM_STATE_CHOICES)
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+
+class SiteStateForm(forms.Form):
+    state = forms.CharField(max_length=16)
+
+
+class StayNoteForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=255, required=False)

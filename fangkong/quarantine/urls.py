@@ -1,0 +1,16 @@
+"""Pages of quarantine, under /quarantine/."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from fangkong.quarantine import views as v
+
+app_name = "quarantine"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", v.site_index, name="sites"),
+    path("allocate/", v.allocate, name="allocate"),
+    path("sites/<int:site_id>/", v.site_detail, name="site"),
+    path("sites/<int:site_id>/state/", v.site_state, name="site_state"),
+    path("sites/<int:site_id>/rooms/import/", v.rooms_import, name="rooms_import"),
+    path("rooms/<int:room_id>/state/", v.room_state, name="room_state"),
+    path("stays/<int:stay_id>/<slug:action>/", v.stay_action, name="stay_action"),
+]
