@@ -162,8 +162,8 @@ def stays_allocate(
         room_move(actor=actor, room=chosen, state=RoomState.OCCUPIED, note=_("allocated"))
         for measure in measures:
             measure_assign_site(actor=actor, measure=measure, site_id=site.institution_id)
+        _audit(actor, "quarantine.allocate", stays, {"room": chosen.pk, "cohort": cohort})
     warning = _warning(choice)
-    _audit(actor, "quarantine.allocate", stays, {"room": chosen.pk, "cohort": cohort})
     return Allocation(stays=stays, warnings=[warning] if warning else [])
 
 
@@ -224,7 +224,7 @@ def stay_check_in(*, actor: User, stay: Stay) -> Stay:
             raise Conflict(_("only an allocated stay can be checked in"))
         stay.state, stay.checked_in_at = StayState.CHECKED_IN, timezone.now()
         stay.save(update_fields=["state", "checked_in_at"])
-    _audit(actor, "quarantine.check_in", [stay], {"room": stay.room_id})
+        _audit(actor, "quarantine.check_in", [stay], {"room": stay.room_id})
     return stay
 
 
@@ -238,7 +238,7 @@ def stay_check_out(*, actor: User, stay: Stay, note: str = "") -> Stay:
         stay.note = (note or "").strip()[:255]
         stay.save(update_fields=["state", "checked_out_at", "note"])
         _room_left(actor, stay.room, _("checked out"))
-    _audit(actor, "quarantine.check_out", [stay], {"room": stay.room_id})
+        _audit(actor, "quarantine.check_out", [stay], {"room": stay.room_id})
     return stay
 
 
@@ -259,7 +259,7 @@ def stay_cancel(*, actor: User, stay: Stay, reason: str) -> Stay:
         if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
             room_move(actor=actor, room=room, state=RoomState.AVAILABLE, note=reason)
         measure_assign_site(actor=actor, measure=stay.measure, site_id=None)
-    _audit(actor, "quarantine.cancel", [stay], {"reason": reason})
+        _audit(actor, "quarantine.cancel", [stay], {"reason": reason})
     return stay
 
 
@@ -284,7 +284,8 @@ def stay_move(*, actor: User, stay: Stay, room: Room, reason: str) -> Stay:
         stay.save(update_fields=["room"])
         room_move(actor=actor, room=target, state=RoomState.OCCUPIED, note=reason)
         _room_left(actor, left, reason)
-    _audit(actor, "quarantine.move", [stay], {"from": left.pk, "to": target.pk, "reason": reason})
+        moved = {"from": left.pk, "to": target.pk, "reason": reason}
+        _audit(actor, "quarantine.move", [stay], moved)
     return stay
 
 
