@@ -37,7 +37,6 @@ class Cell:
 @dataclass
 class Corridor:
     name: str
-    positions: list[int]
     side_a: list[Cell | None]
     side_b: list[Cell | None]
 
@@ -78,7 +77,6 @@ def _corridor(name: str, cells: list[Cell]) -> Corridor:
     by_key = {(c.room.side, c.room.position or 0): c for c in cells}
     return Corridor(
         name=name,
-        positions=positions,
         side_a=[by_key.get(("A", p)) for p in positions],
         side_b=[by_key.get(("B", p)) for p in positions],
     )

@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 
 from fangkong.core.models import Institution, Region
 from fangkong.core.scoping import ScopedQuerySet
+from fangkong.people.measures_models import IN_FORCE_STATES, MeasureState
 
 
 class SiteState(models.TextChoices):
@@ -133,6 +134,11 @@ class RoomEvent(models.Model):
         ordering = ["at", "id"]
 
 
+def label_of(choices: type[models.TextChoices], value: str) -> str:
+    """A state's label for a person to read; an unknown value as it is."""
+    return str(choices(value).label) if value in choices.values else value
+
+
 class StayState(models.TextChoices):
     ALLOCATED = "allocated", _("Allocated")
     CHECKED_IN = "checked_in", _("Checked in")
@@ -142,7 +148,7 @@ class StayState(models.TextChoices):
 
 OPEN_STAY_STATES = ("allocated", "checked_in")
 # the measures that may hold a room: proposed (the room is readied) or in force
-ALLOCATABLE_MEASURES = ("proposed", "in_force", "extended")
+ALLOCATABLE_MEASURES = (MeasureState.PROPOSED, *IN_FORCE_STATES)
 
 
 class Stay(models.Model):

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.core.bodylimit import upload_limit
@@ -38,7 +39,7 @@ from fangkong.core.validators import FieldError
 from fangkong.core.vault import mask_name
 from fangkong.quarantine import forms as qf
 from fangkong.quarantine import selectors as sel
-from fangkong.quarantine.models import Room, RoomState, Site, SiteState, Stay
+from fangkong.quarantine.models import Room, RoomState, Site, SiteState, Stay, label_of
 from fangkong.quarantine.services import room_import, sites, stays
 
 AWAITING_SHOWN = 100
@@ -50,15 +51,15 @@ def _site(request: HttpRequest, site_id: int) -> Site:
 
 
 def _index_context(actor: User, **extra: Any) -> dict[str, Any]:
-    site_rows = list(sel.site_list(actor=actor))
+    site_rows = [(s, sel.site_room_counts(s)) for s in sel.site_list(actor=actor)]
     awaiting = sel.awaiting_room(actor=actor)
     totals = dict.fromkeys(RoomState.values, 0)
-    for site in site_rows:
-        for state, n in sel.site_room_counts(site).items():
+    for _site_row, counts in site_rows:
+        for state, n in counts.items():
             totals[state] += n
     return {
-        "sites": [(s, sel.site_room_counts(s)) for s in site_rows],
-        "active_count": sum(1 for s in site_rows if s.state == SiteState.ACTIVE),
+        "sites": site_rows,
+        "active_count": sum(1 for s, _c in site_rows if s.state == SiteState.ACTIVE),
         "totals": totals,
         "awaiting": [(m, mask_name(m.person.name)) for m in awaiting[:AWAITING_SHOWN]],
         "awaiting_count": awaiting.count(),
@@ -149,16 +150,12 @@ def _site_context(actor: User, site: Site, room_id: int | None, **extra: Any) ->
     }
 
 
-def _state_label(state: str) -> str:
-    return str(RoomState(state).label) if state in RoomState.values else state
-
-
 def _room_panel(actor: User, room: Room) -> dict[str, Any]:
     occupants = sel.stay_list(actor=actor, site=room.site, open_only=True).filter(room=room)
     return {
         "occupants": [(s, mask_name(s.person.name)) for s in occupants],
         "events": [
-            (e, _state_label(e.from_state), _state_label(e.to_state))
+            (e, label_of(RoomState, e.from_state), label_of(RoomState, e.to_state))
             for e in room.events.order_by("-at", "-id")[:10]
         ],
         "moves": sites.ROOM_MOVES.get(room.state, ()),
@@ -244,10 +241,11 @@ def room_state(request: HttpRequest, room_id: int) -> HttpResponse:
     return _back(room.site, room.pk)
 
 
+# what the page says after each action (the services ask the table)
 STAY_ACTIONS = {
-    "check-in": ("quarantine.stay", _("Checked in.")),
-    "check-out": ("quarantine.stay", _("Checked out; the room awaits disinfection.")),
-    "cancel": ("quarantine.allocate", _("Allocation cancelled; the room is free again.")),
+    "check-in": gettext_lazy("Checked in."),
+    "check-out": gettext_lazy("Checked out; the room awaits disinfection."),
+    "cancel": gettext_lazy("Allocation cancelled; the room is free again."),
 }
 
 
@@ -274,5 +272,5 @@ def stay_action(request: HttpRequest, stay_id: int, action: str) -> HttpResponse
         _stay_apply(actor, stay, action, reason)
     except DOMAIN_ERRORS as exc:
         return _refused_on_site(request, stay.site, exc, room_id=room_id)
-    messages.success(request, str(STAY_ACTIONS[action][1]))
+    messages.success(request, str(STAY_ACTIONS[action]))
     return _back(stay.site, room_id)

@@ -23,6 +23,7 @@ from fangkong.quarantine.models import (
     RoomState,
     Site,
     SiteState,
+    label_of,
 )
 
 # Which activation states a site may go to from each (a stood-down site can be held in
@@ -140,7 +141,7 @@ def site_set_state(*, actor: User, site: Site, state: str) -> Site:
         if state not in SITE_MOVES.get(site.state, ()):
             raise Conflict(
                 _("a site in state “%(from)s” cannot become “%(to)s”")
-                % {"from": SiteState(site.state).label, "to": _label(SiteState, state)}
+                % {"from": SiteState(site.state).label, "to": label_of(SiteState, state)}
             )
         if state == SiteState.STOOD_DOWN and site.stays.filter(state__in=OPEN_STAY_STATES).exists():
             raise Conflict(_("people are still quarantined at this site"))
@@ -249,7 +250,7 @@ def room_set_state(*, actor: User, room: Room, state: str, note: str = "") -> Ro
         if state not in ROOM_MOVES.get(room.state, ()):
             raise Conflict(
                 _("a room that is “%(from)s” cannot become “%(to)s”")
-                % {"from": RoomState(room.state).label, "to": _label(RoomState, state)}
+                % {"from": RoomState(room.state).label, "to": label_of(RoomState, state)}
             )
         room_move(actor=actor, room=room, state=state, note=note)
     return room
@@ -269,10 +270,3 @@ def room_move(*, actor: User | None, room: Room, state: str, note: str = "") -> 
 
 def _inst(room: Room) -> Institution:
     return room.site.institution
-
-
-def _label(choices: type[SiteState] | type[RoomState], value: str) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value

@@ -210,11 +210,26 @@ def _locked_stay(actor: User, stay: Stay, action: str) -> Stay:
     return Stay.objects.select_for_update().select_related("room", "site").get(pk=stay.pk)
 
 
-def _room_left(actor: User | None, room: Room, note: str) -> None:
-    """The last person out leaves the room to be disinfected before anyone else comes in."""
+def _room_left(actor: User | None, room: Room, note: str, to: str = RoomState.DISINFECTION) -> None:
+    """The last person out leaves the room to be disinfected before anyone else comes in
+    (`to` is available when nobody ever entered: an allocation withdrawn)."""
     room = Room.objects.select_for_update().get(pk=room.pk)
     if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
-        room_move(actor=actor, room=room, state=RoomState.DISINFECTION, note=note)
+        room_move(actor=actor, room=room, state=to, note=note)
+
+
+def _withdraw(actor: User | None, stay: Stay, note: str) -> None:
+    """An allocation not yet entered is cancelled; its room is free again at once."""
+    stay.state, stay.note = StayState.CANCELLED, note[:255]
+    stay.save(update_fields=["state", "note"])
+    _room_left(actor, stay.room, note, to=RoomState.AVAILABLE)
+
+
+def _leave(actor: User | None, stay: Stay, note: str, room_note: str) -> None:
+    """A checked-in person is out; the room awaits disinfection."""
+    stay.state, stay.checked_out_at, stay.note = StayState.CHECKED_OUT, timezone.now(), note
+    stay.save(update_fields=["state", "checked_out_at", "note"])
+    _room_left(actor, stay.room, room_note)
 
 
 def stay_check_in(*, actor: User, stay: Stay) -> Stay:
@@ -234,10 +249,7 @@ def stay_check_out(*, actor: User, stay: Stay, note: str = "") -> Stay:
         stay = _locked_stay(actor, stay, "quarantine.stay")
         if stay.state != StayState.CHECKED_IN:
             raise Conflict(_("only a checked-in person can be checked out"))
-        stay.state, stay.checked_out_at = StayState.CHECKED_OUT, timezone.now()
-        stay.note = (note or "").strip()[:255]
-        stay.save(update_fields=["state", "checked_out_at", "note"])
-        _room_left(actor, stay.room, _("checked out"))
+        _leave(actor, stay, (note or "").strip()[:255], _("checked out"))
         _audit(actor, "quarantine.check_out", [stay], {"room": stay.room_id})
     return stay
 
@@ -253,11 +265,7 @@ def stay_cancel(*, actor: User, stay: Stay, reason: str) -> Stay:
         stay = Stay.objects.select_for_update().select_related("room", "site").get(pk=stay.pk)
         if stay.state != StayState.ALLOCATED:
             raise Conflict(_("only an allocation not yet checked in can be cancelled"))
-        stay.state, stay.note = StayState.CANCELLED, reason[:255]
-        stay.save(update_fields=["state", "note"])
-        room = Room.objects.select_for_update().get(pk=stay.room_id)
-        if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
-            room_move(actor=actor, room=room, state=RoomState.AVAILABLE, note=reason)
+        _withdraw(actor, stay, reason)
         measure_assign_site(actor=actor, measure=stay.measure, site_id=None)
         _audit(actor, "quarantine.cancel", [stay], {"reason": reason})
     return stay
@@ -314,15 +322,9 @@ def stays_follow_measure(
         return
     note = _("the measure ended (%(state)s)") % {"state": measure.get_state_display()}
     if stay.state == StayState.ALLOCATED:
-        stay.state, stay.note = StayState.CANCELLED, note[:255]
-        stay.save(update_fields=["state", "note"])
-        room = Room.objects.select_for_update().get(pk=stay.room_id)
-        if not Stay.objects.filter(room=room, state__in=OPEN_STAY_STATES).exists():
-            room_move(actor=actor, room=room, state=RoomState.AVAILABLE, note=note)
+        _withdraw(actor, stay, note)
         action = "quarantine.cancel"
     else:
-        stay.state, stay.checked_out_at, stay.note = StayState.CHECKED_OUT, timezone.now(), note
-        stay.save(update_fields=["state", "checked_out_at", "note"])
-        _room_left(actor, stay.room, note)
+        _leave(actor, stay, note[:255], note)
         action = "quarantine.check_out"
     _audit(actor, action, [stay], {"measure_ended": measure.state})
