@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from fangkong.core.models import Institution, InstitutionKind, RegionLevel, User
 from fangkong.drill.outbreak_stage import Stage
-from fangkong.people.models import MeasureState
+from fangkong.people.models import ControlMeasure, MeasureState
 from fangkong.quarantine import selectors as qsel
 from fangkong.quarantine.models import RoomState, Site, SiteState, Stay
 from fangkong.quarantine.services import sites, stays
@@ -87,17 +87,21 @@ def _house(
     """Every centralised quarantine of the outbreak gets a room in its district's active
     site (any active site when its district's is full)."""
     active = [s for group in by_district.values() for s in group if s.state == SiteState.ACTIVE]
+    waiting: dict[str, list[ControlMeasure]] = {}
+    for measure in qsel.awaiting_room(actor=office):
+        waiting.setdefault(district_of(measure.region_path), []).append(measure)
     housed = 0
-    for measure in list(qsel.awaiting_room(actor=office)):
-        local = [s for s in by_district.get(district_of(measure.region_path), []) if s in active]
+    for district, measures in waiting.items():
+        local = [s for s in by_district.get(district, []) if s in active]
         for site in [*local, *(s for s in active if s not in local)]:
-            if not site.rooms.filter(state=RoomState.AVAILABLE).exists():
-                continue
-            stay = stays.stays_allocate(actor=office, measures=[measure], site=site).stays[0]
-            if measure.state != MeasureState.PROPOSED:
-                stays.stay_check_in(actor=office, stay=stay)
-            housed += 1
-            break
+            if not measures:
+                break
+            done = stays.stays_allocate_many(actor=office, measures=measures, site=site)
+            for stay in done.stays:
+                if stay.measure.state != MeasureState.PROPOSED:
+                    stays.stay_check_in(actor=office, stay=stay)
+            housed += len(done.stays)
+            measures = [m for m, _why in done.refused]
     return housed
 
 

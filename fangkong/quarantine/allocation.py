@@ -87,16 +87,58 @@ class Occupancy:
         return Choice(room, SHARED_CORRIDOR, tuple(sorted(on_corridor - {cohort})))
 
 
+class FreeRooms:
+    """The free rooms of one site, grouped by corridor, for choosing many rooms in a row.
+
+    Within a corridor every room has the corridor's rank unless it faces another cohort
+    (rank 3), so the best room of a corridor is its first fitting room, in (capacity,
+    building, floor, number) order, that does not face another cohort, else its first
+    fitting room: a choice looks at a room or two per corridor, not at every free room."""
+
+    def __init__(self, free: Iterable[RoomSlot]) -> None:
+        self.by_corridor: dict[tuple[str, int, str], list[RoomSlot]] = defaultdict(list)
+        for room in free:
+            self.by_corridor[room.corridor_key].append(room)
+        for rooms in self.by_corridor.values():
+            rooms.sort(key=_order)
+
+    def take(self, room: RoomSlot) -> None:
+        """The room is no longer free."""
+        self.by_corridor[room.corridor_key].remove(room)
+
+    def best(self, occupancy: Occupancy, cohort: str, size: int) -> Choice | None:
+        best: tuple[tuple[int, int, str, int, str], Choice] | None = None
+        for rooms in self.by_corridor.values():
+            choice = _corridor_best(rooms, occupancy, cohort, size)
+            if choice is None:
+                continue
+            key = (choice.rank, *_order(choice.room))
+            if best is None or key < best[0]:
+                best = (key, choice)
+        return best[1] if best else None
+
+
+def _order(room: RoomSlot) -> tuple[int, str, int, str]:
+    # smallest room that fits first: family rooms stay free for families
+    return (room.capacity, room.building, room.floor, room.number)
+
+
+def _corridor_best(
+    rooms: list[RoomSlot], occupancy: Occupancy, cohort: str, size: int
+) -> Choice | None:
+    fallback = None
+    for room in rooms:
+        if room.capacity < size:
+            continue
+        choice = occupancy.rank(room, cohort)
+        if choice.rank < FACING_OTHER:
+            return choice
+        fallback = fallback or choice
+    return fallback
+
+
 def choose(
     free: Iterable[RoomSlot], occupancy: Occupancy, cohort: str, *, size: int = 1
 ) -> Choice | None:
     """The best free room for `size` persons of `cohort`, or None when none is big enough."""
-    best: tuple[tuple[int, int, str, int, str], Choice] | None = None
-    for room in free:
-        if room.capacity < size:
-            continue
-        choice = occupancy.rank(room, cohort)
-        key = (choice.rank, room.capacity, room.building, room.floor, room.number)
-        if best is None or key < best[0]:
-            best = (key, choice)
-    return best[1] if best else None
+    return FreeRooms(free).best(occupancy, cohort, size)

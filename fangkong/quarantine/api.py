@@ -7,10 +7,10 @@ Reads go through the quarantine selectors, so an object outside the caller's jur
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import Http404, HttpRequest
+from ninja import Field, Router, Schema
 
 from fangkong.core.http import (
     ErrorOut,
@@ -131,6 +131,28 @@ class StayPage(Page):
 
 class AllocationOut(Schema):
     stays: list[StayOut]
+    warnings: list[str]
+
+
+# ids a database key can hold; a batch is at most one busload of waiting lists
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+BATCH_MAX = 2_000
+
+
+class BatchIn(Schema):
+    measure_ids: list[DbId] = Field(max_length=BATCH_MAX)
+    site_id: int
+    cohort: str = ""
+
+
+class RefusedOut(Schema):
+    measure_id: int
+    reason: str
+
+
+class BatchOut(Schema):
+    stays: list[StayOut]
+    refused: list[RefusedOut]
     warnings: list[str]
 
 
@@ -316,6 +338,29 @@ def stays_allocate(request: HttpRequest, payload: AllocateIn) -> Any:
         actor=actor, measures=measures, site=site, cohort=payload.cohort, room=room
     )
     return 201, {"stays": [_fresh(request, s) for s in done.stays], "warnings": done.warnings}
+
+
+@router.post("/stays/batch", response={200: BatchOut, 403: ErrorOut, 409: ErrorOut})
+@scoped
+def stays_allocate_many(request: HttpRequest, payload: BatchIn) -> Any:
+    """A room each for many persons at one site; those who cannot be housed are listed with
+    the reason, the others are allocated."""
+    actor = actor_of(request)
+    measures_qs = measure_get_qs(actor=actor)
+    wanted = list(dict.fromkeys(payload.measure_ids))
+    found = measures_qs.in_bulk(wanted)
+    if len(found) != len(wanted):
+        raise Http404
+    site = _site(request, payload.site_id)
+    done = stays.stays_allocate_many(
+        actor=actor, measures=[found[pk] for pk in wanted], site=site, cohort=payload.cohort
+    )
+    made = sel.stay_get_qs(actor=actor).in_bulk([s.pk for s in done.stays])
+    return {
+        "stays": [stay_out(made[s.pk]) for s in done.stays],
+        "refused": [{"measure_id": m.pk, "reason": why} for m, why in done.refused],
+        "warnings": done.warnings,
+    }
 
 
 @router.get("/stays/{int:stay_id}", response=StayOut)

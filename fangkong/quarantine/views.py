@@ -102,24 +102,47 @@ def allocate(request: HttpRequest) -> HttpResponse:
     status = 422
     if form.is_valid():
         data = form.cleaned_data
-        groups = [list(data["measures"])] if data["family"] else [[m] for m in data["measures"]]
         try:
-            done = [
-                stays.stays_allocate(
-                    actor=actor, measures=group, site=data["site"], cohort=data["cohort"]
-                )
-                for group in groups
-            ]
+            done = _allocate(actor, data)
         except DOMAIN_ERRORS as exc:
             status = form_refused(form, exc, {"measure_ids": "measures", "room_id": "site"})
         else:
-            housed = sum(len(a.stays) for a in done)
-            messages.success(request, _("%(n)s persons allocated a room.") % {"n": housed})
-            for warning in (w for a in done for w in a.warnings):
-                messages.warning(request, warning)
-            return HttpResponseRedirect(reverse("quarantine:site", args=[data["site"].pk]))
+            if done.stays or not done.refused:
+                _allocation_messages(request, done)
+                return HttpResponseRedirect(reverse("quarantine:site", args=[data["site"].pk]))
+            form.add_error("measures", done.refused[0][1])
+            status = 409
     context = _index_context(actor, alloc_form=form)
     return render(request, "quarantine/sites.html", context, status=status)
+
+
+def _allocate(actor: User, data: dict[str, Any]) -> stays.Batch:
+    """A family into one room, or everyone ticked into a room each in one batch."""
+    if data["family"]:
+        family = stays.stays_allocate(
+            actor=actor, measures=list(data["measures"]), site=data["site"], cohort=data["cohort"]
+        )
+        return stays.Batch(stays=family.stays, refused=[], warnings=family.warnings)
+    return stays.stays_allocate_many(
+        actor=actor, measures=list(data["measures"]), site=data["site"], cohort=data["cohort"]
+    )
+
+
+MESSAGES_SHOWN = 5
+
+
+def _allocation_messages(request: HttpRequest, done: stays.Batch) -> None:
+    messages.success(request, _("%(n)s persons allocated a room.") % {"n": len(done.stays)})
+    reasons: dict[str, int] = {}
+    for _measure, why in done.refused:
+        reasons[why] = reasons.get(why, 0) + 1
+    for why, n in reasons.items():
+        messages.error(request, _("%(n)s not allocated: %(why)s") % {"n": n, "why": why})
+    for warning in done.warnings[:MESSAGES_SHOWN]:
+        messages.warning(request, warning)
+    if len(done.warnings) > MESSAGES_SHOWN:
+        more = len(done.warnings) - MESSAGES_SHOWN
+        messages.warning(request, _("… and %(n)s more rooms near other cohorts") % {"n": more})
 
 
 def _site_context(actor: User, site: Site, room_id: int | None, **extra: Any) -> dict[str, Any]:

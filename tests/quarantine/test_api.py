@@ -117,3 +117,22 @@ def test_bad_input_is_named(tree: Tree, users: dict[str, User], setup: SiteSetup
     assert r.status_code == 422
     state = api.post(f"{BASE}/sites/{setup.site.pk}/state", {"state": "reserve"})
     assert state.status_code == 409
+
+
+def test_a_batch_houses_whom_it_can_and_names_the_rest(
+    tree: Tree, users: dict[str, User], setup: SiteSetup, api_as: Any
+) -> None:
+    group = [quarantined(tree.community_a1, name=f"批{i}") for i in range(8)]
+    district = api_as("district_a")
+    body = {"measure_ids": [m.pk for m in group], "site_id": setup.site.pk, "cohort": "K1"}
+    r = district.post(f"{BASE}/stays/batch", body)
+    assert r.status_code == 200, r.json()
+    out = r.json()
+    assert [s["measure_id"] for s in out["stays"]] == [m.pk for m in group[:6]]
+    assert len({s["room_id"] for s in out["stays"]}) == 6
+    assert [x["measure_id"] for x in out["refused"]] == [m.pk for m in group[6:]]
+    assert out["refused"][0]["reason"].startswith(setup.site.institution.name)
+    # a sibling town cannot name these measures at all; retrying houses nobody twice
+    assert api_as("town_a2").post(f"{BASE}/stays/batch", body).status_code == 404
+    again = district.post(f"{BASE}/stays/batch", body).json()
+    assert again["stays"] == [] and len(again["refused"]) == 8

@@ -458,6 +458,15 @@ OPS: dict[str, Op] = {
         },
         where=_site_where,
     ),
+    "POST /quarantine/stays/batch": Op(
+        "quarantine.allocate",
+        "measure",
+        body=lambda w: {
+            "measure_ids": [w.objects["measure"].pk],
+            "site_id": w.objects["site"].pk,
+        },
+        where=_site_where,
+    ),
     "GET /quarantine/stays/{stay_id}": Op(None, "stay"),
     "POST /quarantine/stays/{stay_id}/check-in": Op(
         "quarantine.stay", "stay", where=_site_staff_where

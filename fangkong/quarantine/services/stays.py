@@ -22,10 +22,11 @@ from fangkong.core.models import User
 from fangkong.core.permissions import authorize
 from fangkong.core.validators import FieldError
 from fangkong.people.models import ControlMeasure, MeasureKind
-from fangkong.people.services.measures import measure_assign_site
+from fangkong.people.services.measures import measure_assign_site, measure_assign_site_many
 from fangkong.quarantine.allocation import (
     SHARED_CORRIDOR,
     Choice,
+    FreeRooms,
     Occupancy,
     RoomSlot,
     choose,
@@ -34,6 +35,7 @@ from fangkong.quarantine.models import (
     ALLOCATABLE_MEASURES,
     OPEN_STAY_STATES,
     Room,
+    RoomEvent,
     RoomState,
     Site,
     SiteState,
@@ -50,11 +52,7 @@ class Allocation:
     warnings: list[str] = field(default_factory=list)
 
 
-def _slot(room: Room) -> RoomSlot:
-    return RoomSlot(
-        room.pk, room.building, room.floor, room.number, room.corridor, room.side,
-        room.position, room.capacity,
-    )  # fmt: skip
+SLOT_FIELDS = ("pk", "building", "floor", "number", "corridor", "side", "position", "capacity")
 
 
 def _check_measure(measure: ControlMeasure) -> None:
@@ -78,17 +76,19 @@ def _lock_site(site: Site) -> Site:
     return site
 
 
-def _free_rooms(site: Site, room: Room | None) -> list[Room]:
+def _free_rooms(site: Site, room: Room | None) -> list[RoomSlot]:
     taken = Stay.objects.filter(site=site, state__in=OPEN_STAY_STATES).values("room_id")
     qs = Room.objects.filter(site=site, state=RoomState.AVAILABLE).exclude(pk__in=taken)
     if room is not None:
         qs = qs.filter(pk=room.pk)
-    return list(qs)
+    return [RoomSlot(*row) for row in qs.values_list(*SLOT_FIELDS)]
 
 
 def _occupancy(site: Site) -> Occupancy:
-    stays = Stay.objects.filter(site=site, state__in=OPEN_STAY_STATES).select_related("room")
-    return Occupancy((_slot(s.room), s.cohort) for s in stays)
+    stays = Stay.objects.filter(site=site, state__in=OPEN_STAY_STATES)
+    fields = [f"room__{f}" for f in SLOT_FIELDS]
+    rows = stays.values_list(*fields, "cohort")
+    return Occupancy((RoomSlot(*row[:-1]), row[-1]) for row in rows)
 
 
 def _no_room(site: Site, size: int, room: Room | None) -> Conflict:
@@ -152,7 +152,7 @@ def stays_allocate(
         for measure in measures:
             _check_measure(measure)
         choice = choose(
-            (_slot(r) for r in _free_rooms(site, room)), _occupancy(site), cohort,
+            _free_rooms(site, room), _occupancy(site), cohort,
             size=len(measures),
         )  # fmt: skip
         if choice is None:
@@ -165,6 +165,121 @@ def stays_allocate(
         _audit(actor, "quarantine.allocate", stays, {"room": chosen.pk, "cohort": cohort})
     warning = _warning(choice)
     return Allocation(stays=stays, warnings=[warning] if warning else [])
+
+
+@dataclass
+class Batch:
+    """What `stays_allocate_many` did: the stays made, the measures refused and why."""
+
+    stays: list[Stay]
+    refused: list[tuple[ControlMeasure, str]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def stays_allocate_many(
+    *, actor: User, measures: list[ControlMeasure], site: Site, cohort: str = ""
+) -> Batch:
+    """A room each for many persons at one active site, in the order given (a bus from a
+    checkpoint, a site filled from the waiting list).
+
+    The same rules as `stays_allocate`, with every choice made in memory under one site
+    lock and the rows written in a few set-based statements: the stays, the rooms' state and
+    history, the measures' site, and one audit row for the batch. A measure that cannot be
+    housed (not a centralised quarantine, finished, already housed, no room left) is refused
+    with the reason; the others are allocated."""
+    authorize(actor, "quarantine.allocate", region=site.region_path)
+    with transaction.atomic():
+        site = _lock_site(site)
+        wanted, refused = _allocatable(measures)
+        free = FreeRooms(_free_rooms(site, None))
+        occupancy = _occupancy(site)
+        placed: list[tuple[ControlMeasure, Choice, str]] = []
+        unhoused: list[ControlMeasure] = []
+        for measure in wanted:
+            own = (cohort or measure.start_date.isoformat()).strip()[:64]
+            choice = free.best(occupancy, own, 1)
+            if choice is None:
+                unhoused.append(measure)
+                continue
+            free.take(choice.room)
+            occupancy.add(choice.room, own)
+            placed.append((measure, choice, own))
+        stays = _insert_batch(actor, site, placed)
+        if unhoused:
+            # counted after the batch's own rooms are taken, so the figures add up
+            full = str(_no_room(site, 1, None))
+            refused.extend((m, full) for m in unhoused)
+        warnings = [w for _m, choice, _c in placed if (w := _warning(choice))]
+    return Batch(stays=stays, refused=refused, warnings=warnings)
+
+
+def _allocatable(
+    measures: list[ControlMeasure],
+) -> tuple[list[ControlMeasure], list[tuple[ControlMeasure, str]]]:
+    # re-read under lock: the caller's copies may be older than a release or a cancel
+    fresh = ControlMeasure.objects.select_for_update().in_bulk({m.pk for m in measures})
+    measures = [fresh.get(pk, m) for pk, m in {m.pk: m for m in measures}.items()]
+    housed = set(
+        Stay.objects.filter(
+            person_id__in={m.person_id for m in measures}, state__in=OPEN_STAY_STATES
+        ).values_list("person_id", flat=True)
+    )
+    wanted: list[ControlMeasure] = []
+    refused: list[tuple[ControlMeasure, str]] = []
+    for measure in measures:
+        if measure.kind != MeasureKind.CENTRALISED_QUARANTINE:
+            refused.append((measure, _("only a centralised quarantine is served at a site")))
+        elif measure.state not in ALLOCATABLE_MEASURES:
+            refused.append((measure, _("the measure is finished; there is nothing to allocate")))
+        elif measure.person_id in housed:
+            refused.append((measure, _("this person already has a room")))
+        else:
+            housed.add(measure.person_id)
+            wanted.append(measure)
+    return wanted, refused
+
+
+def _insert_batch(
+    actor: User, site: Site, placed: list[tuple[ControlMeasure, Choice, str]]
+) -> list[Stay]:
+    if not placed:
+        return []
+    stays = [
+        Stay(
+            measure=m, person_id=m.person_id, region_path=m.region_path, site=site,
+            room_id=choice.room.id, slot=1, cohort=own, allocated_by=actor,
+        )
+        for m, choice, own in placed
+    ]  # fmt: skip
+    room_ids = [choice.room.id for _m, choice, _c in placed]
+    try:
+        with transaction.atomic():
+            Stay.objects.bulk_create(stays)
+    except IntegrityError:
+        raise Conflict(_("the room or the person was taken meanwhile; try again")) from None
+    moved = Room.objects.filter(pk__in=room_ids, state=RoomState.AVAILABLE).update(
+        state=RoomState.OCCUPIED, updated_at=timezone.now()
+    )
+    if moved != len(room_ids):
+        # a room went out of service after it was read: nothing of the batch is kept
+        raise Conflict(_("the room or the person was taken meanwhile; try again"))
+    note = _("allocated")
+    RoomEvent.objects.bulk_create(
+        RoomEvent(room_id=pk, actor=actor, from_state=RoomState.AVAILABLE,
+                  to_state=RoomState.OCCUPIED, note=note)
+        for pk in room_ids
+    )  # fmt: skip
+    measure_assign_site_many(
+        actor=actor, measures=[m for m, _c, _o in placed], site_id=site.institution_id
+    )
+    audit_record(
+        actor=actor,
+        action="quarantine.allocate_many",
+        object_type="quarantine_site",
+        object_id=site.pk,
+        details={"stays": [[s.pk, s.person_id, s.room_id] for s in stays]},
+    )
+    return stays
 
 
 def _insert_stays(
