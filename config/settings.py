@@ -167,6 +167,9 @@ IMPORT_WORKERS = env_int("FANGKONG_IMPORT_WORKERS", os.cpu_count() or 1, minimum
 IMPORT_PARALLEL_MIN_ROWS = env_int("FANGKONG_IMPORT_PARALLEL_MIN_ROWS", 20_000, minimum=1)
 # Scan and result batches processed at once per server process; more answer 429 +
 # Retry-After at once instead of queueing until the server falls over.
+# the room reserve's defaults where a jurisdiction has set none (national standard: 20)
+QUARANTINE_ROOMS_PER_10K = env_int("FANGKONG_QUARANTINE_ROOMS_PER_10K", 20, minimum=1)
+QUARANTINE_MIN_FREE_ROOMS = env_int("FANGKONG_QUARANTINE_MIN_FREE_ROOMS", 10, minimum=0)
 MASSTESTING_MAX_INFLIGHT_BATCHES = env_int(
     "FANGKONG_MASSTESTING_MAX_INFLIGHT_BATCHES", 4, minimum=1
 )

@@ -20,10 +20,13 @@ from fangkong.core.http import (
     page_dict,
     scoped,
 )
+from fangkong.core.models import Region
 from fangkong.core.vault import mask_name
 from fangkong.people.selectors.measures import measure_get_qs
+from fangkong.quarantine import reserve
 from fangkong.quarantine import selectors as sel
 from fangkong.quarantine.models import Room, Site, Stay
+from fangkong.quarantine.services import reserve as reserve_services
 from fangkong.quarantine.services import sites, stays
 
 router = Router(tags=["quarantine"])
@@ -403,3 +406,98 @@ def stay_move(request: HttpRequest, stay_id: int, payload: MoveIn) -> Any:
         actor=actor, stay=_stay(request, stay_id), room=room, reason=payload.reason
     )
     return _fresh(request, stay)
+
+
+# -- reserve ------------------------------------------------------------------------------------
+
+
+class PolicyOut(Schema):
+    rooms_per_10k: int
+    min_free_rooms: int
+    set_at_region_id: int | None
+
+
+class ReserveRowOut(Schema):
+    region_id: int
+    region_code: str
+    region_name: str
+    population: int
+    rooms: dict[str, int]
+    total: int
+    usable: int
+    free: int
+    standby: int
+    per_10k: float | None
+    required: int
+    meets_standard: bool
+    need_24h: int
+    need_72h: int
+    alarm: bool
+    policy: PolicyOut
+
+
+class ReserveOut(Schema):
+    as_of: dt.datetime
+    total: ReserveRowOut
+    rows: list[ReserveRowOut]
+
+
+class PolicyIn(Schema):
+    rooms_per_10k: int
+    min_free_rooms: int
+
+
+def _row_out(row: reserve.ReserveRow) -> dict[str, Any]:
+    policy = row.policy
+    return {
+        "region_id": row.region.pk,
+        "region_code": row.region.code,
+        "region_name": row.region.name,
+        "population": row.region.population,
+        "rooms": row.rooms,
+        **{k: getattr(row, k) for k in ("total", "usable", "free", "standby", "per_10k")},
+        **{k: getattr(row, k) for k in ("required", "meets_standard", "need_24h", "need_72h")},
+        "alarm": row.alarm,
+        "policy": {
+            "rooms_per_10k": policy.rooms_per_10k,
+            "min_free_rooms": policy.min_free_rooms,
+            "set_at_region_id": policy.set_at.pk if policy.set_at else None,
+        },
+    }
+
+
+def _reserve_region(request: HttpRequest, region_id: int) -> Region:
+    return get_scoped_or_404(sel.region_get_qs(actor=actor_of(request)), pk=region_id)
+
+
+@router.get("/reserve", response=ReserveOut)
+@scoped
+def reserve_get(request: HttpRequest, region_id: int | None = None) -> Any:
+    """Rooms by state, the reserve ratio, the 24/72 h need and the alarm, for a region (default:
+    your own) and each region directly below it."""
+    region = _reserve_region(request, region_id) if region_id is not None else None
+    found = reserve.reserve_region(actor=actor_of(request), region=region)
+    return {
+        "as_of": found.as_of,
+        "total": _row_out(found.total),
+        "rows": [_row_out(r) for r in found.rows],
+    }
+
+
+@router.post(
+    "/reserve/{int:region_id}/policy",
+    response={200: PolicyOut, 403: ErrorOut, 422: ErrorOut},
+)
+@scoped
+def reserve_policy_set(request: HttpRequest, region_id: int, payload: PolicyIn) -> Any:
+    policy = reserve_services.reserve_policy_set(
+        actor=actor_of(request),
+        region=_reserve_region(request, region_id),
+        rooms_per_10k=payload.rooms_per_10k,
+        min_free_rooms=payload.min_free_rooms,
+    )
+    return {
+        "rooms_per_10k": policy.rooms_per_10k,
+        "min_free_rooms": policy.min_free_rooms,
+        "set_at_region_id": policy.region_id,
+    }

@@ -76,3 +76,14 @@ class SiteStateForm(forms.Form):
 
 class StayNoteForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
+
+
+class ReservePolicyForm(forms.Form):
+    prefix = "policy"
+    rooms_per_10k = forms.IntegerField(
+        label=_("Rooms per 10,000 residents"), min_value=1, max_value=1000,
+        help_text=_("The national standard is at least 20."),
+    )  # fmt: skip
+    min_free_rooms = forms.IntegerField(
+        label=_("Alarm below this many free rooms"), min_value=0, max_value=1_000_000
+    )

@@ -206,3 +206,22 @@ class Stay(models.Model):
                 fields=["region_path"], name="qstay_region_path", opclasses=["varchar_pattern_ops"]
             ),
         ]
+
+
+class ReservePolicy(models.Model):
+    """The room reserve a jurisdiction holds itself to: rooms per 10,000 registered residents
+    (the national standard is at least 20) and the free rooms below which the command office
+    is alarmed. A region without its own policy follows the nearest one above it, and the
+    deployment's defaults (FANGKONG_QUARANTINE_ROOMS_PER_10K, …_MIN_FREE_ROOMS) above all."""
+
+    region = models.OneToOneField(Region, on_delete=models.CASCADE, related_name="+")
+    region_path = models.CharField(max_length=255, editable=False)
+    rooms_per_10k = models.PositiveSmallIntegerField(_("rooms per 10,000 residents"))
+    min_free_rooms = models.PositiveIntegerField(_("alarm below this many free rooms"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "region_path"

@@ -14,6 +14,12 @@ RULES = (
         _("only the command office, working groups and districts keep quarantine sites"),
     ),
     Rule(
+        "quarantine.reserve.set",
+        grant(SITE_KEEPERS, Reach.SUBTREE),
+        _("Set a jurisdiction's room reserve standard and its free-room alarm"),
+        _("only the command office, working groups and districts set the room reserve"),
+    ),
+    Rule(
         "quarantine.allocate",
         grant(DECIDERS, Reach.SUBTREE),
         _("Allocate a room to a person under centralised quarantine, or cancel the allocation"),

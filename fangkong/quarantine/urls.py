@@ -3,11 +3,14 @@
 from django.urls import URLPattern, URLResolver, path
 
 from fangkong.quarantine import views as v
+from fangkong.quarantine import views_reserve as vr
 
 app_name = "quarantine"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", v.site_index, name="sites"),
     path("allocate/", v.allocate, name="allocate"),
+    path("reserve/", vr.reserve, name="reserve"),
+    path("reserve/<int:region_id>/policy/", vr.reserve_policy, name="reserve_policy"),
     path("sites/<int:site_id>/", v.site_detail, name="site"),
     path("sites/<int:site_id>/state/", v.site_state, name="site_state"),
     path("sites/<int:site_id>/rooms/import/", v.rooms_import, name="rooms_import"),

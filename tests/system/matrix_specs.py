@@ -448,6 +448,13 @@ OPS: dict[str, Op] = {
         body=lambda w: {"state": "out_of_service"},
         where=_site_staff_where,
     ),
+    "GET /quarantine/reserve": Op(None),
+    "POST /quarantine/reserve/{region_id}/policy": Op(
+        "quarantine.reserve.set",
+        "region",
+        body=lambda w: {"rooms_per_10k": 25, "min_free_rooms": 5},
+        where=_in_region,
+    ),
     "GET /quarantine/stays": Op(None),
     "POST /quarantine/stays": Op(
         "quarantine.allocate",

@@ -256,6 +256,13 @@ UI: dict[str, UiOp] = {
         },
         where=_site_in_form,
     ),
+    "GET quarantine/reserve/": UiOp(None),
+    "POST quarantine/reserve/<int:region_id>/policy/": UiOp(
+        "quarantine.reserve.set",
+        "region",
+        data=lambda w: {"policy-rooms_per_10k": 25, "policy-min_free_rooms": 5},
+        where=_in_region,
+    ),
     "GET quarantine/sites/<int:site_id>/": UiOp(None, "site"),
     "POST quarantine/sites/<int:site_id>/state/": UiOp(
         "quarantine.site.manage", "site", data=lambda w: {"state": "closing"}, where=_site_where

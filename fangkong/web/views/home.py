@@ -10,9 +10,11 @@ from django.shortcuts import redirect, render
 from fangkong.core import selectors as core_selectors
 from fangkong.core.http import actor_of, scoped
 from fangkong.core.models import Role
+from fangkong.core.permissions import allowed
 from fangkong.core.scoping import scope_of
 from fangkong.people.models import KeyGroup
 from fangkong.people.selectors import persons as people_selectors
+from fangkong.quarantine.reserve import alarms as reserve_alarms
 
 RECENT_IMPORTS = 5
 # Roles whose whole job is one page start there: a sampler's phone opens on the scan page.
@@ -46,5 +48,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "key_group_total": sum(n for _, n in key_groups),
         "child_regions": children,
         "recent_imports": list(people_selectors.import_job_list(actor=actor)[:RECENT_IMPORTS]),
+        # the units that keep quarantine sites are the ones to act on a shortage of rooms
+        "reserve_alarms": (
+            reserve_alarms(actor=actor) if allowed(actor, "quarantine.site.manage") else []
+        ),
     }
     return render(request, "web/home.html", context)
