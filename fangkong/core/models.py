@@ -115,6 +115,7 @@ class Role(models.TextChoices):
     LAB = "lab", _("Laboratory")
     SENTINEL = "sentinel", _("Sentinel (clinic, pharmacy, school)")
     QUARANTINE_SITE = "quarantine_site", _("Quarantine site staff")
+    DRIVER = "driver", _("Transfer driver")
     MARKET_REGULATOR = "market_regulator", _("Market regulator")
     INSPECTOR = "inspector", _("Inspector")
     SYSTEM_ADMIN = "system_admin", _("System administrator")

@@ -7,7 +7,7 @@ Reads go through the quarantine selectors, so an object outside the caller's jur
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema
@@ -25,11 +25,14 @@ from fangkong.core.vault import mask_name
 from fangkong.people.selectors.measures import measure_get_qs
 from fangkong.quarantine import reserve
 from fangkong.quarantine import selectors as sel
+from fangkong.quarantine.api_transfers import DbId
+from fangkong.quarantine.api_transfers import router as transfers_router
 from fangkong.quarantine.models import Room, Site, Stay
 from fangkong.quarantine.services import reserve as reserve_services
 from fangkong.quarantine.services import sites, stays
 
 router = Router(tags=["quarantine"])
+router.add_router("/transfers", transfers_router)
 
 
 class SiteIn(Schema):
@@ -137,9 +140,7 @@ class AllocationOut(Schema):
     warnings: list[str]
 
 
-# ids a database key can hold; a batch is at most one busload of waiting lists
-DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-BATCH_MAX = 2_000
+BATCH_MAX = 2_000  # a batch is at most a day's waiting list of one site
 
 
 class BatchIn(Schema):

@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.people.models import ControlMeasure
 from fangkong.quarantine import selectors as sel
-from fangkong.quarantine.models import RoomState, Site
+from fangkong.quarantine.models import PlaceKind, RoomState, Site
 
 ROOM_STATE_CHOICES = [
     (RoomState.AVAILABLE, _("Disinfected — available")),
@@ -87,3 +87,43 @@ class ReservePolicyForm(forms.Form):
     min_free_rooms = forms.IntegerField(
         label=_("Alarm below this many free rooms"), min_value=0, max_value=1_000_000
     )
+
+
+DEADLINE_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class TransferForm(forms.Form):
+    prefix = "transfer"
+    measures: forms.ModelMultipleChoiceField[ControlMeasure] = forms.ModelMultipleChoiceField(
+        queryset=ControlMeasure.objects.none(), label=_("Persons")
+    )
+    pickup_kind = forms.ChoiceField(label=_("Pickup"), choices=PlaceKind.choices)
+    pickup_place = forms.CharField(
+        label=_("Pickup place"), max_length=128,
+        help_text=_("A checkpoint, a station exit, a compound gate — never a home address"),
+    )  # fmt: skip
+    destination_site: forms.ModelChoiceField[Site] = forms.ModelChoiceField(
+        queryset=Site.objects.none(), label=_("Destination site")
+    )
+    vehicle = forms.CharField(label=_("Vehicle"), max_length=32)
+    driver: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Driver")
+    )
+    escort = forms.CharField(label=_("Medical escort"), max_length=64)
+    deadline = forms.DateTimeField(label=_("Deadline"), widget=DEADLINE_INPUT)
+
+    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields = self.fields
+        fields["measures"].queryset = sel.awaiting_transfer(actor=actor)  # type: ignore[attr-defined]
+        fields["destination_site"].queryset = sel.active_sites(actor=actor)  # type: ignore[attr-defined]
+        fields["driver"].queryset = sel.drivers(actor=actor)  # type: ignore[attr-defined]
+
+
+class ScanForm(forms.Form):
+    code = forms.CharField(label=_("Person's code"), max_length=64)
+    place = forms.CharField(label=_("Handover place"), max_length=128)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=255)

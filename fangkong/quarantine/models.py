@@ -225,3 +225,129 @@ class ReservePolicy(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_path_field: ClassVar[str] = "region_path"
+
+
+class PlaceKind(models.TextChoices):
+    CHECKPOINT = "checkpoint", _("Checkpoint")
+    STATION = "station", _("Station or airport")
+    HOME = "home", pgettext_lazy("place", "Home")
+    SITE = "site", _("Quarantine site")
+    HOSPITAL = "hospital", _("Hospital")
+
+
+class TransferState(models.TextChoices):
+    DISPATCHED = "dispatched", _("Dispatched")
+    UNDER_WAY = "under_way", _("Under way")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_TRANSFER_STATES = (TransferState.DISPATCHED, TransferState.UNDER_WAY)
+
+
+class Transfer(models.Model):
+    """A point-to-point closed-loop transfer (点对点闭环转运): one vehicle carrying one or more
+    persons from a pickup to a destination by a deadline, each handover scanned."""
+
+    code = models.CharField(_("transfer number"), max_length=32, unique=True)
+    # the dispatching jurisdiction: the transport group and the units above it see it
+    region_path = models.CharField(max_length=255, editable=False)
+    pickup_kind = models.CharField(_("pickup"), max_length=16, choices=PlaceKind.choices)
+    # a place a crew can find (a checkpoint's name, a station's gate); never a home address
+    pickup_place = models.CharField(_("pickup place"), max_length=128)
+    destination_kind = models.CharField(_("destination"), max_length=16, choices=PlaceKind.choices)
+    destination_site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    destination_place = models.CharField(_("destination place"), max_length=128, blank=True)
+    vehicle = models.CharField(_("vehicle"), max_length=32)
+    driver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    escort = models.CharField(_("medical escort"), max_length=64)
+    deadline = models.DateTimeField(_("deadline"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=TransferState.choices,
+        default=TransferState.DISPATCHED,
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "region_path"
+    scope_institution_field: ClassVar[str] = "destination_site__institution"
+
+    class Meta:
+        ordering = ["deadline", "id"]
+        indexes = [
+            models.Index(fields=["state", "deadline"], name="qtransfer_state_deadline"),
+            models.Index(
+                fields=["region_path"], name="qtransfer_region_path",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class LegState(models.TextChoices):
+    WAITING = "waiting", _("Waiting for pickup")
+    ON_BOARD = "on_board", _("On board")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_LEG_STATES = (LegState.WAITING, LegState.ON_BOARD)
+
+
+class TransferLeg(models.Model):
+    """One person on a transfer. A person is on at most one open leg: never in two places."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="legs")
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    measure = models.ForeignKey(
+        "people.ControlMeasure", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    state = models.CharField(
+        _("state"), max_length=16, choices=LegState.choices, default=LegState.WAITING
+    )
+    # legs hold no personal field (names are read masked through the person): the crew and
+    # the transport group work from them without seeing health data
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "transfer__region_path"
+    scope_institution_field: ClassVar[str] = "transfer__destination_site__institution"
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(state__in=OPEN_LEG_STATES),
+                name="qleg_one_open_per_person",
+            ),
+        ]
+
+
+class HandoverKind(models.TextChoices):
+    PICKUP = "pickup", _("Picked up")
+    DELIVERY = "delivery", _("Delivered")
+
+
+class Handover(models.Model):
+    """A link of the chain of custody: the receiving side scanned the person's code."""
+
+    leg = models.ForeignKey(TransferLeg, on_delete=models.CASCADE, related_name="handovers")
+    kind = models.CharField(max_length=16, choices=HandoverKind.choices)
+    at = models.DateTimeField()
+    place = models.CharField(_("place"), max_length=128)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["leg", "kind"], name="qhandover_once_per_kind"),
+        ]

@@ -37,4 +37,19 @@ RULES = (
         _("Mark a room disinfected, out of service or back in service"),
         _("only the site's staff and the units above it change a room's state"),
     ),
+    Rule(
+        "quarantine.transfer.dispatch",
+        grant(SITE_KEEPERS, Reach.SUBTREE),
+        _("Dispatch a closed-loop transfer (vehicle, driver, escort, deadline) or cancel it"),
+        _("only the command office, working groups and districts dispatch transfers"),
+    ),
+    Rule(
+        "quarantine.transfer.scan",
+        grant((*SITE_KEEPERS, "town", "community", "grid_worker", "driver"), Reach.SUBTREE),
+        _(
+            "Scan a person's code at a handover of a transfer (pickup, or delivery other than "
+            "at a site, which the site's staff receive)"
+        ),
+        _("your role does not take part in transfers"),
+    ),
 )

@@ -6,22 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.utils import timezone
 
-from fangkong.core.models import Region, User
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.models import Region, Role, User
+from fangkong.core.scoping import ScopedQuerySet, scope_of
 from fangkong.core.vault import mask_name
 from fangkong.people.models import ControlMeasure, MeasureKind
 from fangkong.people.selectors.measures import measure_list
 from fangkong.quarantine.board import Board, board
 from fangkong.quarantine.models import (
     ALLOCATABLE_MEASURES,
+    OPEN_LEG_STATES,
     OPEN_STAY_STATES,
+    OPEN_TRANSFER_STATES,
+    LegState,
     Room,
     RoomState,
     Site,
     SiteState,
     Stay,
+    Transfer,
+    TransferLeg,
 )
 
 ROOM_COUNTS = {
@@ -117,3 +123,74 @@ def awaiting_room(*, actor: User) -> QuerySet[ControlMeasure]:
 def active_sites(*, actor: User) -> QuerySet[Site]:
     """Sites that take people now, with their free rooms, for an allocation form."""
     return site_list(actor=actor, state=SiteState.ACTIVE)
+
+
+# -- transfers ----------------------------------------------------------------------------------
+
+
+def _with_overdue(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
+    """Overdue is derived at query time: still open past its deadline."""
+    late = Q(state__in=OPEN_TRANSFER_STATES, deadline__lt=timezone.now())
+    return qs.annotate(
+        overdue=Case(When(late, then=Value(True)), default=Value(False)),
+        persons=Count("legs", filter=~Q(legs__state=LegState.CANCELLED)),
+        delivered=Count("legs", filter=Q(legs__state=LegState.DELIVERED)),
+    )
+
+
+def transfer_list(
+    *, actor: User, state: str | None = None, overdue: bool = False, mine: bool = False
+) -> QuerySet[Transfer]:
+    """Transfers the actor can see, soonest deadline first; `mine`: those the actor drives."""
+    qs = _with_overdue(
+        Transfer.objects.visible_to(actor).select_related("driver", "destination_site__institution")
+    )
+    if state == "open":
+        qs = qs.filter(state__in=OPEN_TRANSFER_STATES)
+    elif state:
+        qs = qs.filter(state=state)
+    if overdue:
+        qs = qs.filter(state__in=OPEN_TRANSFER_STATES, deadline__lt=timezone.now())
+    if mine:
+        qs = qs.filter(driver=actor)
+    return qs.order_by("deadline", "id")
+
+
+def transfer_get_qs(*, actor: User) -> ScopedQuerySet[Transfer]:
+    return Transfer.objects.visible_to(actor).select_related(
+        "driver", "destination_site__institution", "destination_site"
+    )
+
+
+def transfer_legs(*, actor: User, transfer: Transfer) -> list[tuple[TransferLeg, str]]:
+    """The persons on a transfer (names masked) with their handovers, in two queries."""
+    legs = (
+        TransferLeg.objects.visible_to(actor)
+        .filter(transfer=transfer)
+        .select_related("person")
+        .only("id", "state", "person_id", "transfer_id", "measure_id", "person__name")
+        .prefetch_related("handovers__by")
+    )
+    return [(leg, mask_name(leg.person.name)) for leg in legs]
+
+
+def drivers(*, actor: User) -> QuerySet[User]:
+    """Accounts that may drive a transfer in the actor's jurisdiction, for a dispatch form."""
+    scope = scope_of(actor)
+    if scope.region_path is None:
+        return User.objects.none()
+    return User.objects.filter(
+        is_active=True, role=Role.DRIVER, region__path__startswith=scope.region_path
+    ).order_by("username")
+
+
+def awaiting_transfer(*, actor: User) -> QuerySet[ControlMeasure]:
+    """Persons allocated a room but not yet there and not on a vehicle: the dispatch list."""
+    allocated = Stay.objects.filter(state="allocated").values("measure_id")
+    moving = TransferLeg.objects.filter(state__in=OPEN_LEG_STATES).values("person_id")
+    return (
+        measure_list(actor=actor, kind=MeasureKind.CENTRALISED_QUARANTINE)
+        .filter(pk__in=allocated)
+        .exclude(person_id__in=moving)
+        .order_by("start_date", "id")
+    )

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from fangkong.quarantine import views as v
 from fangkong.quarantine import views_reserve as vr
+from fangkong.quarantine import views_transfers as vt
 
 app_name = "quarantine"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -11,6 +12,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("allocate/", v.allocate, name="allocate"),
     path("reserve/", vr.reserve, name="reserve"),
     path("reserve/<int:region_id>/policy/", vr.reserve_policy, name="reserve_policy"),
+    path("transfers/", vt.transfer_index, name="transfers"),
+    path("transfers/mine/", vt.transfers_mine, name="transfers_mine"),
+    path("transfers/<int:transfer_id>/", vt.transfer_detail, name="transfer"),
+    path("transfers/<int:transfer_id>/scan/", vt.transfer_scan, name="transfer_scan"),
+    path("transfers/<int:transfer_id>/cancel/", vt.transfer_cancel, name="transfer_cancel"),
     path("sites/<int:site_id>/", v.site_detail, name="site"),
     path("sites/<int:site_id>/state/", v.site_state, name="site_state"),
     path("sites/<int:site_id>/rooms/import/", v.rooms_import, name="rooms_import"),

@@ -34,6 +34,7 @@ from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ing
 from fangkong.people.services.imports import import_job_create
 from fangkong.quarantine.services import sites as quarantine_sites
 from fangkong.quarantine.services import stays as quarantine_stays
+from fangkong.quarantine.services import transfers as quarantine_transfers
 from fangkong.screening.assistance_layout import COLUMNS
 from fangkong.screening.models import ClassificationRule
 from fangkong.screening.services import areas, assistance
@@ -213,19 +214,39 @@ def _masstesting(world: World) -> None:
 
 
 def _quarantine(world: World) -> None:
-    """An active site in community A1 with two rooms; a resident allocated to one of them."""
+    """An active site in community A1 with three rooms; a resident allocated to one of them,
+    another allocated to the next and on a transfer there (not yet picked up)."""
     tree, boss = world.tree, world.boss
     site = quarantine_sites.site_create(
         actor=boss, code="QM1", name="矩阵隔离点", region=tree.community_a1
     )
-    rooms = [quarantine_sites.RoomIn(building="1", floor=1, number=n) for n in ("101", "102")]
+    numbers = ("101", "102", "103")
+    rooms = [quarantine_sites.RoomIn(building="1", floor=1, number=n) for n in numbers]
     quarantine_sites.rooms_add(actor=boss, site=site, rooms=rooms)
     site = quarantine_sites.site_set_state(actor=boss, site=site, state="active")
     guest = make_person(tree.community_a1, name="隔离丁")
     measure = propose(guest, start=timezone.localdate())
     stay = quarantine_stays.stays_allocate(actor=boss, measures=[measure], site=site).stays[0]
-    free = site.rooms.exclude(pk=stay.room_id).get()
-    world.objects.update(site=site, room=free, stay=stay)
+    rider = propose(make_person(tree.community_a1, name="转运戊"), start=timezone.localdate())
+    taken = quarantine_stays.stays_allocate(actor=boss, measures=[rider], site=site).stays[0]
+    free = site.rooms.exclude(pk__in=[stay.room_id, taken.room_id]).get()
+    driver = UserFactory(username="m_fixture_driver", role=Role.DRIVER, region=tree.community_a1)
+    transfer = quarantine_transfers.transfer_create(
+        actor=boss,
+        measures=[rider],
+        route=quarantine_transfers.Route(
+            pickup_kind="checkpoint",
+            pickup_place="矩阵卡口",
+            destination_kind="site",
+            destination_site=site,
+        ),
+        crew=quarantine_transfers.Crew(vehicle="浙A·M1", driver=driver, escort="矩阵医生"),
+        deadline=timezone.now() + dt.timedelta(hours=2),
+    )
+    world.objects.update(
+        site=site, room=free, stay=stay, transfer=transfer, driver=driver,
+        rider_code=registration_code_for(person=rider.person).token,
+    )  # fmt: skip
 
 
 def build_world() -> World:

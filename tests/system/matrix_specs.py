@@ -7,9 +7,12 @@ one that has not, so a new endpoint cannot slip past the table.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.utils import timezone
 
 from tests.factories import make_resident_id
 from tests.factories.world import World, today
@@ -447,6 +450,31 @@ OPS: dict[str, Op] = {
         "room",
         body=lambda w: {"state": "out_of_service"},
         where=_site_staff_where,
+    ),
+    "GET /quarantine/transfers": Op(None),
+    "POST /quarantine/transfers": Op(
+        "quarantine.transfer.dispatch",
+        "measure",
+        body=lambda w: {
+            "measure_ids": [w.objects["measure"].pk],
+            "pickup_kind": "checkpoint",
+            "pickup_place": "卡口",
+            "destination_kind": "site",
+            "destination_site_id": w.objects["site"].pk,
+            "vehicle": "浙A·M2",
+            "driver_id": w.objects["driver"].pk,
+            "escort": "医生",
+            "deadline": (timezone.now() + dt.timedelta(hours=2)).isoformat(),
+        },
+    ),
+    "GET /quarantine/transfers/{transfer_id}": Op(None, "transfer"),
+    "POST /quarantine/transfers/{transfer_id}/scan": Op(
+        "quarantine.transfer.scan",
+        "transfer",
+        body=lambda w: {"code": w.objects["rider_code"], "place": "卡口"},
+    ),
+    "POST /quarantine/transfers/{transfer_id}/cancel": Op(
+        "quarantine.transfer.dispatch", "transfer", body=lambda w: {"reason": "矩阵"}
     ),
     "GET /quarantine/reserve": Op(None),
     "POST /quarantine/reserve/{region_id}/policy": Op(

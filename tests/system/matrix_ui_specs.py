@@ -8,9 +8,12 @@ fails on one that has not, so a new page cannot slip past the table.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils import timezone
 
 from tests.factories import make_resident_id
 from tests.factories.world import World, today
@@ -71,6 +74,24 @@ def _site_in_form(w: World, _user: Any) -> tuple[Any, Any]:
 
 
 BODY_REGION.add(_site_in_form)
+
+
+def _measure_in_form(w: World, _user: Any) -> tuple[Any, Any]:
+    # the persons and the driver are choices of the form: outside scope there are none
+    return w.objects["stay"].region_path, None
+
+
+BODY_REGION.add(_measure_in_form)
+
+
+def _transfer_form(w: World) -> dict[str, Any]:
+    deadline = timezone.localtime() + dt.timedelta(hours=2)
+    return {
+        "transfer-measures": [w.objects["stay"].measure_id], "transfer-pickup_kind": "checkpoint",
+        "transfer-pickup_place": "卡口", "transfer-destination_site": w.objects["site"].pk,
+        "transfer-vehicle": "浙A·M3", "transfer-driver": w.objects["driver"].pk,
+        "transfer-escort": "医生", "transfer-deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+    }  # fmt: skip
 
 
 def _rooms_csv(_w: World) -> dict[str, Any]:
@@ -255,6 +276,20 @@ UI: dict[str, UiOp] = {
             "alloc-site": w.objects["site"].pk,
         },
         where=_site_in_form,
+    ),
+    "GET quarantine/transfers/": UiOp(None),
+    "POST quarantine/transfers/": UiOp(
+        "quarantine.transfer.dispatch", data=_transfer_form, where=_measure_in_form
+    ),
+    "GET quarantine/transfers/mine/": UiOp(None),
+    "GET quarantine/transfers/<int:transfer_id>/": UiOp(None, "transfer"),
+    "POST quarantine/transfers/<int:transfer_id>/scan/": UiOp(
+        "quarantine.transfer.scan",
+        "transfer",
+        data=lambda w: {"code": w.objects["rider_code"], "place": "卡口"},
+    ),
+    "POST quarantine/transfers/<int:transfer_id>/cancel/": UiOp(
+        "quarantine.transfer.dispatch", "transfer", data=_reason
     ),
     "GET quarantine/reserve/": UiOp(None),
     "POST quarantine/reserve/<int:region_id>/policy/": UiOp(

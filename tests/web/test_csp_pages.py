@@ -104,6 +104,7 @@ def _kwargs(world: World) -> dict[str, str]:
         "site_id": o["site"].pk,
         "room_id": o["room"].pk,
         "stay_id": o["stay"].pk,
+        "transfer_id": o["transfer"].pk,
         "code": o["region"].code,
         "region_id": o["region"].pk,
         "action": "none",  # POST-only routes: the GET answers 405, still checked

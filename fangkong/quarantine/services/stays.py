@@ -33,6 +33,7 @@ from fangkong.quarantine.allocation import (
 )
 from fangkong.quarantine.models import (
     ALLOCATABLE_MEASURES,
+    OPEN_LEG_STATES,
     OPEN_STAY_STATES,
     Room,
     RoomEvent,
@@ -41,6 +42,7 @@ from fangkong.quarantine.models import (
     SiteState,
     Stay,
     StayState,
+    TransferLeg,
 )
 from fangkong.quarantine.services.sites import room_move
 
@@ -347,11 +349,30 @@ def _leave(actor: User | None, stay: Stay, note: str, room_note: str) -> None:
     _room_left(actor, stay.room, room_note)
 
 
+def _not_in_transit(stay: Stay) -> None:
+    """Nobody is in two places: a person on a transfer is in the vehicle until the receiving
+    side scans their code (which, at this site, checks them in)."""
+    leg = (
+        TransferLeg.objects.filter(person_id=stay.person_id, state__in=OPEN_LEG_STATES)
+        .select_related("transfer")
+        .first()
+    )
+    if leg is not None:
+        raise Conflict(
+            _(
+                "this person is on transfer %(code)s to %(place)s; they are received by "
+                "scanning their code on arrival"
+            )
+            % {"code": leg.transfer.code, "place": leg.transfer.destination_place}
+        )
+
+
 def stay_check_in(*, actor: User, stay: Stay) -> Stay:
     with transaction.atomic():
         stay = _locked_stay(actor, stay, "quarantine.stay")
         if stay.state != StayState.ALLOCATED:
             raise Conflict(_("only an allocated stay can be checked in"))
+        _not_in_transit(stay)
         stay.state, stay.checked_in_at = StayState.CHECKED_IN, timezone.now()
         stay.save(update_fields=["state", "checked_in_at"])
         _audit(actor, "quarantine.check_in", [stay], {"room": stay.room_id})
