@@ -27,6 +27,10 @@ DEMO_ACCOUNTS: tuple[AccountSpec, ...] = (
         "wg_tracing", Role.WORKING_GROUP, "流调溯源专班", CITY_CODE,
         working_group=WorkingGroup.TRACING,
     ),
+    AccountSpec(
+        "wg_transport", Role.WORKING_GROUP, "转运专班", CITY_CODE,
+        working_group=WorkingGroup.TRANSPORT,
+    ),
     AccountSpec("district_east", Role.DISTRICT, "东港区防控办", EAST),
     AccountSpec("district_west", Role.DISTRICT, "西湖区防控办", WEST),
     AccountSpec("town_east_1", Role.TOWN, "街道防控办（东港区一）", f"{EAST}001"),
@@ -44,6 +48,7 @@ DEMO_ACCOUNTS: tuple[AccountSpec, ...] = (
         "quarantine_1", Role.QUARANTINE_SITE, "隔离点工作人员",
         institution_kind=InstitutionKind.QUARANTINE_SITE,
     ),
+    AccountSpec("driver_1", Role.DRIVER, "转运驾驶员", CITY_CODE),
     AccountSpec("market_1", Role.MARKET_REGULATOR, "市场监管局", CITY_CODE),
     AccountSpec("inspector_1", Role.INSPECTOR, "督查组", CITY_CODE),
     AccountSpec("sysadmin", Role.SYSTEM_ADMIN, "系统管理员"),

@@ -7,15 +7,21 @@ command office."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 
+from django.utils import timezone
+
 from fangkong.core.models import Institution, InstitutionKind, RegionLevel, User
 from fangkong.drill.outbreak_stage import Stage
+from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.people.models import ControlMeasure, MeasureState
 from fangkong.quarantine import selectors as qsel
-from fangkong.quarantine.models import RoomState, Site, SiteState, Stay
-from fangkong.quarantine.services import sites, stays
+from fangkong.quarantine.models import RoomState, Site, SiteState, Stay, Transfer
+from fangkong.quarantine.services import sites, stays, transfers
+
+DRIVER_ACCOUNT = "driver_1"
 
 SITE_ACCOUNT = "quarantine_1"
 ROOMS_PER_FLOOR = 20  # two corridors of five facing pairs
@@ -78,7 +84,8 @@ def seed_quarantine(stage: Stage) -> dict[str, int]:
         by_district[district].append(site)
     housed = _house(office, by_district, _district)
     _incidents(office, own)
-    return {"quarantine_sites": len(institutions), "housed": housed}
+    moving = _transfers(office, own)
+    return {"quarantine_sites": len(institutions), "housed": housed, "transfers": moving}
 
 
 def _house(
@@ -121,3 +128,49 @@ def _incidents(office: User, own: User | None) -> None:
     moved = Stay.objects.filter(site=site, state="checked_in", family__isnull=True)[:2]
     for stay, target in zip(list(moved), free[1:3], strict=False):
         stays.stay_move(actor=office, stay=stay, room=target, reason="卫生间漏水，换房")
+
+
+def _transfers(office: User, own: User | None) -> int:
+    """Three vehicles to the demo site account's site from the persons allocated a room there
+    and not yet arrived: one completed (picked up at the checkpoint, received at the door, so
+    checked in), one under way with one of two persons delivered, one overdue."""
+    driver = User.objects.filter(username=DRIVER_ACCOUNT, is_demo=True).first()
+    if own is None or own.institution_id is None or driver is None:
+        return 0
+    site = Site.objects.filter(institution_id=own.institution_id).first()
+    waiting = list(
+        Stay.objects.filter(site=site, state="allocated").select_related("measure", "person")
+    )
+    if site is None or len(waiting) < 4:
+        return 0
+    now = timezone.now()
+
+    def dispatch(group: list[Stay], plate: str, hours: int) -> Transfer:
+        return transfers.transfer_create(
+            actor=office,
+            measures=[s.measure for s in group],
+            route=transfers.Route(
+                pickup_kind="checkpoint",
+                pickup_place="沈海高速东港收费站卡口",
+                destination_kind="site",
+                destination_site=site,
+            ),
+            crew=transfers.Crew(vehicle=plate, driver=driver, escort="随车医生 周"),
+            deadline=now + dt.timedelta(hours=hours),
+        )
+
+    def scan(by: User, transfer: Transfer, stay: Stay, place: str) -> None:
+        code = registration_code_for(person=stay.person).token
+        transfers.transfer_scan(actor=by, transfer=transfer, code=code, place=place)
+
+    done = dispatch(waiting[:1], "浙C·Z0101", 2)
+    scan(driver, done, waiting[0], "收费站卡口")
+    scan(own, done, waiting[0], "隔离点大门")
+    going = dispatch(waiting[1:3], "浙C·Z0102", 2)
+    for stay in waiting[1:3]:
+        scan(driver, going, stay, "收费站卡口")
+    scan(own, going, waiting[1], "隔离点大门")
+    late = dispatch(waiting[3:4], "浙C·Z0103", 1)
+    # dispatched three hours ago with a two-hour limit: overdue now
+    Transfer.objects.filter(pk=late.pk).update(deadline=now - dt.timedelta(hours=1))
+    return 3

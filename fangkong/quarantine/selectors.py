@@ -147,7 +147,7 @@ def transfer_list(
     )
     if state == "open":
         qs = qs.filter(state__in=OPEN_TRANSFER_STATES)
-    elif state:
+    elif state and state != "all":
         qs = qs.filter(state=state)
     if overdue:
         qs = qs.filter(state__in=OPEN_TRANSFER_STATES, deadline__lt=timezone.now())

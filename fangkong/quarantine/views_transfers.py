@@ -38,7 +38,7 @@ LIST_SHOWN = 100
 def _list_context(actor: User, request: HttpRequest, **extra: Any) -> dict[str, Any]:
     overdue = request.GET.get("overdue") == "1"
     state = request.GET.get("state", "open")
-    qs = sel.transfer_list(actor=actor, state=state if state != "all" else None, overdue=overdue)
+    qs = sel.transfer_list(actor=actor, state=state, overdue=overdue)
     waiting = sel.awaiting_transfer(actor=actor)
     return {
         "transfers": list(qs[:LIST_SHOWN]),

@@ -48,7 +48,11 @@ from fangkong.drill.services import (
 from fangkong.people.measures_models import ControlMeasure, MeasureState
 from fangkong.people.models import Person
 from fangkong.people.selectors.measures import measure_list
+from fangkong.people.services import measures
 from fangkong.people.services.persons import ADDRESS_PURPOSE, ID_PURPOSE, PHONE_PURPOSE
+from fangkong.quarantine import selectors as qsel
+from fangkong.quarantine.models import Stay, TransferLeg
+from fangkong.quarantine.reserve import reserve_region
 from fangkong.screening.models import RiskArea, ScreeningRecord, ScreeningSource, Zone
 from fangkong.screening.selectors import (
     risk_area_list,
@@ -449,6 +453,31 @@ class TestOutbreak(TestCase):
         first = screening_list(actor=self.users["town_east_1"], status="pending").first()
         assert first is not None and first.id_number_mask in inbox.content.decode()
         assert self.client.get("/control/").status_code == 200
+
+    def test_outbreak_quarantine_housed_in_transit_and_in_reserve(self) -> None:
+        office = self.users["city_office"]
+        assert not qsel.awaiting_room(actor=office).exists()  # 应隔尽隔
+        # the demo site's vehicles: one completed through two handovers, one overdue
+        moving = {t.code: t for t in qsel.transfer_list(actor=office, state="all")}
+        completed = [t for t in moving.values() if t.state == "completed"]
+        assert len(completed) == 1
+        leg = TransferLeg.objects.get(transfer=completed[0])
+        assert [h.kind for h in leg.handovers.all()] == ["pickup", "delivery"]
+        assert Stay.objects.get(person_id=leg.person_id, state="checked_in")
+        assert [t.overdue for t in moving.values()].count(True) == 1
+        driver = self.users["driver_1"]
+        assert qsel.transfer_list(actor=driver, state="open", mine=True).count() == 2
+        # the reserve: rooms per 10,000 residents per district and the 24 h need
+        found = reserve_region(actor=office)
+        assert found.rows and all(r.region.population for r in found.rows)
+        assert any(r.per_10k for r in found.rows) and found.total.need_24h >= 0
+        # releasing a quarantined person sends the room to disinfection
+        in_force = Stay.objects.filter(state="checked_in", measure__state="in_force")
+        stay = in_force.select_related("measure", "room").first()
+        assert stay is not None
+        measures.measure_release(actor=office, measure=stay.measure, reason="期满解除")
+        stay.refresh_from_db()
+        assert stay.state == "checked_out" and stay.room.state == "disinfection"
 
     def test_seeding_the_outbreak_twice_adds_nothing(self) -> None:
         models: list[Any] = [
