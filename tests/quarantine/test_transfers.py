@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from fangkong.core.errors import Conflict
@@ -19,7 +20,7 @@ from fangkong.people.models import ControlMeasure
 from fangkong.quarantine import selectors as sel
 from fangkong.quarantine.models import HandoverKind, LegState, Stay, StayState, Transfer
 from fangkong.quarantine.services import stays, transfers
-from tests.clients import zh
+from tests.clients import api_client, zh
 from tests.factories import Tree, UserFactory
 from tests.factories.quarantine import SiteSetup, active_site, corridor_rooms, quarantined
 
@@ -159,8 +160,6 @@ def test_the_api_round_trip_and_a_sibling_sees_nothing(
     assert r.status_code == 201, r.json()
     made = r.json()
     assert made["legs"][0]["person_name"] == "欧*明" and made["persons"] == 1
-    from tests.clients import api_client
-
     scan = api_client(driver).post(f"{BASE}/{made['id']}/scan", {"code": "FK1:nope", "place": "站"})
     assert scan.status_code == 422
     ok = api_client(driver).post(f"{BASE}/{made['id']}/scan", {"code": _code(a), "place": "站"})
@@ -170,3 +169,42 @@ def test_the_api_round_trip_and_a_sibling_sees_nothing(
     assert api_as("town_a1").get(BASE).json()["count"] == 1
     again = api_as("district_a").post(BASE, body)
     assert again.status_code == 409
+
+
+def test_the_pages_dispatch_scan_and_land_the_driver_on_their_trips(
+    tree: Tree, users: dict[str, User], setup: SiteSetup, driver: User
+) -> None:
+    a = _housed(tree, users, setup, "甲")
+    office = Client()
+    office.force_login(users["district_a"])
+    listing = office.get("/quarantine/transfers/")
+    assert listing.status_code == 200 and 'data-testid="dispatch-form"' in listing.content.decode()
+    deadline = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    form = {
+        "transfer-measures": [a.pk], "transfer-pickup_kind": "checkpoint",
+        "transfer-pickup_place": "卡口", "transfer-destination_site": setup.site.pk,
+        "transfer-vehicle": "浙A·1", "transfer-driver": driver.pk, "transfer-escort": "医生",
+        "transfer-deadline": deadline,
+    }  # fmt: skip
+    missing = office.post("/quarantine/transfers/", {**form, "transfer-escort": ""})
+    assert missing.status_code == 422
+    made = office.post("/quarantine/transfers/", form)
+    assert made.status_code == 302
+    transfer = Transfer.objects.get()
+    crew = Client()
+    crew.force_login(driver)
+    assert crew.get("/").url == "/quarantine/transfers/mine/"
+    mine = crew.get("/quarantine/transfers/mine/").content.decode()
+    assert transfer.code in mine
+    wrong = crew.post(
+        f"/quarantine/transfers/{transfer.pk}/scan/", {"code": "FK1:zz", "place": "卡口"}
+    )
+    assert wrong.status_code == 422
+    assert zh("this code is not on transfer %(code)s", code=transfer.code) in wrong.content.decode()
+    ok = crew.post(
+        f"/quarantine/transfers/{transfer.pk}/scan/", {"code": _code(a), "place": "卡口"}
+    )
+    assert ok.status_code == 302
+    sibling = Client()
+    sibling.force_login(users["district_b"])
+    assert sibling.get(f"/quarantine/transfers/{transfer.pk}/").status_code == 404

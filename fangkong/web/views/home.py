@@ -17,8 +17,13 @@ from fangkong.people.selectors import persons as people_selectors
 from fangkong.quarantine.reserve import alarms as reserve_alarms
 
 RECENT_IMPORTS = 5
-# Roles whose whole job is one page start there: a sampler's phone opens on the scan page.
-WORKBENCH: dict[str, str] = {Role.SAMPLER: "masstesting:sampler", Role.LAB: "masstesting:lab"}
+# Roles whose whole job is one page start there: a sampler's phone opens on the scan page,
+# a driver's on their transfers.
+WORKBENCH: dict[str, str] = {
+    Role.SAMPLER: "masstesting:sampler",
+    Role.LAB: "masstesting:lab",
+    Role.DRIVER: "quarantine:transfers_mine",
+}
 
 
 @scoped
