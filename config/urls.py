@@ -12,5 +12,6 @@ urlpatterns = [
     path("masstesting/", include("fangkong.keygroups.urls")),
     path("quarantine/", include("fangkong.quarantine.urls")),
     path("hs/", include("fangkong.masstesting.results.urls_public")),
+    path("hq/", include("fangkong.quarantine.urls_public")),
     path("", include("fangkong.web.urls")),
 ]

@@ -16,10 +16,11 @@ from django.utils import timezone
 from fangkong.core.models import Institution, InstitutionKind, RegionLevel, User
 from fangkong.drill.outbreak_stage import Stage
 from fangkong.masstesting.sampling.services.codes import registration_code_for
+from fangkong.people.measures_models import IN_FORCE_STATES
 from fangkong.people.models import ControlMeasure, MeasureState
 from fangkong.quarantine import selectors as qsel
 from fangkong.quarantine.models import RoomState, Site, SiteState, Stay, Transfer
-from fangkong.quarantine.services import sites, stays, transfers
+from fangkong.quarantine.services import health, sites, stays, transfers
 
 DRIVER_ACCOUNT = "driver_1"
 
@@ -85,6 +86,7 @@ def seed_quarantine(stage: Stage) -> dict[str, int]:
     housed = _house(office, by_district, _district)
     _incidents(office, own)
     moving = _transfers(office, own)
+    _health(own)
     return {"quarantine_sites": len(institutions), "housed": housed, "transfers": moving}
 
 
@@ -174,3 +176,20 @@ def _transfers(office: User, own: User | None) -> int:
     # dispatched three hours ago with a two-hour limit: overdue now
     Transfer.objects.filter(pk=late.pk).update(deadline=now - dt.timedelta(hours=1))
     return 3
+
+
+def _health(own: User | None) -> None:
+    """This morning's checks at the demo site, by its staff: everyone in force but two
+    (missed), one with a fever and a cough for the site doctor."""
+    if own is None or own.institution_id is None:
+        return
+    guests = Stay.objects.filter(
+        site__institution_id=own.institution_id, state="checked_in",
+        measure__state__in=IN_FORCE_STATES,
+    ).select_related("measure").order_by("room__number")  # fmt: skip
+    for i, stay in enumerate(list(guests)[2:]):
+        fever = i == 0
+        health.health_check_record(
+            actor=own, measure=stay.measure, temperature="37.9" if fever else f"36.{i % 8}",
+            symptoms=["cough"] if fever else [], via="staff", slot="am",
+        )  # fmt: skip

@@ -27,9 +27,9 @@ from fangkong.quarantine import reserve
 from fangkong.quarantine import selectors as sel
 from fangkong.quarantine.api_transfers import DbId
 from fangkong.quarantine.api_transfers import router as transfers_router
-from fangkong.quarantine.models import Room, Site, Stay
+from fangkong.quarantine.models import CheckVia, HealthCheck, Room, Site, Stay
+from fangkong.quarantine.services import health, sites, stays
 from fangkong.quarantine.services import reserve as reserve_services
-from fangkong.quarantine.services import sites, stays
 
 router = Router(tags=["quarantine"])
 router.add_router("/transfers", transfers_router)
@@ -502,3 +502,78 @@ def reserve_policy_set(request: HttpRequest, region_id: int, payload: PolicyIn) 
         "min_free_rooms": policy.min_free_rooms,
         "set_at_region_id": policy.region_id,
     }
+
+
+# -- daily health -------------------------------------------------------------------------------
+
+
+class HealthIn(Schema):
+    measure_id: DbId
+    temperature: float
+    symptoms: list[str] = Field(default_factory=list, max_length=20)
+    slot: str | None = None
+
+
+class HealthOut(Schema):
+    id: int
+    measure_id: int
+    day: dt.date
+    slot: str
+    temperature: float
+    symptoms: list[str]
+    via: str
+    flagged: bool
+
+
+class HealthRowOut(Schema):
+    stay_id: int
+    room: str
+    person_name: str
+    checks: list[HealthOut]
+    missed: list[str]
+    flagged: bool
+    tests_due: list[dt.date]
+
+
+def health_out(c: HealthCheck) -> dict[str, Any]:
+    return {
+        "id": c.pk, "measure_id": c.measure_id, "day": c.day, "slot": c.slot,
+        "temperature": float(c.temperature), "symptoms": c.symptoms, "via": c.via,
+        "flagged": c.flagged,
+    }  # fmt: skip
+
+
+@router.post(
+    "/health-checks", response={200: HealthOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+)
+@scoped
+def health_check_record(request: HttpRequest, payload: HealthIn) -> Any:
+    """This slot's check (morning or evening, by the local time when not given) of a person
+    under a measure in force; a second report of the same slot replaces the first."""
+    actor = actor_of(request)
+    # a site's staff see the measure through the stay at their site
+    stay = sel.stay_get_qs(actor=actor).filter(measure_id=payload.measure_id).first()
+    if stay is not None:
+        measure = stay.measure
+    else:
+        measure = get_scoped_or_404(measure_get_qs(actor=actor), pk=payload.measure_id)
+    check = health.health_check_record(
+        actor=actor, measure=measure, temperature=payload.temperature,
+        symptoms=payload.symptoms, slot=payload.slot, via=CheckVia.STAFF,
+    )  # fmt: skip
+    return health_out(check)
+
+
+@router.get("/sites/{int:site_id}/health", response=list[HealthRowOut])
+@scoped
+def site_health(request: HttpRequest, site_id: int) -> Any:
+    """Everyone checked in at the site: today's checks, missed checks, tests due."""
+    rows = sel.site_health(actor=actor_of(request), site=_site(request, site_id))
+    return [
+        {
+            "stay_id": r.stay.pk, "room": r.stay.room.number, "person_name": r.name,
+            "checks": [health_out(c) for c in r.checks.values()], "missed": r.missed,
+            "flagged": r.flagged, "tests_due": r.tests_due,
+        }
+        for r in rows
+    ]  # fmt: skip

@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.people.models import ControlMeasure
 from fangkong.quarantine import selectors as sel
-from fangkong.quarantine.models import PlaceKind, RoomState, Site
+from fangkong.quarantine.models import PlaceKind, RoomState, Site, Symptom
 
 ROOM_STATE_CHOICES = [
     (RoomState.AVAILABLE, _("Disinfected — available")),
@@ -127,3 +127,14 @@ class ScanForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255)
+
+
+class HealthForm(forms.Form):
+    temperature = forms.DecimalField(
+        label=_("Temperature (°C)"), max_digits=3, decimal_places=1,
+        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
+    )  # fmt: skip
+    symptoms = forms.MultipleChoiceField(
+        label=_("Symptoms"), choices=Symptom.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip

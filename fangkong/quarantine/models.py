@@ -351,3 +351,70 @@ class Handover(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["leg", "kind"], name="qhandover_once_per_kind"),
         ]
+
+
+class Symptom(models.TextChoices):
+    FEVER = "fever", _("Feeling feverish")
+    COUGH = "cough", _("Cough")
+    SORE_THROAT = "sore_throat", _("Sore throat")
+    FATIGUE = "fatigue", _("Fatigue")
+    TASTE_SMELL = "taste_smell", _("Loss of taste or smell")
+    DIARRHOEA = "diarrhoea", _("Diarrhoea")
+    BREATHING = "breathing", _("Shortness of breath")
+
+
+class CheckSlot(models.TextChoices):
+    MORNING = "am", _("Morning")
+    EVENING = "pm", _("Evening")
+
+
+class CheckVia(models.TextChoices):
+    STAFF = "staff", _("Site staff")
+    GRID = "grid", _("Grid worker")
+    SELF = "self", _("The person, by their link")
+
+
+FEVER_FROM = 37.3  # °C, axillary: the threshold the site doctor is called at
+
+
+class HealthCheck(models.Model):
+    """One of the twice-daily checks of a person under control: temperature and symptoms,
+    at a site or at home. One per measure, day and slot; a second report replaces the first
+    (a corrected reading), so a retried submission never makes two."""
+
+    measure = models.ForeignKey(
+        "people.ControlMeasure", on_delete=models.CASCADE, related_name="health_checks"
+    )
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    region_path = models.CharField(max_length=255, editable=False)
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="health_checks"
+    )
+    day = models.DateField(_("day"))
+    slot = models.CharField(_("check"), max_length=2, choices=CheckSlot.choices)
+    temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1)
+    symptoms = models.JSONField(_("symptoms"), default=list, blank=True)
+    via = models.CharField(max_length=8, choices=CheckVia.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+    scope_institution_field: ClassVar[str] = "site__institution"
+
+    class Meta:
+        ordering = ["day", "slot"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "day", "slot"], name="qhealth_one_per_measure_slot"
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "day"], name="qhealth_site_day")]
+
+    @property
+    def flagged(self) -> bool:
+        return float(self.temperature) >= FEVER_FROM or bool(self.symptoms)

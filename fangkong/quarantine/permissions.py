@@ -52,4 +52,13 @@ RULES = (
         ),
         _("your role does not take part in transfers"),
     ),
+    Rule(
+        "quarantine.health.record",
+        {
+            **grant((*SITE_KEEPERS, "town", "community", "grid_worker"), Reach.SUBTREE),
+            "quarantine_site": Reach.INSTITUTION,
+        },
+        _("Record a person's twice-daily temperature and symptoms (at a site or at home)"),
+        _("only the site's staff and the units responsible for the person record checks"),
+    ),
 )

@@ -4,22 +4,28 @@ wherever they are quarantined, and the sites inside the town."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from fangkong.core.models import Region, Role, User
-from fangkong.core.scoping import ScopedQuerySet, scope_of
+from fangkong.core.scoping import ScopedQuerySet, scope_of, unscoped
 from fangkong.core.vault import mask_name
+from fangkong.people.measures_models import IN_FORCE_STATES, MeasureTest
 from fangkong.people.models import ControlMeasure, MeasureKind
 from fangkong.people.selectors.measures import measure_list
 from fangkong.quarantine.board import Board, board
+from fangkong.quarantine.health import CHECKED_KINDS, missed_slots
 from fangkong.quarantine.models import (
     ALLOCATABLE_MEASURES,
     OPEN_LEG_STATES,
     OPEN_STAY_STATES,
     OPEN_TRANSFER_STATES,
+    HealthCheck,
     LegState,
     Room,
     RoomState,
@@ -194,3 +200,59 @@ def awaiting_transfer(*, actor: User) -> QuerySet[ControlMeasure]:
         .exclude(person_id__in=moving)
         .order_by("start_date", "id")
     )
+
+
+# -- daily health -------------------------------------------------------------------------------
+
+
+@dataclass
+class HealthRow:
+    stay: Stay
+    name: str  # masked
+    checks: dict[str, HealthCheck]  # by slot, today's
+    missed: list[str]
+    tests_due: list[dt.date]  # test days up to today without a result: sampling tasks
+
+    @property
+    def flagged(self) -> bool:
+        return any(c.flagged for c in self.checks.values())
+
+
+def site_health(*, actor: User, site: Site, day: dt.date | None = None) -> list[HealthRow]:
+    """Everyone checked in at the site with the day's checks, the checks missed and the
+    tests due: three queries whatever the number of rooms."""
+    day = day or timezone.localdate()
+    stays = list(
+        Stay.objects.visible_to(actor)
+        .filter(site=site, state="checked_in")
+        .select_related("person", "room", "measure")
+        .order_by("room__building", "room__floor", "room__number", "slot")
+    )
+    measure_ids = [s.measure_id for s in stays]
+    checks: dict[int, dict[str, HealthCheck]] = defaultdict(dict)
+    for check in HealthCheck.objects.visible_to(actor).filter(measure_id__in=measure_ids, day=day):
+        checks[check.measure_id][check.slot] = check
+    due: dict[int, list[dt.date]] = defaultdict(list)
+    tests = MeasureTest.objects.filter(measure_id__in=measure_ids, day__lte=day, result="")
+    for measure_id, test_day in tests.order_by("day").values_list("measure_id", "day"):
+        due[measure_id].append(test_day)
+    return [
+        HealthRow(
+            stay=s, name=mask_name(s.person.name), checks=checks[s.measure_id],
+            missed=missed_slots(day, set(checks[s.measure_id])), tests_due=due[s.measure_id],
+        )
+        for s in stays
+    ]  # fmt: skip
+
+
+def checked_measure(*, person_id: int) -> ControlMeasure | None:
+    """The measure in force whose daily checks the person reports by their own link.
+    Unscoped on purpose: the link's secret is the credential (the page shows only masks)."""
+    with unscoped("a person's own link opens their own measure"):
+        return (
+            ControlMeasure.objects.filter(
+                person_id=person_id, state__in=IN_FORCE_STATES, kind__in=CHECKED_KINDS
+            )
+            .order_by("-start_date")
+            .first()
+        )

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from fangkong.quarantine import views as v
+from fangkong.quarantine import views_health as vh
 from fangkong.quarantine import views_reserve as vr
 from fangkong.quarantine import views_transfers as vt
 
@@ -19,6 +20,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("transfers/<int:transfer_id>/cancel/", vt.transfer_cancel, name="transfer_cancel"),
     path("sites/<int:site_id>/", v.site_detail, name="site"),
     path("sites/<int:site_id>/state/", v.site_state, name="site_state"),
+    path("sites/<int:site_id>/health/", vh.site_health, name="site_health"),
+    path("stays/<int:stay_id>/health/", vh.stay_health, name="stay_health"),
     path("sites/<int:site_id>/rooms/import/", v.rooms_import, name="rooms_import"),
     path("rooms/<int:room_id>/state/", v.room_state, name="room_state"),
     path("stays/<int:stay_id>/<slug:action>/", v.stay_action, name="stay_action"),

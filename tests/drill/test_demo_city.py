@@ -51,7 +51,7 @@ from fangkong.people.selectors.measures import measure_list
 from fangkong.people.services import measures
 from fangkong.people.services.persons import ADDRESS_PURPOSE, ID_PURPOSE, PHONE_PURPOSE
 from fangkong.quarantine import selectors as qsel
-from fangkong.quarantine.models import Stay, TransferLeg
+from fangkong.quarantine.models import Site, Stay, TransferLeg
 from fangkong.quarantine.reserve import reserve_region
 from fangkong.screening.models import RiskArea, ScreeningRecord, ScreeningSource, Zone
 from fangkong.screening.selectors import (
@@ -471,6 +471,10 @@ class TestOutbreak(TestCase):
         found = reserve_region(actor=office)
         assert found.rows and all(r.region.population for r in found.rows)
         assert any(r.per_10k for r in found.rows) and found.total.need_24h >= 0
+        # this morning's checks at the demo site: one flagged for the doctor, two missed
+        own = self.users["quarantine_1"]
+        rows = qsel.site_health(actor=own, site=Site.objects.get(institution=own.institution))
+        assert sum(r.flagged for r in rows) == 1 and sum(not r.checks for r in rows) >= 2
         # releasing a quarantined person sends the room to disinfection
         in_force = Stay.objects.filter(state="checked_in", measure__state="in_force")
         stay = in_force.select_related("measure", "room").first()

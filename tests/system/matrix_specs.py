@@ -451,6 +451,12 @@ OPS: dict[str, Op] = {
         body=lambda w: {"state": "out_of_service"},
         where=_site_staff_where,
     ),
+    "POST /quarantine/health-checks": Op(
+        "quarantine.health.record",
+        "stay",
+        body=lambda w: {"measure_id": w.objects["stay"].measure_id, "temperature": 36.5},
+    ),
+    "GET /quarantine/sites/{site_id}/health": Op(None, "site"),
     "GET /quarantine/transfers": Op(None),
     "POST /quarantine/transfers": Op(
         "quarantine.transfer.dispatch",

@@ -258,6 +258,8 @@ UI: dict[str, UiOp] = {
     ),
     "POST masstesting/rechecks/<int:task_id>/cancel/": UiOp("recheck.cancel", "task", data=_reason),
     "GET hs/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
+    "GET hq/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
+    "POST hq/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
     # quarantine
     "GET quarantine/": UiOp(None),
     "POST quarantine/": UiOp(
@@ -276,6 +278,10 @@ UI: dict[str, UiOp] = {
             "alloc-site": w.objects["site"].pk,
         },
         where=_site_in_form,
+    ),
+    "GET quarantine/sites/<int:site_id>/health/": UiOp(None, "site"),
+    "POST quarantine/stays/<int:stay_id>/health/": UiOp(
+        "quarantine.health.record", "stay", data=lambda w: {"temperature": "36.5"}
     ),
     "GET quarantine/transfers/": UiOp(None),
     "POST quarantine/transfers/": UiOp(
