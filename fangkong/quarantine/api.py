@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from fangkong.core.http import (
@@ -25,7 +25,7 @@ from fangkong.core.vault import mask_name
 from fangkong.people.selectors.measures import measure_get_qs
 from fangkong.quarantine import reserve
 from fangkong.quarantine import selectors as sel
-from fangkong.quarantine.api_transfers import DbId
+from fangkong.quarantine.api_transfers import DbId, measures_named
 from fangkong.quarantine.api_transfers import router as transfers_router
 from fangkong.quarantine.models import CheckVia, HealthCheck, Room, Site, Stay
 from fangkong.quarantine.services import health, sites, stays
@@ -350,15 +350,9 @@ def stays_allocate_many(request: HttpRequest, payload: BatchIn) -> Any:
     """A room each for many persons at one site; those who cannot be housed are listed with
     the reason, the others are allocated."""
     actor = actor_of(request)
-    measures_qs = measure_get_qs(actor=actor)
-    wanted = list(dict.fromkeys(payload.measure_ids))
-    found = measures_qs.in_bulk(wanted)
-    if len(found) != len(wanted):
-        raise Http404
+    wanted = measures_named(request, payload.measure_ids)
     site = _site(request, payload.site_id)
-    done = stays.stays_allocate_many(
-        actor=actor, measures=[found[pk] for pk in wanted], site=site, cohort=payload.cohort
-    )
+    done = stays.stays_allocate_many(actor=actor, measures=wanted, site=site, cohort=payload.cohort)
     made = sel.stay_get_qs(actor=actor).in_bulk([s.pk for s in done.stays])
     return {
         "stays": [stay_out(made[s.pk]) for s in done.stays],

@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema
 
 from fangkong.core.http import ErrorOut, actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.validators import FieldError
+from fangkong.people.models import ControlMeasure
 from fangkong.people.selectors.measures import measure_get_qs
 from fangkong.quarantine import selectors as sel
 from fangkong.quarantine.models import Site, Transfer
@@ -21,6 +22,15 @@ router = Router(tags=["quarantine"])
 
 # ids a database key can hold (a bigger number would reach the database as an overflow)
 DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def measures_named(request: HttpRequest, ids: list[int]) -> list[ControlMeasure]:
+    """The measures a body names, in its order, once each; any out of scope is 404."""
+    wanted = list(dict.fromkeys(ids))
+    found = measure_get_qs(actor=actor_of(request)).in_bulk(wanted)
+    if len(found) != len(wanted):
+        raise Http404
+    return [found[pk] for pk in wanted]
 
 
 def _site(request: HttpRequest, site_id: int) -> Site:
@@ -153,18 +163,14 @@ def transfer_list(
 @scoped
 def transfer_create(request: HttpRequest, payload: TransferIn) -> Any:
     actor = actor_of(request)
-    measures_qs = measure_get_qs(actor=actor)
-    wanted = list(dict.fromkeys(payload.measure_ids))
-    found = measures_qs.in_bulk(wanted)
-    if len(found) != len(wanted):
-        raise Http404
+    wanted = measures_named(request, payload.measure_ids)
     site = _site(request, payload.destination_site_id) if payload.destination_site_id else None
     driver = sel.drivers(actor=actor).filter(pk=payload.driver_id).first()
     if driver is None:
         raise FieldError("driver_id", _("unknown driver or outside your jurisdiction"))
     made = transfers.transfer_create(
         actor=actor,
-        measures=[found[pk] for pk in wanted],
+        measures=wanted,
         route=transfers.Route(
             payload.pickup_kind,
             payload.pickup_place,

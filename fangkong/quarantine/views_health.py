@@ -22,10 +22,9 @@ from fangkong.core.http import (
     refused_status,
     scoped,
 )
-from fangkong.core.middleware import client_ip
 from fangkong.core.permissions import allowed
 from fangkong.core.vault import mask_name
-from fangkong.masstesting.sampling.services import codes
+from fangkong.masstesting.results.views_public import open_link, unlogged
 from fangkong.quarantine import forms as qf
 from fangkong.quarantine import selectors as sel
 from fangkong.quarantine.models import CheckVia, Site
@@ -81,25 +80,15 @@ def stay_health(request: HttpRequest, stay_id: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("quarantine:site_health", args=[stay.site_id]))
 
 
-def _unlogged(response: HttpResponse) -> HttpResponse:
-    # the path holds the person's secret: Django's request logger must not write it
-    response._has_been_logged = True  # type: ignore[attr-defined]
-    return response
-
-
 @public("a person under quarantine reports their own twice-daily check by their link")
 @require_http_methods(["GET", "POST"])
 def self_check(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        codes.lookup_throttle(client_ip=client_ip(request))
-    except codes.Throttled:
-        response = render(request, "masstesting/public_throttled.html", status=429)
-        response["Retry-After"] = "3600"
-        return _unlogged(response)
-    code = codes.code_by_link(token)
-    measure = sel.checked_measure(person_id=code.person_id) if code is not None else None
-    if code is None or measure is None:
-        return _unlogged(render(request, "404.html", status=404))
+    code = open_link(request, token)
+    if isinstance(code, HttpResponse):
+        return code
+    measure = sel.checked_measure(person_id=code.person_id)
+    if measure is None:
+        return unlogged(render(request, "404.html", status=404))
     form = qf.HealthForm(request.POST or None)
     status, done = 200, None
     if request.method == "POST":
@@ -113,4 +102,4 @@ def self_check(request: HttpRequest, token: str) -> HttpResponse:
             except DOMAIN_ERRORS as exc:
                 form.add_error(None, str(exc))
     context = {"masked_name": mask_name(code.person.name), "form": form, "done": done}
-    return _unlogged(render(request, "quarantine/self_check.html", context, status=status))
+    return unlogged(render(request, "quarantine/self_check.html", context, status=status))

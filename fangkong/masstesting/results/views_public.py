@@ -21,30 +21,41 @@ from django.views.decorators.http import require_GET
 from fangkong.core.http import public
 from fangkong.core.middleware import client_ip
 from fangkong.core.vault import mask_name
+from fangkong.masstesting.models import RegistrationCode
 from fangkong.masstesting.results.status import person_samples
 from fangkong.masstesting.sampling.services import codes
 
 RECENT_SAMPLES = 5
 
 
-def _unlogged(response: HttpResponse) -> HttpResponse:
+def unlogged(response: HttpResponse) -> HttpResponse:
     # django.utils.log.log_response skips responses carrying this flag; the path holds the secret
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
-@public("a person opens their own code and results by the secret link they were given")
-@require_GET
-def self_service(request: HttpRequest, token: str) -> HttpResponse:
+def open_link(request: HttpRequest, token: str) -> RegistrationCode | HttpResponse:
+    """The code a personal link opens, or the answer to give instead: 429 past the
+    per-address limit, 404 for an unknown secret (both kept out of the request log). Shared
+    by every page a person opens with their link."""
     try:
         codes.lookup_throttle(client_ip=client_ip(request))
     except codes.Throttled:
         response = render(request, "masstesting/public_throttled.html", status=429)
         response["Retry-After"] = "3600"
-        return _unlogged(response)
+        return unlogged(response)
     code = codes.code_by_link(token)
     if code is None:
-        return _unlogged(render(request, "404.html", status=404))
+        return unlogged(render(request, "404.html", status=404))
+    return code
+
+
+@public("a person opens their own code and results by the secret link they were given")
+@require_GET
+def self_service(request: HttpRequest, token: str) -> HttpResponse:
+    code = open_link(request, token)
+    if isinstance(code, HttpResponse):
+        return code
     person = code.person
     samples = person_samples(person_ids=[person.pk]).get(person.pk, [])
     context: dict[str, Any] = {
