@@ -25,6 +25,7 @@ from fangkong.core.vault import mask_name
 from fangkong.people.selectors.measures import measure_get_qs
 from fangkong.quarantine import reserve
 from fangkong.quarantine import selectors as sel
+from fangkong.quarantine.api_home import router as home_router
 from fangkong.quarantine.api_transfers import DbId, measures_named
 from fangkong.quarantine.api_transfers import router as transfers_router
 from fangkong.quarantine.models import CheckVia, HealthCheck, Room, Site, Stay
@@ -33,6 +34,7 @@ from fangkong.quarantine.services import reserve as reserve_services
 
 router = Router(tags=["quarantine"])
 router.add_router("/transfers", transfers_router)
+router.add_router("", home_router)
 
 
 class SiteIn(Schema):

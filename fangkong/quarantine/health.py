@@ -16,6 +16,7 @@ CHECKED_KINDS = (
     MeasureKind.HOME_QUARANTINE,
     MeasureKind.HOME_MONITORING,
 )
+HOME_KINDS = (MeasureKind.HOME_QUARANTINE, MeasureKind.HOME_MONITORING)
 EVENING_FROM = 14  # local hour: a check from then on is the evening one
 MORNING_DUE, EVENING_DUE = 12, 20  # local hour by which each check is missed without a report
 

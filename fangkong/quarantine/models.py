@@ -418,3 +418,61 @@ class HealthCheck(models.Model):
     @property
     def flagged(self) -> bool:
         return float(self.temperature) >= FEVER_FROM or bool(self.symptoms)
+
+
+class DoorSensor(models.Model):
+    """A door sensor (门磁) on the home of a person under home quarantine, by its device id
+    on the vendor's platform."""
+
+    device_id = models.CharField(_("device id"), max_length=64, unique=True)
+    measure = models.ForeignKey(
+        "people.ControlMeasure", on_delete=models.PROTECT, related_name="door_sensors"
+    )
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    region_path = models.CharField(max_length=255, editable=False)
+    installed_at = models.DateTimeField(auto_now_add=True)
+    installed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+
+
+class DoorEventKind(models.TextChoices):
+    OPENED = "opened", _("Door opened")
+    OFFLINE = "offline", _("Sensor offline")
+    BATTERY = "battery_low", _("Battery low")
+
+
+class DoorEvent(models.Model):
+    """What a sensor reported; an alert for the grid worker until handled."""
+
+    sensor = models.ForeignKey(DoorSensor, on_delete=models.CASCADE, related_name="events")
+    # the platform's own id of the event: a retried delivery is recognised, never doubled
+    event_id = models.CharField(max_length=64)
+    kind = models.CharField(_("event"), max_length=16, choices=DoorEventKind.choices)
+    at = models.DateTimeField(_("time"))
+    received_at = models.DateTimeField(auto_now_add=True)
+    region_path = models.CharField(max_length=255, editable=False)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_note = models.CharField(_("note"), max_length=255, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sensor", "event_id"], name="qdoor_event_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["region_path"], name="qdoor_region_path", opclasses=["varchar_pattern_ops"]
+            ),
+        ]

@@ -61,4 +61,16 @@ RULES = (
         _("Record a person's twice-daily temperature and symptoms (at a site or at home)"),
         _("only the site's staff and the units responsible for the person record checks"),
     ),
+    Rule(
+        "quarantine.home.watch",
+        grant((*SITE_KEEPERS, "town", "community", "grid_worker"), Reach.SUBTREE),
+        _("Fit a door sensor at a home under quarantine and handle its alerts"),
+        _("only the units responsible for the person watch a home quarantine"),
+    ),
+    Rule(
+        "quarantine.door.report",
+        grant((*SITE_KEEPERS, "town", "community", "grid_worker"), Reach.SUBTREE),
+        _("Post door-sensor events from a vendor's platform (with a unit's API token)"),
+        _("your role may not post door-sensor events"),
+    ),
 )

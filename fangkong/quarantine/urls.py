@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from fangkong.quarantine import views as v
 from fangkong.quarantine import views_health as vh
+from fangkong.quarantine import views_home as vho
 from fangkong.quarantine import views_reserve as vr
 from fangkong.quarantine import views_transfers as vt
 
@@ -12,6 +13,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", v.site_index, name="sites"),
     path("allocate/", v.allocate, name="allocate"),
     path("reserve/", vr.reserve, name="reserve"),
+    path("home/", vho.home_watch, name="home"),
+    path("home/<int:measure_id>/check/", vho.home_check, name="home_check"),
+    path("door-events/<int:event_id>/handle/", vho.door_handle, name="door_handle"),
     path("reserve/<int:region_id>/policy/", vr.reserve_policy, name="reserve_policy"),
     path("transfers/", vt.transfer_index, name="transfers"),
     path("transfers/mine/", vt.transfers_mine, name="transfers_mine"),

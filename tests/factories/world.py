@@ -32,6 +32,9 @@ from fangkong.masstesting.results.services.resolve import pools_resolve
 from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.services.imports import import_job_create
+from fangkong.people.services.measures import measure_start
+from fangkong.quarantine.models import DoorEvent
+from fangkong.quarantine.services import doors
 from fangkong.quarantine.services import sites as quarantine_sites
 from fangkong.quarantine.services import stays as quarantine_stays
 from fangkong.quarantine.services import transfers as quarantine_transfers
@@ -243,10 +246,23 @@ def _quarantine(world: World) -> None:
         crew=quarantine_transfers.Crew(vehicle="浙A·M1", driver=driver, escort="矩阵医生"),
         deadline=timezone.now() + dt.timedelta(hours=2),
     )
+    event = _door_event(world)
     world.objects.update(
-        site=site, room=free, stay=stay, transfer=transfer, driver=driver,
+        site=site, room=free, stay=stay, transfer=transfer, driver=driver, event=event,
         rider_code=registration_code_for(person=rider.person).token,
     )  # fmt: skip
+
+
+def _door_event(world: World) -> Any:
+    """A door-sensor alert at the home of a resident of community A1 under home quarantine."""
+    boss = world.boss
+    home = propose(make_person(world.tree.community_a1, name="居家己"), "home_quarantine_7",
+                   start=timezone.localdate())  # fmt: skip
+    home = measure_start(actor=boss, measure=home)
+    doors.door_sensor_install(actor=boss, measure=home, device_id="M-DS-1")
+    event = doors.EventIn("M-DS-1", "m1", "opened", timezone.now())
+    doors.door_events_ingest(actor=boss, events=[event])
+    return DoorEvent.objects.get(event_id="m1")
 
 
 def build_world() -> World:

@@ -457,6 +457,16 @@ OPS: dict[str, Op] = {
         body=lambda w: {"measure_id": w.objects["stay"].measure_id, "temperature": 36.5},
     ),
     "GET /quarantine/sites/{site_id}/health": Op(None, "site"),
+    "POST /quarantine/door-sensors": Op(
+        "quarantine.home.watch",
+        "measure",
+        body=lambda w: {"measure_id": w.objects["measure"].pk, "device_id": "M-DS-9"},
+    ),
+    "POST /quarantine/door-events": Op("quarantine.door.report", body=lambda w: {"events": []}),
+    "POST /quarantine/door-events/{event_id}/handle": Op(
+        "quarantine.home.watch", "event", body=lambda w: {"note": "矩阵"}
+    ),
+    "GET /quarantine/home/rollup": Op(None),
     "GET /quarantine/transfers": Op(None),
     "POST /quarantine/transfers": Op(
         "quarantine.transfer.dispatch",

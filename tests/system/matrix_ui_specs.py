@@ -283,6 +283,13 @@ UI: dict[str, UiOp] = {
     "POST quarantine/stays/<int:stay_id>/health/": UiOp(
         "quarantine.health.record", "stay", data=lambda w: {"temperature": "36.5"}
     ),
+    "GET quarantine/home/": UiOp(None),
+    "POST quarantine/home/<int:measure_id>/check/": UiOp(
+        "quarantine.health.record", "measure", data=lambda w: {"temperature": "36.5"}
+    ),
+    "POST quarantine/door-events/<int:event_id>/handle/": UiOp(
+        "quarantine.home.watch", "event", data=lambda w: {"note": "矩阵"}
+    ),
     "GET quarantine/transfers/": UiOp(None),
     "POST quarantine/transfers/": UiOp(
         "quarantine.transfer.dispatch", data=_transfer_form, where=_measure_in_form

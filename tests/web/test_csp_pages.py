@@ -105,6 +105,7 @@ def _kwargs(world: World) -> dict[str, str]:
         "room_id": o["room"].pk,
         "stay_id": o["stay"].pk,
         "transfer_id": o["transfer"].pk,
+        "event_id": o["event"].pk,
         "code": o["region"].code,
         "region_id": o["region"].pk,
         "action": "none",  # POST-only routes: the GET answers 405, still checked
