@@ -19,8 +19,9 @@ from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.people.measures_models import IN_FORCE_STATES
 from fangkong.people.models import ControlMeasure, MeasureState
 from fangkong.quarantine import selectors as qsel
+from fangkong.quarantine.health import HOME_KINDS
 from fangkong.quarantine.models import RoomState, Site, SiteState, Stay, Transfer
-from fangkong.quarantine.services import health, sites, stays, transfers
+from fangkong.quarantine.services import doors, health, sites, stays, transfers
 
 DRIVER_ACCOUNT = "driver_1"
 
@@ -87,6 +88,7 @@ def seed_quarantine(stage: Stage) -> dict[str, int]:
     _incidents(office, own)
     moving = _transfers(office, own)
     _health(own)
+    _home(office)
     return {"quarantine_sites": len(institutions), "housed": housed, "transfers": moving}
 
 
@@ -193,3 +195,24 @@ def _health(own: User | None) -> None:
             actor=own, measure=stay.measure, temperature="37.9" if fever else f"36.{i % 8}",
             symptoms=["cough"] if fever else [], via="staff", slot="am",
         )  # fmt: skip
+
+
+def _home(office: User) -> None:
+    """Home quarantine across the city: this morning's check-ins reported by the persons'
+    links, two missed, and a door sensor that reported the door opened."""
+    homes = list(
+        ControlMeasure.objects.filter(kind__in=HOME_KINDS, state__in=IN_FORCE_STATES).order_by(
+            "id"
+        )[:12]
+    )
+    if not homes:
+        return
+    for measure in homes[2:]:
+        health.health_check_record(
+            actor=None, measure=measure, temperature="36.4", symptoms=[], via="self", slot="am"
+        )
+    doors.door_sensor_install(actor=office, measure=homes[0], device_id="DEMO-DS-0001")
+    opened = timezone.now() - dt.timedelta(minutes=40)
+    doors.door_events_ingest(
+        actor=office, events=[doors.EventIn("DEMO-DS-0001", "demo-1", "opened", opened)]
+    )

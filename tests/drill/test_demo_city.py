@@ -475,6 +475,11 @@ class TestOutbreak(TestCase):
         own = self.users["quarantine_1"]
         rows = qsel.site_health(actor=own, site=Site.objects.get(institution=own.institution))
         assert sum(r.flagged for r in rows) == 1 and sum(not r.checks for r in rows) >= 2
+        # home quarantine: a few check-ins missed and one door alert, rolled up to the city
+        rollup = qsel.home_rollup(actor=office, region=office.region)[0]
+        assert rollup.alerts == 1 and rollup.under_watch >= 3
+        rows = qsel.home_watch(actor=office)
+        assert rows[0].alerts and sum(1 for r in rows if r.checks) >= 1
         # releasing a quarantined person sends the room to disinfection
         in_force = Stay.objects.filter(state="checked_in", measure__state="in_force")
         stay = in_force.select_related("measure", "room").first()
