@@ -223,8 +223,9 @@ def transfer_scan(*, actor: User, transfer: Transfer, code: str, place: str) -> 
     if not place:
         raise FieldError("place", _("say where the handover takes place"))
     with transaction.atomic():
+        # the destination site is nullable (an outer join), which PostgreSQL cannot lock
         transfer = (
-            Transfer.objects.select_for_update()
+            Transfer.objects.select_for_update(of=("self",))
             .select_related("destination_site__institution")
             .get(pk=transfer.pk)
         )
