@@ -64,6 +64,21 @@ class Region(models.Model):
     def is_within(self, other: Region) -> bool:
         return self.path.startswith(other.path)
 
+    def child_code(self, path: str) -> str | None:
+        """The code of the region directly below this one that holds `path` (a region path
+        under this region), or None for this region's own path or one outside it."""
+        if not path.startswith(self.path) or path == self.path:
+            return None
+        return path[len(self.path) :].split("/", 1)[0]
+
+
+def ancestor_paths(path: str, *, include_self: bool = False) -> list[str]:
+    """The paths of the regions above `path`, top first (and `path` itself at the end when
+    `include_self`): "a/b/c/" → ["a/", "a/b/"]."""
+    codes = path.strip("/").split("/")
+    upto = len(codes) if include_self else len(codes) - 1
+    return ["/".join(codes[: i + 1]) + "/" for i in range(upto)]
+
 
 class InstitutionKind(models.TextChoices):
     FEVER_CLINIC = "fever_clinic", _("Fever clinic")

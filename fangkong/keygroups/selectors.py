@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.core.models import Region, User
+from fangkong.core.models import Region, User, ancestor_paths
 from fangkong.core.scoping import ScopedQuerySet, scope_of, unscoped
 from fangkong.core.vault import mask_name
 from fangkong.keygroups.models import KeyGroupMember, KeyGroupRegime
@@ -113,7 +113,7 @@ def rules_for(*, actor: User, region: Region | None = None) -> Rules:
     base = region.path if region is not None else scope_of(actor).region_path
     if base is None:  # no jurisdiction (an institution's staff): no regime applies, not all
         return Rules([])
-    ancestors = [base[: i + 1] for i, ch in enumerate(base) if ch == "/"]
+    ancestors = ancestor_paths(base, include_self=True)
     # Regimes carry no personal data; those above the actor's scope are read to derive due
     # dates, and never returned.
     qs = KeyGroupRegime.objects.filter(active=True).filter(

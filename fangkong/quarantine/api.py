@@ -26,7 +26,7 @@ from fangkong.people.selectors.measures import measure_get_qs
 from fangkong.quarantine import reserve
 from fangkong.quarantine import selectors as sel
 from fangkong.quarantine.api_home import router as home_router
-from fangkong.quarantine.api_transfers import DbId, measures_named
+from fangkong.quarantine.api_transfers import DbId, measures_named, site_named
 from fangkong.quarantine.api_transfers import router as transfers_router
 from fangkong.quarantine.models import CheckVia, HealthCheck, Room, Site, Stay
 from fangkong.quarantine.services import health, sites, stays
@@ -220,10 +220,6 @@ def stay_out(stay: Stay) -> dict[str, Any]:
     }
 
 
-def _site(request: HttpRequest, site_id: int) -> Site:
-    return get_scoped_or_404(sel.site_get_qs(actor=actor_of(request)), pk=site_id)
-
-
 def _stay(request: HttpRequest, stay_id: int) -> Stay:
     return get_scoped_or_404(sel.stay_get_qs(actor=actor_of(request)), pk=stay_id)
 
@@ -274,7 +270,7 @@ def site_get(request: HttpRequest, site_id: int) -> Any:
 @scoped
 def site_set_state(request: HttpRequest, site_id: int, payload: StateIn) -> Any:
     actor = actor_of(request)
-    sites.site_set_state(actor=actor, site=_site(request, site_id), state=payload.state)
+    sites.site_set_state(actor=actor, site=site_named(request, site_id), state=payload.state)
     return site_out(sel.site_list(actor=actor).get(pk=site_id))
 
 
@@ -291,7 +287,7 @@ def room_list(
     request: HttpRequest, site_id: int, state: str | None = None, page: int = 1,
     page_size: int = 200,
 ) -> Any:  # fmt: skip
-    qs = sel.room_list(actor=actor_of(request), site=_site(request, site_id), state=state)
+    qs = sel.room_list(actor=actor_of(request), site=site_named(request, site_id), state=state)
     return page_dict(qs, page=page, page_size=page_size, out=room_out)
 
 
@@ -300,7 +296,7 @@ def room_list(
 def rooms_add(request: HttpRequest, site_id: int, payload: RoomsIn) -> Any:
     rows = [sites.RoomIn(**r.dict()) for r in payload.rooms]
     created, errors = sites.rooms_add(
-        actor=actor_of(request), site=_site(request, site_id), rooms=rows
+        actor=actor_of(request), site=site_named(request, site_id), rooms=rows
     )
     answer = {"created": created, "errors": [e.__dict__ for e in errors]}
     return (422 if errors else 201), answer
@@ -325,7 +321,7 @@ def stay_list(
     request: HttpRequest, site_id: int | None = None, state: str | None = None,
     open: bool = False, page: int = 1, page_size: int = 50,
 ) -> Any:  # fmt: skip
-    site = _site(request, site_id) if site_id else None
+    site = site_named(request, site_id) if site_id else None
     qs = sel.stay_list(actor=actor_of(request), site=site, open_only=open, state=state)
     return page_dict(qs, page=page, page_size=page_size, out=stay_out)
 
@@ -336,7 +332,7 @@ def stays_allocate(request: HttpRequest, payload: AllocateIn) -> Any:
     actor = actor_of(request)
     measures_qs = measure_get_qs(actor=actor)
     measures = [get_scoped_or_404(measures_qs, pk=pk) for pk in dict.fromkeys(payload.measure_ids)]
-    site = _site(request, payload.site_id)
+    site = site_named(request, payload.site_id)
     room = None
     if payload.room_id is not None:
         room = get_scoped_or_404(sel.room_get_qs(actor=actor), pk=payload.room_id)
@@ -353,7 +349,7 @@ def stays_allocate_many(request: HttpRequest, payload: BatchIn) -> Any:
     the reason, the others are allocated."""
     actor = actor_of(request)
     wanted = measures_named(request, payload.measure_ids)
-    site = _site(request, payload.site_id)
+    site = site_named(request, payload.site_id)
     done = stays.stays_allocate_many(actor=actor, measures=wanted, site=site, cohort=payload.cohort)
     made = sel.stay_get_qs(actor=actor).in_bulk([s.pk for s in done.stays])
     return {
@@ -564,7 +560,7 @@ def health_check_record(request: HttpRequest, payload: HealthIn) -> Any:
 @scoped
 def site_health(request: HttpRequest, site_id: int) -> Any:
     """Everyone checked in at the site: today's checks, missed checks, tests due."""
-    rows = sel.site_health(actor=actor_of(request), site=_site(request, site_id))
+    rows = sel.site_health(actor=actor_of(request), site=site_named(request, site_id))
     return [
         {
             "stay_id": r.stay.pk, "room": r.stay.room.number, "person_name": r.name,

@@ -33,7 +33,8 @@ def measures_named(request: HttpRequest, ids: list[int]) -> list[ControlMeasure]
     return [found[pk] for pk in wanted]
 
 
-def _site(request: HttpRequest, site_id: int) -> Site:
+def site_named(request: HttpRequest, site_id: int) -> Site:
+    """A site the path or body names, in the caller's scope (else 404)."""
     found: Site = get_scoped_or_404(sel.site_get_qs(actor=actor_of(request)), pk=site_id)
     return found
 
@@ -164,7 +165,7 @@ def transfer_list(
 def transfer_create(request: HttpRequest, payload: TransferIn) -> Any:
     actor = actor_of(request)
     wanted = measures_named(request, payload.measure_ids)
-    site = _site(request, payload.destination_site_id) if payload.destination_site_id else None
+    site = site_named(request, payload.destination_site_id) if payload.destination_site_id else None
     driver = sel.drivers(actor=actor).filter(pk=payload.driver_id).first()
     if driver is None:
         raise FieldError("driver_id", _("unknown driver or outside your jurisdiction"))

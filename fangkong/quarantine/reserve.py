@@ -24,7 +24,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from fangkong.core.errors import NotFound
-from fangkong.core.models import Region, User
+from fangkong.core.models import Region, User, ancestor_paths
 from fangkong.core.selectors import region_children, region_roots
 from fangkong.people.measures_models import IN_FORCE_STATES
 from fangkong.people.models import ControlMeasure
@@ -99,15 +99,10 @@ def default_policy() -> Policy:
     return Policy(settings.QUARANTINE_ROOMS_PER_10K, settings.QUARANTINE_MIN_FREE_ROOMS)
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def policies_for(regions: Iterable[Region]) -> dict[int, Policy]:
     """Each region's policy: its own, else the nearest above it, else the defaults."""
     regions = list(regions)
-    paths = {p for r in regions for p in _ancestor_paths(r.path)}
+    paths = {p for r in regions for p in ancestor_paths(r.path, include_self=True)}
     stored = {
         p.region_path: p
         for p in ReservePolicy.objects.filter(region_path__in=paths).select_related("region")
@@ -116,7 +111,7 @@ def policies_for(regions: Iterable[Region]) -> dict[int, Policy]:
     found: dict[int, Policy] = {}
     for region in regions:
         found[region.pk] = fallback
-        for path in reversed(_ancestor_paths(region.path)):
+        for path in reversed(ancestor_paths(region.path, include_self=True)):
             if path in stored:
                 own = stored[path]
                 found[region.pk] = Policy(own.rooms_per_10k, own.min_free_rooms, own.region)
@@ -124,9 +119,11 @@ def policies_for(regions: Iterable[Region]) -> dict[int, Policy]:
     return found
 
 
-def reserve_region(*, actor: User, region: Region | None = None) -> Reserve:
+def reserve_region(*, actor: User, region: Region | None = None, forecast: bool = True) -> Reserve:
     """The reserve of `region` (default: the actor's own) and of each region below it; the
-    caller has looked `region` up in the actor's scope."""
+    caller has looked `region` up in the actor's scope. Without `forecast` the 72 h need
+    leaves out the close contacts still being traced (the alarm does not use it, and the home
+    page should not pay for it)."""
     if region is None:
         region = home_region(actor)
         if region is None:
@@ -137,11 +134,11 @@ def reserve_region(*, actor: User, region: Region | None = None) -> Reserve:
     rows = {c.code: ReserveRow(c, policies[c.pk]) for c in children}
 
     def rows_of(path: str) -> list[ReserveRow]:
-        code = path[len(region.path) :].split("/", 1)[0]
+        code = region.child_code(path)
         return [total, rows[code]] if code in rows else [total]
 
     _count_rooms(actor, region, rows_of)
-    _count_need(actor, region, rows_of)
+    _count_need(actor, region, rows_of, forecast)
     return Reserve(region=region, total=total, rows=list(rows.values()), as_of=timezone.now())
 
 
@@ -164,7 +161,7 @@ def _count_rooms(actor: User, region: Region, rows_of: RowsOf) -> None:
                     target.standby += row["n"]
 
 
-def _count_need(actor: User, region: Region, rows_of: RowsOf) -> None:
+def _count_need(actor: User, region: Region, rows_of: RowsOf, forecast: bool) -> None:
     today = timezone.localdate()
     waiting = (
         awaiting_room(actor=actor)
@@ -180,6 +177,8 @@ def _count_need(actor: User, region: Region, rows_of: RowsOf) -> None:
         for target in rows_of(row["region_path"]):
             target.need_24h += row["d1"]
             target.need_72h += row["d3"]
+    if not forecast:
+        return
     for path, n in _untraced_close_contacts(actor, region):
         for target in rows_of(path):
             target.need_72h += n
@@ -223,5 +222,5 @@ def alarms(*, actor: User) -> list[ReserveRow]:
     root = home_region(actor)
     if root is None:
         return []
-    reserve = reserve_region(actor=actor, region=root)
+    reserve = reserve_region(actor=actor, region=root, forecast=False)
     return [row for row in [reserve.total, *reserve.rows] if row.alarm]

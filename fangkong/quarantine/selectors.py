@@ -163,12 +163,6 @@ def transfer_list(
     return qs.order_by("deadline", "id")
 
 
-def transfer_get_qs(*, actor: User) -> ScopedQuerySet[Transfer]:
-    return Transfer.objects.visible_to(actor).select_related(
-        "driver", "destination_site__institution", "destination_site"
-    )
-
-
 def transfer_legs(*, actor: User, transfer: Transfer) -> list[tuple[TransferLeg, str]]:
     """The persons on a transfer (names masked) with their handovers, in two queries."""
     legs = (
@@ -219,6 +213,16 @@ class HealthRow:
         return any(c.flagged for c in self.checks.values())
 
 
+def _day_checks(
+    actor: User, measure_ids: list[int], day: dt.date
+) -> defaultdict[int, dict[str, HealthCheck]]:
+    """The day's checks of these measures, by measure and slot: one query."""
+    checks: defaultdict[int, dict[str, HealthCheck]] = defaultdict(dict)
+    for check in HealthCheck.objects.visible_to(actor).filter(measure_id__in=measure_ids, day=day):
+        checks[check.measure_id][check.slot] = check
+    return checks
+
+
 def site_health(*, actor: User, site: Site, day: dt.date | None = None) -> list[HealthRow]:
     """Everyone checked in at the site with the day's checks, the checks missed and the
     tests due: three queries whatever the number of rooms."""
@@ -230,9 +234,7 @@ def site_health(*, actor: User, site: Site, day: dt.date | None = None) -> list[
         .order_by("room__building", "room__floor", "room__number", "slot")
     )
     measure_ids = [s.measure_id for s in stays]
-    checks: dict[int, dict[str, HealthCheck]] = defaultdict(dict)
-    for check in HealthCheck.objects.visible_to(actor).filter(measure_id__in=measure_ids, day=day):
-        checks[check.measure_id][check.slot] = check
+    checks = _day_checks(actor, measure_ids, day)
     due: dict[int, list[dt.date]] = defaultdict(list)
     tests = MeasureTest.objects.filter(measure_id__in=measure_ids, day__lte=day, result="")
     for measure_id, test_day in tests.order_by("day").values_list("measure_id", "day"):
@@ -285,9 +287,7 @@ def home_watch(*, actor: User, limit: int = 500) -> list[HomeRow]:
     day = timezone.localdate()
     measures = list(_home_measures(actor).select_related("person", "region")[:limit])
     ids = [m.pk for m in measures]
-    checks: dict[int, dict[str, HealthCheck]] = defaultdict(dict)
-    for check in HealthCheck.objects.visible_to(actor).filter(measure_id__in=ids, day=day):
-        checks[check.measure_id][check.slot] = check
+    checks = _day_checks(actor, ids, day)
     alerts: dict[int, list[DoorEvent]] = defaultdict(list)
     open_alerts = DoorEvent.objects.visible_to(actor).filter(
         sensor__measure_id__in=ids, handled_at__isnull=True
@@ -322,7 +322,7 @@ def home_rollup(*, actor: User, region: Region) -> list[HomeRollup]:
     rows = {c.code: HomeRollup(c) for c in children}
 
     def targets(path: str) -> list[HomeRollup]:
-        code = path[len(region.path) :].split("/", 1)[0]
+        code = region.child_code(path)
         return [total, rows[code]] if code in rows else [total]
 
     measures = _home_measures(actor).filter(region_path__startswith=region.path)

@@ -19,7 +19,7 @@ from fangkong.core.http import (
     int_param,
     scoped,
 )
-from fangkong.core.models import Region, User
+from fangkong.core.models import Region, User, ancestor_paths
 from fangkong.core.permissions import allowed
 from fangkong.quarantine import forms as qf
 from fangkong.quarantine import selectors as sel
@@ -49,18 +49,13 @@ def _render(
     context = {
         "reserve": reserve,
         "ancestors": sel.region_get_qs(actor=actor)
-        .filter(path__in=_ancestor_paths(region))
+        .filter(path__in=ancestor_paths(region.path))
         .order_by("path"),
         "sites": [(s, sel.site_room_counts(s)) for s in sites],
         "may_set": may_set,
         "policy_form": form,
     }
     return render(request, "quarantine/reserve.html", context, status=status)
-
-
-def _ancestor_paths(region: Region) -> list[str]:
-    parts = region.path.strip("/").split("/")[:-1]
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 @scoped

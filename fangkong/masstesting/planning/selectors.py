@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, QuerySet
 
 from fangkong.core.errors import get_visible
-from fangkong.core.models import Institution, Region, RegionLevel, Role, User
+from fangkong.core.models import Institution, Region, RegionLevel, Role, User, ancestor_paths
 from fangkong.core.scoping import ScopedQuerySet, scope_of, unscoped
 from fangkong.masstesting.models import (
     Campaign,
@@ -19,18 +19,13 @@ from fangkong.masstesting.models import (
 from fangkong.people.models import Person
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    codes = path.strip("/").split("/")
-    return ["/".join(codes[: i + 1]) + "/" for i in range(len(codes) - 1)]
-
-
 def campaign_list(*, actor: User) -> ScopedQuerySet[Campaign]:
     """Campaigns inside the actor's jurisdiction, and those covering it from above: a town
     carries out the district's city-wide campaign and must see it (its own part of it)."""
     qs = Campaign.objects.select_related("region").visible_to(actor)
     scope = scope_of(actor)
     if scope.region_path:
-        covering = Campaign.objects.filter(region__path__in=_ancestor_paths(scope.region_path))
+        covering = Campaign.objects.filter(region__path__in=ancestor_paths(scope.region_path))
         qs = qs | covering
     return qs
 

@@ -126,13 +126,17 @@ def _check_measures(measures: list[ControlMeasure]) -> None:
     for measure in measures:
         if measure.state not in ALLOCATABLE_MEASURES:
             raise Conflict(_("the measure is finished; there is nothing to transfer"))
-    busy = TransferLeg.objects.filter(
-        person_id__in=[m.person_id for m in measures], state__in=OPEN_LEG_STATES
-    ).select_related("transfer")
-    for leg in busy:
+    busy = (
+        TransferLeg.objects.filter(
+            person_id__in=[m.person_id for m in measures], state__in=OPEN_LEG_STATES
+        )
+        .select_related("transfer")
+        .first()
+    )
+    if busy is not None:
         raise Conflict(
             _("a person is already on transfer %(code)s; complete or cancel it first")
-            % {"code": leg.transfer.code}
+            % {"code": busy.transfer.code}
         )
 
 
