@@ -271,6 +271,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("FANGKONG_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # the PDF font subsetter narrates every glyph at INFO
+        "fontTools": {"level": "WARNING"},
     },
 }
 AUTHENTICATION_BACKENDS = ["fangkong.core.backends.ScopedModelBackend"]

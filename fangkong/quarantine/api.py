@@ -26,6 +26,7 @@ from fangkong.people.selectors.measures import measure_get_qs
 from fangkong.quarantine import reserve
 from fangkong.quarantine import selectors as sel
 from fangkong.quarantine.api_home import router as home_router
+from fangkong.quarantine.api_releases import router as releases_router
 from fangkong.quarantine.api_transfers import DbId, measures_named, site_named
 from fangkong.quarantine.api_transfers import router as transfers_router
 from fangkong.quarantine.models import CheckVia, HealthCheck, Room, Site, Stay
@@ -35,6 +36,7 @@ from fangkong.quarantine.services import reserve as reserve_services
 router = Router(tags=["quarantine"])
 router.add_router("/transfers", transfers_router)
 router.add_router("", home_router)
+router.add_router("", releases_router)
 
 
 class SiteIn(Schema):

@@ -476,3 +476,83 @@ class DoorEvent(models.Model):
                 fields=["region_path"], name="qdoor_region_path", opclasses=["varchar_pattern_ops"]
             ),
         ]
+
+
+class ReleaseState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    CONFIRMED = "confirmed", _("Released")
+    RETURNED = "returned", _("Sent back")
+    REVOKED = "revoked", _("Notice revoked")
+
+
+# a measure has at most one release on the way or done; a sent-back one may be proposed again
+LIVE_RELEASE_STATES = (ReleaseState.PROPOSED, ReleaseState.CONFIRMED)
+
+
+class Release(models.Model):
+    """A site's proposal to release a person whose measure's conditions are met, the
+    confirmation by a unit that decides measures, and the release notice (解除隔离告知书) that
+    follows. The notice's public token opens only "valid / not valid" and the dates.
+
+    A plan whose centralised phase is followed by home monitoring ("7+3") releases the person
+    from the site into that phase (`ends_measure` false): the measure goes on at home."""
+
+    measure = models.ForeignKey(
+        "people.ControlMeasure", on_delete=models.PROTECT, related_name="releases"
+    )
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="releases")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="releases")
+    # the person's region, as for stays: their town sees the release wherever they stayed
+    region_path = models.CharField(max_length=255, editable=False)
+    state = models.CharField(
+        _("state"), max_length=16, choices=ReleaseState.choices, default=ReleaseState.PROPOSED
+    )
+    # what the conditions were when proposed (the notice states them)
+    quarantine_from = models.DateField(_("quarantined from"))
+    quarantine_until = models.DateField(_("quarantined until"))
+    days_served = models.PositiveSmallIntegerField(_("days served"))
+    tests_negative = models.PositiveSmallIntegerField(_("negative tests"))
+    ends_measure = models.BooleanField(default=True)
+    monitor_until = models.DateField(_("home monitoring until"), null=True, blank=True)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_note = models.CharField(_("reason"), max_length=255, blank=True)
+    released_on = models.DateField(_("released on"), null=True, blank=True)
+    notice_no = models.CharField(
+        _("notice number"), max_length=32, unique=True, null=True, blank=True
+    )
+    # the secret in the notice's QR code; random, so notices cannot be enumerated
+    token = models.CharField(max_length=48, unique=True, null=True, blank=True, editable=False)
+
+    objects = ScopedQuerySet.as_manager()
+    holds_personal_data: ClassVar[bool] = True
+    scope_path_field: ClassVar[str] = "region_path"
+    scope_institution_field: ClassVar[str] = "site__institution"
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure"],
+                condition=Q(state__in=LIVE_RELEASE_STATES),
+                name="qrelease_one_live_per_measure",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["site", "state"], name="qrelease_site_state"),
+            models.Index(
+                fields=["region_path"], name="qrelease_region_path",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.notice_no or f"#{self.pk}"

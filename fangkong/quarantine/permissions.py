@@ -38,6 +38,24 @@ RULES = (
         _("only the site's staff and the units above it change a room's state"),
     ),
     Rule(
+        "quarantine.release.propose",
+        {**grant(SITE_KEEPERS, Reach.SUBTREE), "quarantine_site": Reach.INSTITUTION},
+        _("Propose the release of a person whose days are served and tests negative"),
+        _("only the site's staff and the units above it propose a release from the site"),
+    ),
+    Rule(
+        "quarantine.release.confirm",
+        grant(DECIDERS, Reach.SUBTREE),
+        _("Confirm a release from a site, send it back, or revoke a release notice"),
+        _("your role may not release persons from quarantine"),
+    ),
+    Rule(
+        "quarantine.release.notice",
+        {**grant((*DECIDERS, "community"), Reach.SUBTREE), "quarantine_site": Reach.INSTITUTION},
+        _("Print a release notice, which names the person in full (audited)"),
+        _("only the site's staff and the units responsible for the person print the notice"),
+    ),
+    Rule(
         "quarantine.transfer.dispatch",
         grant(SITE_KEEPERS, Reach.SUBTREE),
         _("Dispatch a closed-loop transfer (vehicle, driver, escort, deadline) or cancel it"),

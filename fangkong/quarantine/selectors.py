@@ -28,14 +28,18 @@ from fangkong.quarantine.models import (
     DoorEvent,
     HealthCheck,
     LegState,
+    Release,
+    ReleaseState,
     Room,
     RoomState,
     Site,
     SiteState,
     Stay,
+    StayState,
     Transfer,
     TransferLeg,
 )
+from fangkong.quarantine.release_rules import ReleaseCheck, release_check, site_until
 
 ROOM_COUNTS = {
     f"rooms_{state}": Count("rooms", filter=Q(rooms__state=state)) for state in RoomState.values
@@ -119,10 +123,13 @@ def awaiting_room(*, actor: User) -> QuerySet[ControlMeasure]:
     """Centralised quarantines, proposed or in force, that have no room yet (应隔尽隔: the
     list a command office works down until it is empty)."""
     housed = Stay.objects.filter(state__in=OPEN_STAY_STATES).values("measure_id")
+    # released into the home phase of a "7+3": in force, but done with the site
+    released = Release.objects.filter(state=ReleaseState.CONFIRMED).values("measure_id")
     return (
         measure_list(actor=actor, kind=MeasureKind.CENTRALISED_QUARANTINE)
         .filter(state__in=ALLOCATABLE_MEASURES)
         .exclude(pk__in=housed)
+        .exclude(pk__in=released)
         .order_by("start_date", "id")
     )
 
@@ -356,3 +363,72 @@ def home_rollup(*, actor: User, region: Region) -> list[HomeRollup]:
 
 def door_event_get_qs(*, actor: User) -> ScopedQuerySet[DoorEvent]:
     return DoorEvent.objects.visible_to(actor).select_related("sensor")
+
+
+# -- releases -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DueRow:
+    stay: Stay
+    name: str  # masked
+    check: ReleaseCheck
+    release: Release | None  # the latest proposal, if any
+
+
+def release_due(*, actor: User, site: Site, ahead_days: int = 1) -> list[DueRow]:
+    """Everyone checked in at the site whose days there end by `ahead_days` from today (or
+    have ended), with the verdict on their release and the latest proposal: three queries."""
+    today = timezone.localdate()
+    stays = list(
+        Stay.objects.visible_to(actor)
+        .filter(site=site, state=StayState.CHECKED_IN)
+        .select_related("person", "room", "measure")
+        .order_by("room__building", "room__floor", "room__number", "slot")
+    )
+    horizon = today + dt.timedelta(days=ahead_days)
+    stays = [s for s in stays if site_until(s.measure)[0] <= horizon]
+    ids = [s.measure_id for s in stays]
+    tests: defaultdict[int, list[MeasureTest]] = defaultdict(list)
+    for test in MeasureTest.objects.filter(measure_id__in=ids):
+        tests[test.measure_id].append(test)
+    latest: dict[int, Release] = {}
+    for release in (
+        Release.objects.visible_to(actor).filter(stay__in=stays).order_by("proposed_at", "id")
+    ):
+        latest[release.stay_id] = release
+    rows = [
+        DueRow(stay=s, name=mask_name(s.person.name),
+               check=release_check(s.measure, tests[s.measure_id], today),
+               release=latest.get(s.pk))
+        for s in stays
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (r.check.site_until, not r.check.met))
+
+
+def release_list(
+    *, actor: User, state: str | None = None, site: Site | None = None
+) -> QuerySet[Release]:
+    qs = Release.objects.visible_to(actor).select_related(
+        "site__institution", "person", "stay__room"
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if site is not None:
+        qs = qs.filter(site=site)
+    return qs
+
+
+def release_get_qs(*, actor: User) -> ScopedQuerySet[Release]:
+    return Release.objects.visible_to(actor).select_related(
+        "site__institution", "person", "stay__room", "measure"
+    )
+
+
+def release_by_token(token: str) -> Release | None:
+    """The release a notice's QR code names. Unscoped on purpose: the random secret is the
+    credential, and the page it serves shows only validity and dates."""
+    if not token or len(token) > 48:
+        return None
+    with unscoped("a notice's QR code verifies the notice"):
+        return Release.objects.filter(token=token).first()

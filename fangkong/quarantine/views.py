@@ -67,6 +67,7 @@ def _index_context(actor: User, **extra: Any) -> dict[str, Any]:
         "alloc_form": extra.pop("alloc_form", None) or qf.AllocateForm(actor=actor),
         "may_manage": allowed(actor, "quarantine.site.manage"),
         "may_allocate": allowed(actor, "quarantine.allocate"),
+        "may_confirm": allowed(actor, "quarantine.release.confirm"),
         **extra,
     }
 

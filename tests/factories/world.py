@@ -32,9 +32,11 @@ from fangkong.masstesting.results.services.resolve import pools_resolve
 from fangkong.masstesting.sampling.services.codes import registration_code_for
 from fangkong.masstesting.sampling.services.ingest import ScanIn, scan_batch_ingest
 from fangkong.people.services.imports import import_job_create
+from fangkong.people.services.measure_results import measure_record_test
 from fangkong.people.services.measures import measure_start
 from fangkong.quarantine.models import DoorEvent
 from fangkong.quarantine.services import doors
+from fangkong.quarantine.services import releases as quarantine_releases
 from fangkong.quarantine.services import sites as quarantine_sites
 from fangkong.quarantine.services import stays as quarantine_stays
 from fangkong.quarantine.services import transfers as quarantine_transfers
@@ -223,7 +225,7 @@ def _quarantine(world: World) -> None:
     site = quarantine_sites.site_create(
         actor=boss, code="QM1", name="矩阵隔离点", region=tree.community_a1
     )
-    numbers = ("101", "102", "103")
+    numbers = ("101", "102", "103", "104")
     rooms = [quarantine_sites.RoomIn(building="1", floor=1, number=n) for n in numbers]
     quarantine_sites.rooms_add(actor=boss, site=site, rooms=rooms)
     site = quarantine_sites.site_set_state(actor=boss, site=site, state="active")
@@ -232,7 +234,8 @@ def _quarantine(world: World) -> None:
     stay = quarantine_stays.stays_allocate(actor=boss, measures=[measure], site=site).stays[0]
     rider = propose(make_person(tree.community_a1, name="转运戊"), start=timezone.localdate())
     taken = quarantine_stays.stays_allocate(actor=boss, measures=[rider], site=site).stays[0]
-    free = site.rooms.exclude(pk__in=[stay.room_id, taken.room_id]).get()
+    release = _release(world, site)
+    free = site.rooms.exclude(pk__in=[stay.room_id, taken.room_id, release.stay.room_id]).get()
     driver = UserFactory(username="m_fixture_driver", role=Role.DRIVER, region=tree.community_a1)
     transfer = quarantine_transfers.transfer_create(
         actor=boss,
@@ -249,8 +252,23 @@ def _quarantine(world: World) -> None:
     event = _door_event(world)
     world.objects.update(
         site=site, room=free, stay=stay, transfer=transfer, driver=driver, event=event,
+        release=release,
         rider_code=registration_code_for(person=rider.person).token,
     )  # fmt: skip
+
+
+def _release(world: World, site: Any) -> Any:
+    """A resident of community A1 at the site for the 7 days of a 7+3, all tests negative,
+    whose release the site has proposed."""
+    boss = world.boss
+    start = timezone.localdate() - dt.timedelta(days=6)
+    measure = propose(make_person(world.tree.community_a1, name="解除庚"), start=start)
+    measure = measure_start(actor=boss, measure=measure, start=start)
+    stay = quarantine_stays.stays_allocate(actor=boss, measures=[measure], site=site).stays[0]
+    stay = quarantine_stays.stay_check_in(actor=boss, stay=stay)
+    for day in measure.tests.values_list("day", flat=True):
+        measure_record_test(measure=measure, on=day, result="negative")
+    return quarantine_releases.release_propose(actor=boss, stay=stay)
 
 
 def _door_event(world: World) -> Any:

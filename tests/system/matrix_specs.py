@@ -109,6 +109,18 @@ def _site_staff_where(w: World, _user: Any) -> tuple[Any, Any]:
     return site.region_path, site.institution_id
 
 
+def _notice_where(w: World, user: Any) -> tuple[Any, Any]:
+    """A notice is printed by the site's staff and the units above the site, or by the units
+    of the person's region: the first of the two the table grants."""
+    from fangkong.core.permissions import allowed
+
+    site = w.objects["release"].site
+    if allowed(user, "quarantine.release.notice", region=site.region_path,
+               institution=site.institution_id):  # fmt: skip
+        return site.region_path, site.institution_id
+    return w.objects["release"].region_path, None
+
+
 # `where` functions naming a region given in the body: outside the caller's jurisdiction it
 # is answered as if it did not exist (404, or 422 naming the field), never as a refusal only.
 BODY_REGION: set[Any] = set()
@@ -517,6 +529,25 @@ OPS: dict[str, Op] = {
             "site_id": w.objects["site"].pk,
         },
         where=_site_where,
+    ),
+    "GET /quarantine/sites/{site_id}/release-due": Op(None, "site"),
+    "GET /quarantine/releases": Op(None),
+    "POST /quarantine/releases": Op(
+        "quarantine.release.propose",
+        "stay",
+        body=lambda w: {"stay_id": w.objects["stay"].pk},
+        where=_site_staff_where,
+    ),
+    "GET /quarantine/releases/{release_id}": Op(None, "release"),
+    "POST /quarantine/releases/{release_id}/confirm": Op("quarantine.release.confirm", "release"),
+    "POST /quarantine/releases/{release_id}/return": Op(
+        "quarantine.release.confirm", "release", body=lambda w: {"reason": "矩阵"}
+    ),
+    "POST /quarantine/releases/{release_id}/revoke": Op(
+        "quarantine.release.confirm", "release", body=lambda w: {"reason": "矩阵"}
+    ),
+    "GET /quarantine/releases/{release_id}/notice.pdf": Op(
+        "quarantine.release.notice", "release", where=_notice_where
     ),
     "GET /quarantine/stays/{stay_id}": Op(None, "stay"),
     "POST /quarantine/stays/{stay_id}/check-in": Op(

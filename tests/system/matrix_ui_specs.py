@@ -25,6 +25,7 @@ from tests.system.matrix_specs import (
     _csv,
     _in_grid,
     _in_region,
+    _notice_where,
     _point_where,
     _site_staff_where,
     _site_where,
@@ -260,6 +261,7 @@ UI: dict[str, UiOp] = {
     "GET hs/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
     "GET hq/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
     "POST hq/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
+    "GET hq/notice/<str:token>/": UiOp("public", fixed={"token": "no-such-token"}),
     # quarantine
     "GET quarantine/": UiOp(None),
     "POST quarantine/": UiOp(
@@ -323,6 +325,17 @@ UI: dict[str, UiOp] = {
         "room",
         data=lambda w: {"state": "out_of_service"},
         where=_site_staff_where,
+    ),
+    "GET quarantine/sites/<int:site_id>/releases/": UiOp(None, "site"),
+    "POST quarantine/stays/<int:stay_id>/release/": UiOp(
+        "quarantine.release.propose", "stay", where=_site_staff_where
+    ),
+    "GET quarantine/releases/": UiOp(None),
+    "GET quarantine/releases/<int:release_id>/notice/": UiOp(
+        "quarantine.release.notice", "release", where=_notice_where
+    ),
+    "POST quarantine/releases/<int:release_id>/<slug:decision>/": UiOp(
+        "quarantine.release.confirm", "release", data=_reason, fixed={"decision": "return"}
     ),
     "POST quarantine/stays/<int:stay_id>/<slug:action>/": UiOp(
         "quarantine.stay", "stay", fixed={"action": "check-in"}, where=_site_staff_where

@@ -106,6 +106,8 @@ def _kwargs(world: World) -> dict[str, str]:
         "stay_id": o["stay"].pk,
         "transfer_id": o["transfer"].pk,
         "event_id": o["event"].pk,
+        "release_id": o["release"].pk,
+        "decision": "none",
         "code": o["region"].code,
         "region_id": o["region"].pk,
         "action": "none",  # POST-only routes: the GET answers 405, still checked

@@ -34,16 +34,25 @@ def unlogged(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def open_link(request: HttpRequest, token: str) -> RegistrationCode | HttpResponse:
-    """The code a personal link opens, or the answer to give instead: 429 past the
-    per-address limit, 404 for an unknown secret (both kept out of the request log). Shared
-    by every page a person opens with their link."""
+def throttled(request: HttpRequest) -> HttpResponse | None:
+    """Count a public lookup from the caller's address; the 429 page past the hourly limit
+    (kept out of the request log), else None."""
     try:
         codes.lookup_throttle(client_ip=client_ip(request))
     except codes.Throttled:
         response = render(request, "masstesting/public_throttled.html", status=429)
         response["Retry-After"] = "3600"
         return unlogged(response)
+    return None
+
+
+def open_link(request: HttpRequest, token: str) -> RegistrationCode | HttpResponse:
+    """The code a personal link opens, or the answer to give instead: 429 past the
+    per-address limit, 404 for an unknown secret (both kept out of the request log). Shared
+    by every page a person opens with their link."""
+    refused = throttled(request)
+    if refused is not None:
+        return refused
     code = codes.code_by_link(token)
     if code is None:
         return unlogged(render(request, "404.html", status=404))

@@ -35,6 +35,8 @@ from fangkong.quarantine.models import (
     ALLOCATABLE_MEASURES,
     OPEN_LEG_STATES,
     OPEN_STAY_STATES,
+    Release,
+    ReleaseState,
     Room,
     RoomEvent,
     RoomState,
@@ -62,6 +64,8 @@ def _check_measure(measure: ControlMeasure) -> None:
         raise FieldError("measure_id", _("only a centralised quarantine is served at a site"))
     if measure.state not in ALLOCATABLE_MEASURES:
         raise Conflict(_("the measure is finished; there is nothing to allocate"))
+    if measure.pk in _released({measure.pk}):
+        raise Conflict(_("released from the site; the measure goes on at home"))
     open_stay = Stay.objects.filter(person_id=measure.person_id, state__in=OPEN_STAY_STATES)
     found = open_stay.select_related("site__institution", "room").first()
     if found is not None:
@@ -69,6 +73,13 @@ def _check_measure(measure: ControlMeasure) -> None:
             _("this person already has room %(room)s at %(site)s")
             % {"room": found.room, "site": found.site}
         )
+
+
+def _released(measure_ids: set[int]) -> set[int]:
+    """Measures whose person was released from a site into a home phase ("7+3"): still in
+    force and centralised by kind, but never housed again."""
+    done = Release.objects.filter(measure_id__in=measure_ids, state=ReleaseState.CONFIRMED)
+    return set(done.values_list("measure_id", flat=True))
 
 
 def _lock_site(site: Site) -> Site:
@@ -226,11 +237,14 @@ def _allocatable(
             person_id__in={m.person_id for m in measures}, state__in=OPEN_STAY_STATES
         ).values_list("person_id", flat=True)
     )
+    released = _released({m.pk for m in measures})
     wanted: list[ControlMeasure] = []
     refused: list[tuple[ControlMeasure, str]] = []
     for measure in measures:
         if measure.kind != MeasureKind.CENTRALISED_QUARANTINE:
             refused.append((measure, _("only a centralised quarantine is served at a site")))
+        elif measure.pk in released:
+            refused.append((measure, _("released from the site; the measure goes on at home")))
         elif measure.state not in ALLOCATABLE_MEASURES:
             refused.append((measure, _("the measure is finished; there is nothing to allocate")))
         elif measure.person_id in housed:
@@ -430,6 +444,17 @@ def stay_move(*, actor: User, stay: Stay, room: Room, reason: str) -> Stay:
         _room_left(actor, left, reason)
         moved = {"from": left.pk, "to": target.pk, "reason": reason}
         _audit(actor, "quarantine.move", [stay], moved)
+    return stay
+
+
+def stay_release_home(*, actor: User, stay: Stay, note: str) -> Stay:
+    """Out of the site into the home phase of the measure ("7+3"), which stays in force.
+    Authorised by the release's confirmation (quarantine.release.confirm), which calls it."""
+    stay = Stay.objects.select_for_update().select_related("room", "site").get(pk=stay.pk)
+    if stay.state != StayState.CHECKED_IN:
+        raise Conflict(_("only a checked-in person can be checked out"))
+    _leave(actor, stay, note[:255], note)
+    _audit(actor, "quarantine.check_out", [stay], {"released": True})
     return stay
 
 

@@ -12,6 +12,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fangkong.core.vault import mask_name
+
 register = template.Library()
 
 STATUS_BADGES = {
@@ -100,3 +102,9 @@ def polygon_svg(geometry: Any, size: int = 44) -> SafeString | str:
         _("grid outline"),
         path,
     )
+
+
+@register.filter
+def masked(name: str) -> str:
+    """A person's name as every page shows it (张*三): the full name only on an audited print."""
+    return mask_name(name or "")
