@@ -165,11 +165,13 @@ TRUST_X_FORWARDED_FOR = env_bool("FANGKONG_TRUST_X_FORWARDED_FOR", False)
 # processes (one per core unless IMPORT_WORKERS says otherwise; 0 turns it off).
 IMPORT_WORKERS = env_int("FANGKONG_IMPORT_WORKERS", os.cpu_count() or 1, minimum=0)
 IMPORT_PARALLEL_MIN_ROWS = env_int("FANGKONG_IMPORT_PARALLEL_MIN_ROWS", 20_000, minimum=1)
-# Scan and result batches processed at once per server process; more answer 429 +
-# Retry-After at once instead of queueing until the server falls over.
 # the room reserve's defaults where a jurisdiction has set none (national standard: 20)
 QUARANTINE_ROOMS_PER_10K = env_int("FANGKONG_QUARANTINE_ROOMS_PER_10K", 20, minimum=1)
 QUARANTINE_MIN_FREE_ROOMS = env_int("FANGKONG_QUARANTINE_MIN_FREE_ROOMS", 10, minimum=0)
+# live pages (the grid worker's round, the site doctor's list) refresh their figures this often
+LIVE_REFRESH_SECONDS = env_int("FANGKONG_LIVE_REFRESH_SECONDS", 30, minimum=2)
+# Scan and result batches processed at once per server process; more answer 429 +
+# Retry-After at once instead of queueing until the server falls over.
 MASSTESTING_MAX_INFLIGHT_BATCHES = env_int(
     "FANGKONG_MASSTESTING_MAX_INFLIGHT_BATCHES", 4, minimum=1
 )

@@ -128,6 +128,11 @@ def is_partial(request: HttpRequest) -> bool:
     )
 
 
+def live_seconds() -> int:
+    """How often a live page (a round, a doctor's list) refreshes its figures by itself."""
+    return max(2, int(getattr(settings, "LIVE_REFRESH_SECONDS", 30)))
+
+
 def error_text(exc: Exception) -> str:
     """What a refused action shows the user: the service's message, else a generic refusal."""
     return getattr(exc, "message", None) or str(exc) or _("Not allowed")

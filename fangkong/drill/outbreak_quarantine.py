@@ -2,7 +2,8 @@
 their floors of rooms, one site per district active (and the demo site account's own), and
 every centralised quarantine of the outbreak housed — those in force checked in, proposals
 allocated and waiting to arrive. A room out of service and two rooms left to disinfect after
-a room change give the board every colour. All through the quarantine services, as the
+a room change give the board every colour; two persons whose days are served are released
+(one confirmed, one waiting for confirmation). All through the quarantine services, as the
 command office."""
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
+from fangkong.core.errors import Conflict
 from fangkong.core.models import Institution, InstitutionKind, RegionLevel, User
 from fangkong.drill.outbreak_stage import Stage
 from fangkong.masstesting.sampling.services.codes import registration_code_for
-from fangkong.people.measures_models import IN_FORCE_STATES
+from fangkong.people.measures_models import IN_FORCE_STATES, MeasureTest
 from fangkong.people.models import ControlMeasure, MeasureState
+from fangkong.people.services.measure_results import measure_record_test
 from fangkong.quarantine import selectors as qsel
 from fangkong.quarantine.health import HOME_KINDS
 from fangkong.quarantine.models import RoomState, Site, SiteState, Stay, Transfer
-from fangkong.quarantine.services import doors, health, sites, stays, transfers
+from fangkong.quarantine.release_rules import site_until
+from fangkong.quarantine.services import doors, health, releases, sites, stays, transfers
 
 DRIVER_ACCOUNT = "driver_1"
 
@@ -87,9 +91,13 @@ def seed_quarantine(stage: Stage) -> dict[str, int]:
     housed = _house(office, by_district, _district)
     _incidents(office, own)
     moving = _transfers(office, own)
+    released = _releases(office, own)
     _health(own)
     _home(office)
-    return {"quarantine_sites": len(institutions), "housed": housed, "transfers": moving}
+    return {
+        "quarantine_sites": len(institutions), "housed": housed, "transfers": moving,
+        "releases": released,
+    }  # fmt: skip
 
 
 def _house(
@@ -178,6 +186,35 @@ def _transfers(office: User, own: User | None) -> int:
     # dispatched three hours ago with a two-hour limit: overdue now
     Transfer.objects.filter(pk=late.pk).update(deadline=now - dt.timedelta(hours=1))
     return 3
+
+
+def _releases(office: User, own: User | None) -> int:
+    """Two persons whose days at a site are served (the demo site's own first): the lab's
+    negative results in, one released by the command office (its notice printable), one
+    proposed and waiting for confirmation."""
+    guests = (
+        Stay.objects.filter(state="checked_in", measure__state__in=IN_FORCE_STATES)
+        .select_related("measure", "site__institution")
+        .order_by("measure__start_date", "id")
+    )
+    today = timezone.localdate()
+    mine = own.institution_id if own is not None else None
+    due = [s for s in guests if site_until(s.measure)[0] <= today]
+    due.sort(key=lambda s: s.site.institution_id != mine)
+    proposed = []
+    for stay in due[:4]:
+        for test in MeasureTest.objects.filter(measure=stay.measure, day__lte=today, result=""):
+            measure_record_test(measure=stay.measure, on=test.day, result="negative")
+        by = own if own is not None and stay.site.institution_id == mine else office
+        try:
+            proposed.append(releases.release_propose(actor=by, stay=stay, note="期满，核酸均阴性"))
+        except Conflict:  # a result of the outbreak's own (positive, invalid) stands
+            continue
+        if len(proposed) == 2:
+            break
+    if proposed:
+        releases.release_confirm(actor=office, release=proposed[0])
+    return len(proposed)
 
 
 def _health(own: User | None) -> None:

@@ -479,8 +479,8 @@ class DoorEvent(models.Model):
 
 
 class ReleaseState(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
-    CONFIRMED = "confirmed", _("Released")
+    PROPOSED = "proposed", pgettext_lazy("release", "Awaiting confirmation")
+    CONFIRMED = "confirmed", pgettext_lazy("release", "Released")
     RETURNED = "returned", _("Sent back")
     REVOKED = "revoked", _("Notice revoked")
 

@@ -18,6 +18,7 @@ from fangkong.core.http import (
     DOMAIN_ERRORS,
     actor_of,
     get_scoped_or_404,
+    live_seconds,
     public,
     refused_status,
     scoped,
@@ -44,6 +45,7 @@ def _health_page(request: HttpRequest, site: Site, status: int = 200, **extra: A
             institution=site.institution,
         ),
         "form": qf.HealthForm(),
+        "live_seconds": live_seconds(),
         **extra,
     }  # fmt: skip
     return render(request, "quarantine/health.html", context, status=status)

@@ -17,6 +17,7 @@ from fangkong.core.http import (
     DOMAIN_ERRORS,
     actor_of,
     get_scoped_or_404,
+    live_seconds,
     refused_status,
     scoped,
 )
@@ -42,6 +43,7 @@ def _page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse
         "may_watch": allowed(actor, "quarantine.home.watch"),
         "may_check": allowed(actor, "quarantine.health.record"),
         "form": qf.HealthForm(),
+        "live_seconds": live_seconds(),
         **extra,
     }
     return render(request, "quarantine/home.html", context, status=status)

@@ -6,6 +6,9 @@
 //   <button data-print>                   opens the print dialog
 //   <form class="filterbar" method="get">  a filter bar: its empty fields stay out of the URL,
 //                                          so a filtered list's link names only what was chosen
+//   <div id="x" data-live hx-get=... hx-trigger="every 30s" hx-select="#x">  a live part of a
+//                                          page: its timed refresh is skipped while the tab is
+//                                          hidden or a field inside it is being filled in
 // and, for the apps' scripts, fangkong.getJSON(url, {poll}) — the one JSON fetch (same-origin
 // cookies; `poll` marks a timed refresh so it does not count as the user being active).
 (function () {
@@ -53,6 +56,19 @@
     }
     if (form.classList.contains("filterbar") && form.method === "get") { leaveOutEmpty(form); }
   }, true);
+  function beingFilledIn(el) {
+    var active = document.activeElement;
+    if (active && el.contains(active) && active.matches("input, textarea, select")) { return true; }
+    return Array.prototype.some.call(el.querySelectorAll("input, textarea"), function (f) {
+      if (f.type === "checkbox" || f.type === "radio") { return f.checked; }
+      return f.type !== "hidden" && f.type !== "submit" && f.value !== "";
+    });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var el = event.detail && event.detail.elt;
+    if (!(el instanceof Element) || !el.hasAttribute("data-live")) { return; }
+    if (document.visibilityState === "hidden" || beingFilledIn(el)) { event.preventDefault(); }
+  });
   document.addEventListener("click", function (event) {
     if (event.target instanceof Element && event.target.closest("[data-print]")) {
       window.print();

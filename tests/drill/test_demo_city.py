@@ -480,6 +480,14 @@ class TestOutbreak(TestCase):
         assert rollup.alerts == 1 and rollup.under_watch >= 3
         rows = qsel.home_watch(actor=office)
         assert rows[0].alerts and sum(1 for r in rows if r.checks) >= 1
+        # one person whose days at a site were served is released: notice issued, the
+        # room sent to disinfection, the person no longer in a room
+        done = qsel.release_list(actor=office, state="confirmed").select_related("stay__room")
+        release = done.first()
+        assert release is not None and release.notice_no and release.token
+        assert release.stay.state == "checked_out"
+        assert release.stay.room.state == "disinfection"
+        assert qsel.release_list(actor=office, state="proposed").count() <= 1
         # releasing a quarantined person sends the room to disinfection
         in_force = Stay.objects.filter(state="checked_in", measure__state="in_force")
         stay = in_force.select_related("measure", "room").first()
