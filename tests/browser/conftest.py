@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 
 from fangkong.core.models import Role, User
 from fangkong.people.models import Person
@@ -22,6 +24,20 @@ from tests.factories import PASSWORD, Tree, UserFactory, build_tree, make_person
 
 # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+class SerialWSGIServer(WSGIServer):
+    """The live server answering one request at a time, in its own thread. The in-memory
+    SQLite test database is a single connection shared by that thread and the test; two
+    request threads on it at once (a board fetching coverage and progress together) were
+    seen to hang a loaded CI worker."""
+
+    def __init__(self, *args: Any, connections_override: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections_override = connections_override
+
+
+LiveServerThread.server_class = SerialWSGIServer  # type: ignore[assignment]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
