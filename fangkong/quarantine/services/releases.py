@@ -107,26 +107,34 @@ def release_confirm(*, actor: User, release: Release) -> Release:
 
 def release_return(*, actor: User, release: Release, reason: str) -> Release:
     """Send a proposal back to the site with the reason (it may propose again later)."""
-    reason = _reason(reason)
-    with transaction.atomic():
-        release = _locked(actor, release, "quarantine.release.confirm")
-        if release.state != ReleaseState.PROPOSED:
-            raise Conflict(_("only a proposed release can be sent back"))
-        _decide(actor, release, ReleaseState.RETURNED, reason)
-        _audit(actor, "quarantine.release.return", release)
-    return release
+    refusal = _("only a proposed release can be sent back")
+    return _settle(actor, release, ReleaseState.PROPOSED, ReleaseState.RETURNED, reason, refusal)
 
 
 def release_revoke(*, actor: User, release: Release, reason: str) -> Release:
     """Withdraw a notice issued in error: its QR code then verifies as not valid. The
     measure's own history is not rewritten; a new measure is proposed if one is needed."""
+    refusal = _("only an issued notice can be revoked")
+    return _settle(actor, release, ReleaseState.CONFIRMED, ReleaseState.REVOKED, reason, refusal)
+
+
+def _settle(
+    actor: User, release: Release, was: str, becomes: str, reason: str, refusal: str
+) -> Release:
     reason = _reason(reason)
     with transaction.atomic():
         release = _locked(actor, release, "quarantine.release.confirm")
-        if release.state != ReleaseState.CONFIRMED:
-            raise Conflict(_("only an issued notice can be revoked"))
-        _decide(actor, release, ReleaseState.REVOKED, reason)
-        _audit(actor, "quarantine.release.revoke", release)
+        if release.state != was:
+            raise Conflict(refusal)
+        release.state, release.decision_note = becomes, reason
+        release.decided_by, release.decided_at = actor, timezone.now()
+        release.save(update_fields=["state", "decision_note", "decided_by", "decided_at"])
+        action = (
+            "quarantine.release.return"
+            if becomes == ReleaseState.RETURNED
+            else ("quarantine.release.revoke")
+        )
+        _audit(actor, action, release)
     return release
 
 
@@ -151,12 +159,6 @@ def _reason(reason: str) -> str:
     if not reason:
         raise FieldError("reason", _("give a reason"))
     return reason[:255]
-
-
-def _decide(actor: User, release: Release, state: str, reason: str) -> None:
-    release.state, release.decision_note = state, reason
-    release.decided_by, release.decided_at = actor, timezone.now()
-    release.save(update_fields=["state", "decision_note", "decided_by", "decided_at"])
 
 
 def _audit(actor: User, action: str, release: Release) -> None:
