@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "fangkong.masstesting",
     "fangkong.keygroups",
     "fangkong.quarantine",
+    "fangkong.command",
     "fangkong.drill",
     "fangkong.serving",
     "fangkong.web",
@@ -169,6 +170,13 @@ IMPORT_PARALLEL_MIN_ROWS = env_int("FANGKONG_IMPORT_PARALLEL_MIN_ROWS", 20_000, 
 QUARANTINE_ROOMS_PER_10K = env_int("FANGKONG_QUARANTINE_ROOMS_PER_10K", 20, minimum=1)
 QUARANTINE_MIN_FREE_ROOMS = env_int("FANGKONG_QUARANTINE_MIN_FREE_ROOMS", 10, minimum=0)
 # live pages (the grid worker's round, the site doctor's list) refresh their figures this often
+# Command ledger: a reminder this many hours before an obligation's deadline, and escalation
+# to the owner's superior unit this many hours after it (both derived when read).
+COMMAND_REMINDER_HOURS = env_int("FANGKONG_COMMAND_REMINDER_HOURS", 24, minimum=1)
+COMMAND_ESCALATE_AFTER_HOURS = env_int("FANGKONG_COMMAND_ESCALATE_AFTER_HOURS", 24, minimum=1)
+COMMAND_EVIDENCE_MAX_BYTES = env_int(
+    "FANGKONG_COMMAND_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024
+)
 LIVE_REFRESH_SECONDS = env_int("FANGKONG_LIVE_REFRESH_SECONDS", 30, minimum=2)
 # Scan and result batches processed at once per server process; more answer 429 +
 # Retry-After at once instead of queueing until the server falls over.

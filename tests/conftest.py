@@ -26,6 +26,8 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TEST_NOW = "FANGKONG_TEST_NOW"
 DATE_SENSITIVE = frozenset(
     {
+        "command.test_ledger",
+        "command.test_minutes",
         "core.test_clock",
         "keygroups.test_groups",
         "keygroups.test_groups_api",

@@ -133,6 +133,7 @@ class Role(models.TextChoices):
     DRIVER = "driver", _("Transfer driver")
     MARKET_REGULATOR = "market_regulator", _("Market regulator")
     INSPECTOR = "inspector", _("Inspector")
+    DEPARTMENT = "department", _("Department (public security, transport, …)")
     SYSTEM_ADMIN = "system_admin", _("System administrator")
 
 

@@ -51,5 +51,7 @@ DEMO_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("driver_1", Role.DRIVER, "转运驾驶员", CITY_CODE),
     AccountSpec("market_1", Role.MARKET_REGULATOR, "市场监管局", CITY_CODE),
     AccountSpec("inspector_1", Role.INSPECTOR, "督查组", CITY_CODE),
+    AccountSpec("dept_transport", Role.DEPARTMENT, "市交通运输局", CITY_CODE),
+    AccountSpec("dept_health", Role.DEPARTMENT, "市卫生健康委", CITY_CODE),
     AccountSpec("sysadmin", Role.SYSTEM_ADMIN, "系统管理员"),
 )  # fmt: skip

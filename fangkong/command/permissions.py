@@ -1,0 +1,39 @@
+"""Who may keep the command structure, issue orders and directives, and work the ledger.
+
+A grant here says which roles may act over a unit's region. Acting for a unit also needs
+membership of it (the owner unit works an obligation, the issuing unit verifies it): that is
+the data of who belongs where, checked in the services, not a role."""
+
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.permissions import COMMAND, DECIDERS, Reach, Rule, grant
+
+ISSUERS = DECIDERS
+WORKERS = (*DECIDERS, "department", "community")
+
+RULES = (
+    Rule(
+        "command.unit.manage",
+        grant(COMMAND, Reach.SUBTREE),
+        _("Keep the command structure: units, their duties, superiors and members"),
+        _("only the command office keeps the command structure"),
+    ),
+    Rule(
+        "command.issue",
+        grant(ISSUERS, Reach.SUBTREE),
+        _("Issue an order or a meeting's directives to units, with deadlines; cancel one"),
+        _("your role may not issue orders"),
+    ),
+    Rule(
+        "command.obligation.work",
+        grant(WORKERS, Reach.SUBTREE),
+        _("Acknowledge, report progress on and complete an obligation of one's own unit"),
+        _("your role may not work on the command ledger"),
+    ),
+    Rule(
+        "command.obligation.verify",
+        grant(ISSUERS, Reach.SUBTREE),
+        _("Verify a completed obligation, send it back or reopen it (the issuing unit)"),
+        _("your role may not verify obligations"),
+    ),
+)
