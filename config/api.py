@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
+from fangkong.command.api import router as command_router
 from fangkong.core.api import router as core_router
 from fangkong.core.http import API_AUTH, Conflict, Forbidden
 from fangkong.core.services import LoginDelayed
@@ -36,6 +37,7 @@ api.add_router("/tracing", tracing_router)
 api.add_router("/masstesting/groups", keygroups_router)
 api.add_router("/masstesting", masstesting_router)
 api.add_router("/quarantine", quarantine_router)
+api.add_router("/command", command_router)
 
 
 @api.exception_handler(FieldError)

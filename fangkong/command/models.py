@@ -25,6 +25,7 @@ class UnitKind(models.TextChoices):
     WORKING_GROUP = "working_group", _("Working group")
     DEPARTMENT = "department", _("Department")
     TOWN = "town", _("Town / street")
+    COMMUNITY = "community", _("Community")
 
 
 class Unit(models.Model):
@@ -170,6 +171,9 @@ class Obligation(models.Model):
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     times_returned = models.PositiveSmallIntegerField(default=0)
     times_reopened = models.PositiveSmallIntegerField(default=0)
+    # annotated by every selector (ladder.with_stage); not columns
+    stage: str
+    late: bool
 
     objects = ScopedQuerySet.as_manager()
     scope_path_field: ClassVar[str] = "region_path"
@@ -221,3 +225,6 @@ class Evidence(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     content_type = models.CharField(max_length=100)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path_field: ClassVar[str] = "event__obligation__region_path"

@@ -26,6 +26,9 @@ from fangkong.command.models import (
     Unit,
 )
 from fangkong.core.models import User
+from fangkong.core.scoping import scope_of
+
+STAGE_FILTERS = (*Stage.values, "late")
 
 
 def unit_list(*, actor: User, kind: str | None = None) -> QuerySet[Unit]:
@@ -40,6 +43,14 @@ def unit_get_qs(*, actor: User) -> QuerySet[Unit]:
 def my_units(*, actor: User) -> QuerySet[Unit]:
     """The units the actor acts for."""
     return unit_list(actor=actor).filter(memberships__user=actor, active=True)
+
+
+def member_candidates(*, actor: User) -> QuerySet[User]:
+    """The active users who work inside the actor's jurisdiction (who may join its units)."""
+    path = scope_of(actor).region_path
+    if path is None:
+        return User.objects.none()
+    return User.objects.filter(is_active=True, region__path__startswith=path)
 
 
 def unit_names(*, actor: User) -> list[UnitName]:
@@ -79,7 +90,7 @@ def obligation_list(
 
 
 def obligation_get_qs(*, actor: User, now: dt.datetime) -> QuerySet[Obligation]:
-    files = Prefetch("files", queryset=Evidence.objects.order_by("pk"))
+    files = Prefetch("files", queryset=Evidence.objects.visible_to(actor).order_by("pk"))
     events = ObligationEvent.objects.select_related("actor", "unit").prefetch_related(files)
     return _obligations(actor, now).prefetch_related(Prefetch("events", queryset=events))
 
@@ -137,6 +148,5 @@ def meeting_list(*, actor: User) -> QuerySet[Meeting]:
     return Meeting.objects.visible_to(actor).select_related("issuer")
 
 
-def evidence_get_qs(*, actor: User, now: dt.datetime) -> QuerySet[Evidence]:
-    visible = obligation_get_qs(actor=actor, now=now).values("pk")
-    return Evidence.objects.filter(event__obligation__in=visible)
+def evidence_get_qs(*, actor: User) -> QuerySet[Evidence]:
+    return Evidence.objects.visible_to(actor).select_related("event")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -30,6 +30,9 @@ from fangkong.core.permissions import authorize
 from fangkong.core.scoping import require_scoped
 from fangkong.core.services import api_token_get
 from fangkong.core.validators import FieldError
+
+# a row id in a path or body: positive and within a bigint, so no id is a 500
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _T = TypeVar("_T")

@@ -4,13 +4,13 @@ scanned at each handover, cancel; the crew's phone page uses the same services."
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
-from fangkong.core.http import ErrorOut, actor_of, get_scoped_or_404, page_dict, scoped
+from fangkong.core.http import DbId, ErrorOut, actor_of, get_scoped_or_404, page_dict, scoped
 from fangkong.core.validators import FieldError
 from fangkong.people.models import ControlMeasure
 from fangkong.people.selectors.measures import measure_get_qs
@@ -21,7 +21,6 @@ from fangkong.quarantine.services import transfers
 router = Router(tags=["quarantine"])
 
 # ids a database key can hold (a bigger number would reach the database as an overflow)
-DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 def measures_named(request: HttpRequest, ids: list[int]) -> list[ControlMeasure]:

@@ -23,6 +23,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from fangkong.command.models import Unit, UnitMember
+from fangkong.command.services import ledger
+from fangkong.command.services.evidence import Upload
 from fangkong.core.models import Institution, InstitutionKind, Region, Role, User
 from fangkong.keygroups import services as groups
 from fangkong.masstesting.lab import services as lab_services
@@ -283,6 +286,43 @@ def _door_event(world: World) -> Any:
     return DoorEvent.objects.get(event_id="m1")
 
 
+def _command(world: World) -> None:
+    """The city's office (the boss acts for it) and community A1's unit below it, with an
+    order to the unit whose obligation carries a photo."""
+    tree, boss = world.tree, world.boss
+    office = Unit.objects.create(
+        code="M-OFFICE", name="矩阵防控办", kind="office", region=tree.city
+    )
+    unit = Unit.objects.create(
+        code="M-UNIT", name="矩阵社区", kind="community", region=tree.community_a1, superior=office
+    )
+    for each in (office, unit):
+        UnitMember.objects.create(unit=each, user=boss)
+    issue = ledger.issue_create(
+        actor=boss, issuer=office, kind="order", title="矩阵指令",
+        deadline=timezone.now() + dt.timedelta(days=2), parts=[ledger.Part(unit=unit)],
+    )  # fmt: skip
+    obligation = issue.obligations.get()
+    ledger.obligation_note(
+        actor=boss, obligation=obligation, text="矩阵进展",
+        files=[Upload("m.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)],
+    )  # fmt: skip
+    evidence = obligation.events.get(kind="note").files.get()
+    world.objects.update(
+        issuer_unit=office, unit=unit, issue=issue, obligation=obligation, evidence=evidence
+    )
+
+
+def _command_members(world: World) -> None:
+    """Every user whose jurisdiction holds community A1 acts for its unit; the city's users
+    act for the office too (so the matrix reaches both the granted and the refused answer)."""
+    for (_role, relation), user in world.users.items():
+        if relation in ("own", "child", "city") and user.region is not None:
+            UnitMember.objects.create(unit=world.objects["unit"], user=user)
+        if relation == "city":
+            UnitMember.objects.create(unit=world.objects["issuer_unit"], user=user)
+
+
 def build_world() -> World:
     ensure_default_plans()
     ensure_default_rules()
@@ -306,7 +346,9 @@ def build_world() -> World:
     _screening(world)
     _masstesting(world)
     _quarantine(world)
+    _command(world)
     _users(world)
+    _command_members(world)
     world.objects["file_job"] = _file_job(world)
     return world
 

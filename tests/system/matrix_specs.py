@@ -121,6 +121,107 @@ def _notice_where(w: World, user: Any) -> tuple[Any, Any]:
     return w.objects["release"].region_path, None
 
 
+# Acting for a unit needs its membership besides the table's grant (command/permissions.py):
+# where the user does not act for the unit, the action is placed where no grant reaches.
+NOWHERE = "~"
+
+
+def _acting(unit_key: str, region: Callable[[World], Any]) -> Callable[[World, Any], Any]:
+    def where(w: World, user: Any) -> tuple[Any, Any]:
+        unit = w.objects[unit_key]
+        member = unit.memberships.filter(user=user).exists()
+        return (region(w) if member else NOWHERE), None
+
+    return where
+
+
+_owner = _acting("unit", lambda w: w.objects["obligation"].region_path)
+_issuer = _acting("issuer_unit", lambda w: w.objects["obligation"].region_path)
+_issuing = _acting("issuer_unit", lambda w: w.objects["unit"].region)
+
+
+def _note_files(_w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    return {"text": "矩阵", "files": [SimpleUploadedFile("m.png", png, "image/png")]}
+
+
+def _order(w: World) -> dict[str, Any]:
+    return {
+        "issuer_id": w.objects["issuer_unit"].pk, "title": "矩阵", "deadline": _tomorrow(),
+        "units": [{"unit_id": w.objects["unit"].pk}],
+    }  # fmt: skip
+
+
+def _meeting(w: World) -> dict[str, Any]:
+    item = {"duty": "矩阵社区要排查", "lead": [w.objects["unit"].pk], "deadline": _tomorrow()}
+    return {
+        "issuer_id": w.objects["issuer_unit"].pk, "title": "矩阵会议",
+        "held_on": today().isoformat(), "minutes": "矩阵社区要排查。", "items": [item],
+    }  # fmt: skip
+
+
+def _tomorrow() -> str:
+    return (timezone.now() + dt.timedelta(days=1)).isoformat()
+
+
+COMMAND_OPS = {
+    "GET /command/units": Op(None),
+    "GET /command/units/mine": Op(None),
+    "POST /command/units": Op(
+        "command.unit.manage",
+        where=_in_region,
+        body=lambda w: {
+            "code": "M-NEW",
+            "name": "新单位",
+            "kind": "community",
+            "region_code": w.tree.community_a1.code,
+        },
+    ),
+    "GET /command/units/{unit_id}": Op(None, "unit"),
+    "PATCH /command/units/{unit_id}": Op(
+        "command.unit.manage", "unit", body=lambda w: {"duties": {"general": "矩阵"}}
+    ),
+    "POST /command/units/{unit_id}/members": Op(
+        "command.unit.manage", "unit", body=lambda w: {"user_id": w.objects["driver"].pk}
+    ),
+    "GET /command/queue": Op(None),
+    "GET /command/obligations": Op(None),
+    "GET /command/obligations/counts": Op(None),
+    "GET /command/obligations/{obligation_id}": Op(None, "obligation"),
+    "POST /command/obligations/{obligation_id}/acknowledge": Op(
+        "command.obligation.work", "obligation", where=_owner
+    ),
+    "POST /command/obligations/{obligation_id}/notes": Op(
+        "command.obligation.work", "obligation", files=_note_files, where=_owner
+    ),
+    "POST /command/obligations/{obligation_id}/verify": Op(
+        "command.obligation.verify", "obligation", body=lambda w: {}, where=_issuer
+    ),
+    "POST /command/obligations/{obligation_id}/return": Op(
+        "command.obligation.verify",
+        "obligation",
+        body=lambda w: {"reason": "矩阵"},
+        where=_issuer,
+    ),
+    "POST /command/obligations/{obligation_id}/reopen": Op(
+        "command.obligation.verify",
+        "obligation",
+        body=lambda w: {"reason": "矩阵"},
+        where=_issuer,
+    ),
+    "POST /command/obligations/{obligation_id}/cancel": Op(
+        "command.issue", "obligation", body=lambda w: {"reason": "矩阵"}, where=_issuer
+    ),
+    "GET /command/evidence/{evidence_id}": Op(None, "evidence"),
+    "GET /command/issues": Op(None),
+    "POST /command/issues": Op("command.issue", body=_order, where=_issuing),
+    "GET /command/issues/{issue_id}": Op(None, "issue"),
+    "POST /command/minutes/proposals": Op(None, body=lambda w: {"minutes": "矩阵社区要排查。"}),
+    "POST /command/meetings": Op("command.issue", body=_meeting, where=_issuing),
+}
+
 # `where` functions naming a region given in the body: outside the caller's jurisdiction it
 # is answered as if it did not exist (404, or 422 naming the field), never as a refusal only.
 BODY_REGION: set[Any] = set()
@@ -567,4 +668,5 @@ OPS: dict[str, Op] = {
     ),
 }
 
-BODY_REGION.update({_in_region, _in_grid})
+OPS.update(COMMAND_OPS)
+BODY_REGION.update({_in_region, _in_grid, _issuing})

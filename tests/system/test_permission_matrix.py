@@ -56,7 +56,7 @@ _TARGET_NAMES = {
     "region", "job", "person", "plan_key", "measure", "area", "zone", "record", "rule",
     "request", "case", "investigation", "contact", "campaign", "point", "tube", "team", "box",
     "batch", "task", "regime", "member", "resident", "file_job", "site", "room", "stay",
-    "transfer", "event", "release",
+    "transfer", "event", "release", "unit", "issue", "obligation", "evidence",
 }  # fmt: skip
 
 
