@@ -11,6 +11,7 @@ urlpatterns = [
     path("masstesting/", include("fangkong.masstesting.urls")),
     path("masstesting/", include("fangkong.keygroups.urls")),
     path("quarantine/", include("fangkong.quarantine.urls")),
+    path("command/", include("fangkong.command.urls")),
     path("hs/", include("fangkong.masstesting.results.urls_public")),
     path("hq/", include("fangkong.quarantine.urls_public")),
     path("", include("fangkong.web.urls")),

@@ -14,19 +14,8 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, QuerySet, Value, When
-from django.utils.translation import gettext_lazy as _
 
-from fangkong.command.models import CLOSED_STATES, WORKING_STATES, ObligationState
-
-
-class Stage(models.TextChoices):
-    ON_TRACK = "on_track", _("On track")
-    DUE_SOON = "due_soon", _("Due soon")
-    OVERDUE = "overdue", _("Overdue")
-    ESCALATED = "escalated", _("Escalated")
-    AWAITING = "awaiting", _("Awaiting verification")
-    CLOSED = "closed", _("Closed")
-
+from fangkong.command.models import CLOSED_STATES, WORKING_STATES, ObligationState, Stage
 
 LATE_STAGES = (Stage.OVERDUE, Stage.ESCALATED)
 

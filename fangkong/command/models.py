@@ -140,6 +140,17 @@ class ObligationState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class Stage(models.TextChoices):
+    """Where an obligation stands on the escalation ladder; derived when read (ladder.py)."""
+
+    ON_TRACK = "on_track", _("On track")
+    DUE_SOON = "due_soon", _("Due soon")
+    OVERDUE = "overdue", _("Overdue")
+    ESCALATED = "escalated", _("Escalated")
+    AWAITING = "awaiting", _("Awaiting verification")
+    CLOSED = "closed", _("Closed")
+
+
 WORKING_STATES = (ObligationState.OPEN, ObligationState.ACKNOWLEDGED)
 CLOSED_STATES = (ObligationState.VERIFIED, ObligationState.CANCELLED)
 
@@ -189,6 +200,9 @@ class Obligation(models.Model):
             models.Index(fields=["unit", "state", "deadline"], name="obligation_queue"),
             models.Index(fields=["region_path", "state"], name="obligation_scope"),
         ]
+
+    def get_stage_display(self) -> str:
+        return str(Stage(self.stage).label)
 
 
 class EventKind(models.TextChoices):

@@ -99,7 +99,12 @@ MODULES: tuple[Module, ...] = (
     Module("coldchain", pgettext_lazy("navigation", "Cold chain"), None),
     Module("supplies", pgettext_lazy("navigation", "Supplies"), None),
     Module("vaccination", pgettext_lazy("navigation", "Vaccination"), None),
-    Module("command", pgettext_lazy("navigation", "Command & dispatch"), None),
+    Module(
+        "command",
+        pgettext_lazy("navigation", "Command & dispatch"),
+        "command:queue",
+        ("command:*",),
+    ),
     Module("supervision", pgettext_lazy("navigation", "Supervision"), None),
     Module("dashboard", pgettext_lazy("navigation", "Command map"), None),
 )

@@ -25,7 +25,9 @@ from tests.system.matrix_specs import (
     _csv,
     _in_grid,
     _in_region,
+    _issuing,
     _notice_where,
+    _owner,
     _point_where,
     _site_staff_where,
     _site_where,
@@ -102,7 +104,45 @@ def _rooms_csv(_w: World) -> dict[str, Any]:
     return {"file": SimpleUploadedFile("rooms.csv", body, "text/csv")}
 
 
+def _local_deadline() -> str:
+    return timezone.localtime(timezone.now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _order_form(w: World) -> dict[str, Any]:
+    return {
+        "issuer": w.objects["issuer_unit"].pk, "title": "矩阵指令", "deadline": _local_deadline(),
+        "lead": [w.objects["unit"].pk],
+    }  # fmt: skip
+
+
+def _minutes_form(w: World) -> dict[str, Any]:
+    return {
+        "issuer": w.objects["issuer_unit"].pk, "title": "矩阵会议", "held_on": today().isoformat(),
+        "minutes": "矩阵社区要排查。", "step": "confirm", "count": "1", "item-1-include": "on",
+        "item-1-duty": "矩阵社区要排查", "item-1-lead": [w.objects["unit"].pk],
+        "item-1-deadline": _local_deadline(),
+    }  # fmt: skip
+
+
 UI: dict[str, UiOp] = {
+    # command
+    "GET command/": UiOp(None),
+    "GET command/units/": UiOp(None),
+    "GET command/orders/": UiOp(None),
+    "GET command/orders/new/": UiOp(None),
+    "POST command/orders/new/": UiOp("command.issue", data=_order_form, where=_issuing),
+    "GET command/orders/<int:issue_id>/": UiOp(None, "issue"),
+    "GET command/minutes/": UiOp(None),
+    "POST command/minutes/": UiOp("command.issue", data=_minutes_form, where=_issuing),
+    "GET command/obligations/<int:obligation_id>/": UiOp(None, "obligation"),
+    "POST command/obligations/<int:obligation_id>/<slug:action>/": UiOp(
+        "command.obligation.work",
+        "obligation",
+        data=lambda w: {"text": "矩阵"},
+        fixed={"action": "note"},
+        where=_owner,
+    ),
+    "GET command/evidence/<int:evidence_id>/": UiOp(None, "evidence"),
     # measures
     "GET control/": UiOp(None),
     "POST control/propose/": UiOp(

@@ -108,6 +108,9 @@ def _kwargs(world: World) -> dict[str, str]:
         "event_id": o["event"].pk,
         "release_id": o["release"].pk,
         "decision": "none",
+        "issue_id": o["issue"].pk,
+        "obligation_id": o["obligation"].pk,
+        "evidence_id": o["evidence"].pk,
         "code": o["region"].code,
         "region_id": o["region"].pk,
         "action": "none",  # POST-only routes: the GET answers 405, still checked

@@ -120,7 +120,7 @@ def test_pages_render_in_chinese_then_english(users: dict[str, User], tree: Tree
 
 
 PLANNED_MODULES = ("哨点", "冷链", "物资", "疫苗")
-PLANNED_MODULES += ("指挥调度", "督查", "挂图作战")
+PLANNED_MODULES += ("督查", "挂图作战")
 
 
 def test_planned_modules_are_greyed_not_linked(users: dict[str, User]) -> None:
