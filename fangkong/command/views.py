@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -126,7 +126,7 @@ def obligation_act(request: HttpRequest, obligation_id: int, action: str) -> Htt
 @scoped
 @login_required
 @require_GET
-def evidence_download(request: HttpRequest, evidence_id: int) -> HttpResponse:
+def evidence_download(request: HttpRequest, evidence_id: int) -> FileResponse:
     found = get_scoped_or_404(sel.evidence_get_qs(actor=actor_of(request)), pk=evidence_id)
     return evidence_file(found)
 
