@@ -34,6 +34,7 @@ from fangkong.drill.outbreak_arrivals import (
     seed_zones,
 )
 from fangkong.drill.outbreak_cases import STORIES, CaseBuilder
+from fangkong.drill.outbreak_command import seed_command
 from fangkong.drill.outbreak_people import Population, venue_names
 from fangkong.drill.outbreak_quarantine import seed_quarantine
 from fangkong.drill.outbreak_stage import Cast, CastMissing, Stage
@@ -154,8 +155,10 @@ def _seed(stage: Stage) -> dict[str, int]:
     screenings = seed_screenings(stage, arrivals, order)
     tokens = seed_self_declarations(arrivals, order)
     housing = seed_quarantine(stage)
+    command = seed_command(stage)
     return {
         **housing,
+        **command,
         "risk_areas": areas,
         "zones": zones,
         "cases": len(built),

@@ -24,6 +24,8 @@ from django.utils import timezone, translation
 from stdnum.cn import ric
 
 from fangkong.cli import data_dir_flag
+from fangkong.command import selectors as csel
+from fangkong.command.models import Meeting, Obligation, Unit
 from fangkong.core import vault
 from fangkong.core.models import (
     AuditEvent,
@@ -495,6 +497,28 @@ class TestOutbreak(TestCase):
         measures.measure_release(actor=office, measure=stay.measure, reason="期满解除")
         stay.refresh_from_db()
         assert stay.state == "checked_out" and stay.room.state == "disinfection"
+
+    def test_outbreak_command_units_orders_and_directives(self) -> None:
+        office, now = self.users["city_office"], timezone.now()
+        kinds = Counter(Unit.objects.values_list("kind", flat=True))
+        assert kinds["department"] >= 8 and kinds["working_group"] >= 2 and kinds["town"] >= 5
+        # the towns' queues: the sweep order, one verified, one awaiting verification
+        east_1 = csel.my_queue(actor=self.users["town_east_1"], now=now)
+        assert east_1.exists()
+        everything = csel.obligation_list(actor=office, now=now)
+        states = Counter(everything.values_list("state", flat=True))
+        assert states["verified"] == 1 and states["completed"] == 1
+        stages = csel.stage_counts(everything, now)
+        assert stages["escalated"] >= 1  # the backdated order, silent for two days
+        # the dispatch meeting's directives: lead and supporting units told apart
+        meeting = Meeting.objects.get()
+        roles = set(
+            Obligation.objects.filter(issue__meeting=meeting).values_list("role", flat=True)
+        )
+        assert roles == {"lead", "support"}
+        # a sibling town sees none of the other town's obligations
+        theirs = csel.obligation_list(actor=self.users["town_east_2"], now=now)
+        assert not theirs.filter(region_path__startswith=east_1.first().region_path).exists()
 
     def test_seeding_the_outbreak_twice_adds_nothing(self) -> None:
         models: list[Any] = [
