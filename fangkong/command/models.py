@@ -242,3 +242,28 @@ class Evidence(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_path_field: ClassVar[str] = "event__obligation__region_path"
+
+
+# Daily reports and the supervision ledger live beside the ledger in their own modules;
+# Django finds models through this one.
+from fangkong.command.reports_models import DailyReport, ReportTemplate  # noqa: E402
+
+__all__ = [
+    "CLOSED_STATES",
+    "WORKING_STATES",
+    "DailyReport",
+    "EventKind",
+    "Evidence",
+    "Issue",
+    "IssueKind",
+    "Meeting",
+    "Obligation",
+    "ObligationEvent",
+    "ObligationRole",
+    "ObligationState",
+    "ReportTemplate",
+    "Stage",
+    "Unit",
+    "UnitKind",
+    "UnitMember",
+]

@@ -36,4 +36,16 @@ RULES = (
         _("Verify a completed obligation, send it back or reopen it (the issuing unit)"),
         _("your role may not verify obligations"),
     ),
+    Rule(
+        "command.report.template",
+        grant(COMMAND, Reach.SUBTREE),
+        _("Set up daily report templates: who reports, fields, cut-off time, days"),
+        _("only the command office sets up daily reports"),
+    ),
+    Rule(
+        "command.report.submit",
+        grant(WORKERS, Reach.SUBTREE),
+        _("Submit one's own unit's daily report or zero report"),
+        _("your role may not submit daily reports"),
+    ),
 )
