@@ -28,6 +28,7 @@ DATE_SENSITIVE = frozenset(
     {
         "command.test_ledger",
         "command.test_minutes",
+        "command.test_minutes_real",
         "command.test_reports",
         "core.test_clock",
         "keygroups.test_groups",

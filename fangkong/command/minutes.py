@@ -5,9 +5,12 @@ minutes are cut into items (lines, 。 and ；, with list markers such as "一�
 dropped); an item that names a unit — by name or alias, longest first, or collectively as
 "各镇" / "各部门" — becomes a proposal. Lead and supporting units are told apart by the
 sentence patterns meetings use: "由A牵头，B、C配合", "A负责，B配合", and "A要…" (units
-before the first verb of duty lead; units named after it are only mentioned). A deadline is
-read when the text gives one: "X月X日前", "N日内" / "N个工作日内", "N小时内", "本周内",
-"本月底", "今天" / "明天"; "限期" or "立即" without a date asks the office for one.
+before the first verb of duty lead; "A要和B对接" makes B a partner; other units named after
+it are only mentioned). A unit named in an official's title ("县公安局局长") is a person, and a
+sentence that only tells who attended, reported or spoke is the account of the meeting, not
+a decision. A deadline is read when the text gives one: "X月X日(下午16:00)前", "N日内" /
+"N个工作日内", "N小时内", "本周内", "本月底", "今天" / "明天"; "限期" or "立即" without a
+date asks the office for one.
 """
 
 from __future__ import annotations
@@ -34,8 +37,15 @@ LEAD_SUPPORT = (
 )
 COLLECTIVE = {
     "town": ("各乡镇（街道）", "各镇（街道）", "各乡镇街道", "各乡镇", "各镇街", "各街道", "各镇"),
-    "department": ("各成员单位", "各有关部门", "各部门"),
+    "department": ("各成员单位", "各有关部门", "各部门", "各单位"),
 }
+# "县公安局局长禹军": a unit's name in an official's title is a person, not a duty
+TITLE = re.compile(r"(?:常务)?副?(?:局长|部长|主任|书记|政委|队长|院长|所长|站长|镇长|乡长)")
+# who attended, reported or spoke: the account of the meeting, not what it decided
+ACCOUNT = re.compile(r"出席|列席|参加会议|汇报|表态发言|主持")
+DECISIVE = re.compile(r"要|负责|务必|必须|须|牵头")
+# "A要和B对接": B works with the lead
+PARTNER = re.compile(r"^(?:和|与|会同|协同|联合|同)$")
 
 
 @dataclass(frozen=True)
@@ -81,8 +91,27 @@ def _add_workdays(day: dt.date, n: int) -> dt.date:
     return day
 
 
+DATED = re.compile(
+    rf"(?:(\d{{4}})年)?{NUM}月{NUM}[日号]"
+    r"(?:(上午|中午|下午|晚上)?(\d{1,2})(?:[:：](\d{2})|[时点](?:(\d{1,2})分)?))?"
+    r"(?:前|之前|以前)?"
+)
+
+
+def _clock_time(found: re.Match[str]) -> dt.time | None:
+    if found.group(5) is None:
+        return None
+    hour = int(found.group(5))
+    minute = int(found.group(6) or found.group(7) or 0)
+    if found.group(4) in ("下午", "晚上") and hour < 12:
+        hour += 12
+    if hour > 24 or minute > 59:
+        return None
+    return dt.time(23, 59) if hour == 24 else dt.time(hour, minute)
+
+
 def _month_day(sentence: str, today: dt.date) -> tuple[dt.datetime, str] | None:
-    found = re.search(rf"(?:(\d{{4}})年)?{NUM}月{NUM}[日号](?:前|之前|以前)?", sentence)
+    found = DATED.search(sentence)
     if not found:
         return None
     month, day = cn_number(found.group(2)), cn_number(found.group(3))
@@ -93,7 +122,9 @@ def _month_day(sentence: str, today: dt.date) -> tuple[dt.datetime, str] | None:
             date = dt.date(year + 1, month, day)
     except ValueError:
         return None
-    return _end_of(date), found.group(0)
+    at = _clock_time(found)
+    when = timezone.make_aware(dt.datetime.combine(date, at)) if at else _end_of(date)
+    return when, found.group(0)
 
 
 def deadline_in(sentence: str, now: dt.datetime) -> tuple[dt.datetime | None, str, bool]:
@@ -145,7 +176,8 @@ def _mentions(text: str, units: Sequence[UnitName]) -> list[tuple[int, int]]:
             if any(span[0] < end and start < span[1] for start, end in taken):
                 continue
             taken.append(span)
-            found.append((span[0], pk))
+            if not TITLE.match(text, span[1]):
+                found.append((span[0], pk))
     for kind, phrases in COLLECTIVE.items():
         for phrase in phrases:
             for match in re.finditer(re.escape(phrase), text):
@@ -174,12 +206,21 @@ def _parties(sentence: str, units: Sequence[UnitName]) -> tuple[list[int], list[
             if lead:
                 return lead, support
     mentioned = _mentions(sentence, units)
-    verb = DUTY_VERBS.search(sentence)
-    if verb:
-        before = [pk for pos, pk in mentioned if pos < verb.start()]
-        if before:
-            return _unique(before), []
-    return _unique(pk for _, pk in mentioned), []
+    if not mentioned:
+        return [], []
+    # the first verb of duty after the first unit named: units before it lead
+    verb = DUTY_VERBS.search(sentence, mentioned[0][0])
+    if verb is None:
+        return [], []
+    lead = _unique(pk for pos, pk in mentioned if pos < verb.start())
+    partners = [pk for pos, pk in mentioned if pos >= verb.start() and _partner(sentence, pos)]
+    return lead, _unique(partners, lead)
+
+
+def _partner(sentence: str, pos: int) -> bool:
+    """Whether the unit named at `pos` is joined to the lead ("要和B对接", "会同B")."""
+    before = sentence[max(0, pos - 2) : pos]
+    return bool(PARTNER.match(before[-1:]) or PARTNER.match(before))
 
 
 def items_of(text: str) -> list[str]:
@@ -195,6 +236,8 @@ def propose(text: str, units: Sequence[UnitName], now: dt.datetime) -> list[Prop
     """The directives the minutes give, in their order."""
     proposals = []
     for item in items_of(text):
+        if ACCOUNT.search(item) and not DECISIVE.search(item):
+            continue
         lead, support = _parties(item, units)
         if not lead:
             continue
