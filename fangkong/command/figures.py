@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.command.models import ReportTemplate, Unit
+from fangkong.core.scoping import unscoped
 from fangkong.masstesting.models import Tube
 from fangkong.people.measures_models import IN_FORCE_STATES, ControlMeasure
 from fangkong.quarantine.models import Room, RoomState, Stay, StayState
@@ -105,8 +106,14 @@ FIGURES: dict[str, Figure] = {
 }
 
 
+# Counts only, over the rows under the reporting unit's region, which lies in the actor's
+# jurisdiction (the unit's membership is checked by whoever asks): no row leaves this module.
+_AGGREGATES = "aggregate counts of a reporting unit's own region for its daily report"
+
+
 def count(key: str, *, region_path: str, report_day: dt.date) -> int:
-    return int(FIGURES[key].rows(region_path, period_of(report_day)).count())
+    with unscoped(_AGGREGATES):
+        return int(FIGURES[key].rows(region_path, period_of(report_day)).count())
 
 
 def prefill(keys: list[str], *, region_path: str, report_day: dt.date) -> dict[str, int]:

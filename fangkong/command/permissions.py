@@ -38,9 +38,9 @@ RULES = (
     ),
     Rule(
         "command.report.template",
-        grant(COMMAND, Reach.SUBTREE),
-        _("Set up daily report templates: who reports, fields, cut-off time, days"),
-        _("only the command office sets up daily reports"),
+        grant(ISSUERS, Reach.SUBTREE),
+        _("Set up daily report templates for the units below: who reports, fields, cut-off"),
+        _("your role may not set up daily reports"),
     ),
     Rule(
         "command.report.submit",

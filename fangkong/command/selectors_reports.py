@@ -68,7 +68,9 @@ def my_duties(*, actor: User, day: dt.date, now: dt.datetime) -> list[Duty]:
     templates = [t for t in template_list(actor=actor, active=True) if t.is_reporting_day(day)]
     found = {
         (r.template_id, r.unit_id): r
-        for r in DailyReport.objects.filter(day=day, unit__in=units, template__in=templates)
+        for r in DailyReport.objects.visible_to(actor).filter(
+            day=day, unit__in=units, template__in=templates
+        )
     }
     duties = []
     for unit in units:
@@ -162,7 +164,8 @@ def compliance(
         units = units.filter(region__path__startswith=region_path)
     reports = {
         (r.template_id, r.unit_id, r.day): r
-        for r in DailyReport.objects.filter(day__range=(start, end), template__in=templates)
+        for r in DailyReport.objects.visible_to(actor)
+        .filter(day__range=(start, end), template__in=templates)
         .filter(Q(unit__in=units))
         .only("template_id", "unit_id", "day", "on_time", "zero")
     }

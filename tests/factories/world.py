@@ -24,7 +24,7 @@ from typing import Any
 from django.utils import timezone
 
 from fangkong.command.models import Unit, UnitMember
-from fangkong.command.services import ledger
+from fangkong.command.services import ledger, reports
 from fangkong.command.services.evidence import Upload
 from fangkong.core.models import Institution, InstitutionKind, Region, Role, User
 from fangkong.keygroups import services as groups
@@ -308,9 +308,15 @@ def _command(world: World) -> None:
         files=[Upload("m.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)],
     )  # fmt: skip
     evidence = obligation.events.get(kind="note").files.get()
+    template = reports.template_create(
+        actor=boss, region=tree.city, code="M-DAILY", name="矩阵日报", unit_kinds=["community"],
+        cutoff=dt.time(10), fields=[reports.FieldSpec("visits", "走访户数")],
+        starts_on=timezone.localdate() - dt.timedelta(days=7),
+    )  # fmt: skip
     world.objects.update(
-        issuer_unit=office, unit=unit, issue=issue, obligation=obligation, evidence=evidence
-    )
+        issuer_unit=office, unit=unit, issue=issue, obligation=obligation, evidence=evidence,
+        template=template,
+    )  # fmt: skip
 
 
 def _command_members(world: World) -> None:

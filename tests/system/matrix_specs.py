@@ -138,6 +138,19 @@ def _acting(unit_key: str, region: Callable[[World], Any]) -> Callable[[World, A
 _owner = _acting("unit", lambda w: w.objects["obligation"].region_path)
 _issuer = _acting("issuer_unit", lambda w: w.objects["obligation"].region_path)
 _issuing = _acting("issuer_unit", lambda w: w.objects["unit"].region)
+_reporting = _acting("unit", lambda w: w.objects["unit"].region)
+
+
+def _template(w: World) -> dict[str, Any]:
+    return {
+        "code": "M-NEW", "name": "新日报", "region_code": w.tree.community_a1.code,
+        "unit_kinds": ["community"], "cutoff": "10:00", "fields": [{"key": "a", "label": "甲"}],
+    }  # fmt: skip
+
+
+def _report(w: World) -> dict[str, Any]:
+    return {"template_id": w.objects["template"].pk, "unit_id": w.objects["unit"].pk,
+            "day": today().isoformat(), "zero": True}  # fmt: skip
 
 
 def _note_files(_w: World) -> dict[str, Any]:
@@ -220,6 +233,18 @@ COMMAND_OPS = {
     "GET /command/issues/{issue_id}": Op(None, "issue"),
     "POST /command/minutes/proposals": Op(None, body=lambda w: {"minutes": "矩阵社区要排查。"}),
     "POST /command/meetings": Op("command.issue", body=_meeting, where=_issuing),
+    "GET /command/reports/templates": Op(None),
+    "POST /command/reports/templates": Op(
+        "command.report.template", where=_in_region, body=_template
+    ),
+    "GET /command/reports/templates/{template_id}": Op(None, "template"),
+    "POST /command/reports/templates/{template_id}/active": Op(
+        "command.report.template", "template", body=lambda w: {"active": True}
+    ),
+    "GET /command/reports/due": Op(None),
+    "POST /command/reports/": Op("command.report.submit", body=_report, where=_reporting),
+    "GET /command/reports/": Op(None),
+    "GET /command/reports/compliance": Op(None),
 }
 
 # `where` functions naming a region given in the body: outside the caller's jurisdiction it
@@ -669,4 +694,4 @@ OPS: dict[str, Op] = {
 }
 
 OPS.update(COMMAND_OPS)
-BODY_REGION.update({_in_region, _in_grid, _issuing})
+BODY_REGION.update({_in_region, _in_grid, _issuing, _reporting})

@@ -56,7 +56,7 @@ _TARGET_NAMES = {
     "region", "job", "person", "plan_key", "measure", "area", "zone", "record", "rule",
     "request", "case", "investigation", "contact", "campaign", "point", "tube", "team", "box",
     "batch", "task", "regime", "member", "resident", "file_job", "site", "room", "stay",
-    "transfer", "event", "release", "unit", "issue", "obligation", "evidence",
+    "transfer", "event", "release", "unit", "issue", "obligation", "evidence", "template",
 }  # fmt: skip
 
 
@@ -71,9 +71,16 @@ def _campaigns(user: Any) -> Any:
     return campaign_list(actor=user)
 
 
+def _templates(user: Any) -> Any:
+    from fangkong.command.selectors_reports import template_list
+
+    return template_list(actor=user)
+
+
 # Kinds whose reading rule is wider than their own region: a campaign over a district is
-# seen by every unit inside it, which plans its own part.
-VISIBLE_THROUGH = {"campaign": _campaigns}
+# seen by every unit inside it, which plans its own part; a report template by every unit
+# below the jurisdiction that set it.
+VISIBLE_THROUGH = {"campaign": _campaigns, "template": _templates}
 
 
 def _visible(user: Any, name: str, obj: Any) -> bool:
