@@ -39,7 +39,10 @@ def _template(cs: Structure, clock: Clock) -> dict:
         "code": "A-TOWN", "name": "镇街日报", "region_code": cs.units["office_a"].region.code,
         "unit_kinds": ["town"], "cutoff": "10:00",
         "starts_on": (clock.today() - dt.timedelta(days=3)).isoformat(),
-        "fields": [{"key": "control", "figure": "under_control"}, {"key": "visits", "label": "走访户数"}],
+        "fields": [
+            {"key": "control", "figure": "under_control"},
+            {"key": "visits", "label": "走访户数"},
+        ],
     })  # fmt: skip
     assert made.status_code == 201, made.content
     return made.json()
@@ -65,8 +68,15 @@ def test_a_town_confirms_its_report_and_another_sends_a_zero_report(
     )
     # a retry is the same report
     assert town.post(f"{API}/", body).json()["id"] == sent.json()["id"]
-    zero = _as(cs, "town_a2").post(f"{API}/", {"template_id": template["id"],
-                                               "unit_id": cs.units["town_a2"].pk, "day": day, "zero": True})  # fmt: skip
+    zero = _as(cs, "town_a2").post(
+        f"{API}/",
+        {
+            "template_id": template["id"],
+            "unit_id": cs.units["town_a2"].pk,
+            "day": day,
+            "zero": True,
+        },
+    )
     assert zero.status_code == 200 and zero.json()["zero"]
     assert town.get(f"{API}/due").json()[0]["state"] == "on_time"
 
@@ -84,8 +94,15 @@ def test_refusals_name_the_field_and_a_sibling_finds_nothing(cs: Structure, cloc
     # district B neither sees district A's template nor may report under it
     sibling = _as(cs, "town_b1")
     assert sibling.get(f"{API}/templates/{template['id']}").status_code == 404
-    refused = sibling.post(f"{API}/", {"template_id": template["id"],
-                                       "unit_id": cs.units["town_b1"].pk, "day": day, "zero": True})  # fmt: skip
+    refused = sibling.post(
+        f"{API}/",
+        {
+            "template_id": template["id"],
+            "unit_id": cs.units["town_b1"].pk,
+            "day": day,
+            "zero": True,
+        },
+    )
     assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "template_id"
     # a town may not report for its neighbour
     other = town.post(f"{API}/", {"template_id": template["id"], "unit_id": cs.units["town_a2"].pk,
@@ -104,8 +121,13 @@ def test_compliance_names_the_silent_and_the_late(cs: Structure, clock: Clock) -
     _morning(clock)
     template = _template(cs, clock)
     yesterday = clock.today() - dt.timedelta(days=1)
-    reports.report_submit(actor=cs.users["town_a1"], unit=cs.units["town_a1"],
-                          template=reports_template(template), day=yesterday, zero=True)  # fmt: skip
+    reports.report_submit(
+        actor=cs.users["town_a1"],
+        unit=cs.units["town_a1"],
+        template=reports_template(template),
+        day=yesterday,
+        zero=True,
+    )
     office = _as(cs, "office_a")
     found = office.get(f"{API}/compliance", start=yesterday, end=clock.today()).json()
     rows = {u["unit"]: u for u in found["units"]}
@@ -136,8 +158,13 @@ def test_list_endpoints_take_a_fixed_number_of_queries(cs: Structure, clock: Clo
     few = [_queries(office, u) for u in urls]
     for key in ("town_a1", "town_a2"):
         for back in (1, 2):
-            reports.report_submit(actor=cs.users[key], unit=cs.units[key], template=template,
-                                  day=clock.today() - dt.timedelta(days=back), zero=True)  # fmt: skip
+            reports.report_submit(
+                actor=cs.users[key],
+                unit=cs.units[key],
+                template=template,
+                day=clock.today() - dt.timedelta(days=back),
+                zero=True,
+            )
     assert [_queries(office, u) for u in urls] == few
     # the token, then: count and page; templates; templates, units and reports
     assert few == [3, 2, 4]
