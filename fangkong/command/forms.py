@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.command.models import Unit
+from fangkong.command.models import Unit, UnitKind
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -60,3 +60,43 @@ class MinutesForm(forms.Form):
     def __init__(self, *args: Any, issuers: Sequence[Unit], **kw: Any):
         super().__init__(*args, **kw)
         self.fields["issuer"].choices = _choices(issuers)  # type: ignore[attr-defined]
+
+
+WEEKDAYS = (
+    (0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")),
+    (6, _("Sun")),
+)  # fmt: skip
+
+
+class TemplateForm(forms.Form):
+    region = forms.TypedChoiceField(label=_("Jurisdiction"), coerce=int)
+    code = forms.CharField(label=_("Code"), max_length=32)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    unit_kinds = forms.MultipleChoiceField(
+        label=_("Who reports"), choices=UnitKind.choices, widget=forms.CheckboxSelectMultiple
+    )
+    cutoff = forms.TimeField(
+        label=_("Cut-off time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("Days"), choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
+        initial=[d for d, _label in WEEKDAYS],
+    )  # fmt: skip
+    figures = forms.MultipleChoiceField(
+        label=_("Figures the system fills in"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    typed = forms.CharField(
+        label=_("Fields the unit types (one per line)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(
+        self, *args: Any, regions: Sequence[Any], figures: Sequence[tuple[str, Any]], **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("initial", {"cutoff": "10:00"})
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.pk, r.name) for r in regions]  # type: ignore[attr-defined]
+        self.fields["figures"].choices = list(figures)  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ from tests.system.matrix_specs import (
     _issuing,
     _notice_where,
     _owner,
+    _reporting,
     _point_where,
     _site_staff_where,
     _site_where,
@@ -115,6 +116,18 @@ def _order_form(w: World) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _report_form(w: World) -> dict[str, Any]:
+    return {"template": w.objects["template"].pk, "unit": w.objects["unit"].pk,
+            "day": today().isoformat(), "zero": "1"}  # fmt: skip
+
+
+def _template_form(w: World) -> dict[str, Any]:
+    return {
+        "region": w.tree.community_a1.pk, "code": "M-NEW", "name": "新日报",
+        "unit_kinds": ["community"], "cutoff": "10:00", "weekdays": ["0", "1"], "typed": "甲",
+    }  # fmt: skip
+
+
 def _minutes_form(w: World) -> dict[str, Any]:
     return {
         "issuer": w.objects["issuer_unit"].pk, "title": "矩阵会议", "held_on": today().isoformat(),
@@ -143,6 +156,13 @@ UI: dict[str, UiOp] = {
         where=_owner,
     ),
     "GET command/evidence/<int:evidence_id>/": UiOp(None, "evidence"),
+    "GET command/reports/": UiOp(None),
+    "POST command/reports/": UiOp("command.report.submit", data=_report_form, where=_reporting),
+    "GET command/reports/compliance/": UiOp(None),
+    "GET command/reports/templates/": UiOp(None),
+    "POST command/reports/templates/": UiOp(
+        "command.report.template", data=_template_form, where=_in_region
+    ),
     # measures
     "GET control/": UiOp(None),
     "POST control/propose/": UiOp(

@@ -14,3 +14,9 @@ register = template.Library()
 def among(value: Any, values: Container[Any]) -> bool:
     """`{% if u.pk|among:p.lead %}`: whether the value is one of the list."""
     return value in values
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """0.857 → "85.7%"; nothing expected yet → "—"."""
+    return "—" if value is None else f"{value * 100:.1f}%"
