@@ -114,7 +114,7 @@ def test_bad_input_names_the_field_and_writes_nothing(cs: Structure, clock: Cloc
     assert not DailyReport.objects.exists()
 
 
-def test_only_members_of_the_unit_submit_and_only_the_office_sets_templates(
+def test_only_members_of_the_unit_submit_and_a_department_sets_no_templates(
     cs: Structure, clock: Clock
 ) -> None:
     template = _template(cs, clock)
@@ -124,7 +124,8 @@ def test_only_members_of_the_unit_submit_and_only_the_office_sets_templates(
                               template=template, day=clock.today(), zero=True)  # fmt: skip
     with pytest.raises(Forbidden):
         reports.template_create(
-            actor=cs.users["town_a1"], region=cs.units["town_a1"].region, code="T", name="t",
+            actor=cs.users["transport_a"], region=cs.units["transport_a"].region, code="T",
+            name="t",
             unit_kinds=["community"], cutoff=dt.time(10), fields=FIELDS,
         )  # fmt: skip
 
