@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from fangkong.command.figures import known_figures
 from fangkong.command.models import DailyReport, ReportTemplate, Unit
@@ -85,8 +85,24 @@ def my_duties(*, actor: User, day: dt.date, now: dt.datetime) -> list[Duty]:
     return duties
 
 
+class _Rates:
+    """Completeness (submitted / due) and timeliness (on time / due) of a tally."""
+
+    expected: int
+    submitted: int
+    on_time: int
+
+    @property
+    def completeness(self) -> float | None:
+        return self.submitted / self.expected if self.expected else None
+
+    @property
+    def timeliness(self) -> float | None:
+        return self.on_time / self.expected if self.expected else None
+
+
 @dataclass
-class UnitRecord:
+class UnitRecord(_Rates):
     """One unit's compliance with one template over a span of days."""
 
     unit: Unit
@@ -97,30 +113,14 @@ class UnitRecord:
     missing: list[dt.date] = field(default_factory=list)
     late: list[dt.date] = field(default_factory=list)
 
-    @property
-    def completeness(self) -> float | None:
-        return self.submitted / self.expected if self.expected else None
-
-    @property
-    def timeliness(self) -> float | None:
-        return self.on_time / self.expected if self.expected else None
-
 
 @dataclass
-class DayRecord:
+class DayRecord(_Rates):
     day: dt.date
     expected: int = 0
     submitted: int = 0
     on_time: int = 0
     zero: int = 0
-
-    @property
-    def completeness(self) -> float | None:
-        return self.submitted / self.expected if self.expected else None
-
-    @property
-    def timeliness(self) -> float | None:
-        return self.on_time / self.expected if self.expected else None
 
 
 @dataclass
@@ -166,7 +166,7 @@ def compliance(
         (r.template_id, r.unit_id, r.day): r
         for r in DailyReport.objects.visible_to(actor)
         .filter(day__range=(start, end), template__in=templates)
-        .filter(Q(unit__in=units))
+        .filter(unit__in=units)
         .only("template_id", "unit_id", "day", "on_time", "zero")
     }
     by_day = {d: DayRecord(d) for d in days}
