@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.core.permissions import COMMAND, DECIDERS, Reach, Rule, grant
 
 ISSUERS = DECIDERS
-WORKERS = (*DECIDERS, "department", "community")
+# the market regulator is the 市场监管局's own department role: its unit works and reports too
+WORKERS = (*DECIDERS, "department", "market_regulator", "community")
 
 RULES = (
     Rule(

@@ -3,7 +3,8 @@ the departments, the district offices and every town as units with their duties 
 superiors, the demo accounts acting for theirs; an order to every town half done (some
 acknowledged, one completed and verified, one completed awaiting verification), an order
 issued three days ago now overdue and escalated, and the directives of a dispatch meeting —
-all through the command services, as the units themselves."""
+the town and department daily reports of the last two days, some on time, one late, one a
+zero report, the rest missing — all through the command services, as the units themselves."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import datetime as dt
 
 from django.utils import timezone
 
+from fangkong.command.figures import known_figures
 from fangkong.command.minutes import propose
-from fangkong.command.models import Issue, Obligation, Unit, UnitKind
+from fangkong.command.models import DailyReport, Issue, Obligation, ReportTemplate, Unit, UnitKind
 from fangkong.command.selectors import unit_names
-from fangkong.command.services import directives, ledger, units
+from fangkong.command.services import directives, ledger, reports, units
 from fangkong.core.models import Region, RegionLevel, User
 from fangkong.drill.outbreak_stage import Stage
 
@@ -166,14 +168,86 @@ def _meeting(stage: Stage, made: dict[str, Unit], people: dict[str, User]) -> in
     return len(issued)
 
 
+TOWN_FIELDS = (
+    reports.FieldSpec("arrivals", "", "arrivals_screened"),
+    reports.FieldSpec("under_control", "", "under_control"),
+    reports.FieldSpec("tubes", "", "tubes_sampled"),
+    reports.FieldSpec("overdue", "", "overdue_investigations"),
+    reports.FieldSpec("visits", "入户走访户数"),
+)
+DEPARTMENT_FIELDS = (
+    reports.FieldSpec("inspections", "检查场所数"),
+    reports.FieldSpec("problems", "发现问题数"),
+    reports.FieldSpec("fixed", "当日整改问题数"),
+)
+# who reports on which of the last two days, and when (hours after midnight of that day);
+# every other unit that must report stays silent and is counted missing
+SUBMISSIONS = (
+    ("town_east_1", "TOWN", 2, 9.25, False),
+    ("town_east_1", "TOWN", 1, 8.5, False),
+    ("town_east_2", "TOWN", 1, 11.75, False),  # after the 10:00 cut-off: late
+    ("market_1", "DEPT", 1, 9.0, True),  # nothing to report: a zero report
+    ("dept_health", "DEPT", 1, 9.5, False),
+)
+
+
+def _template(
+    office: User, city: Region, which: str, name: str, kind: str, fields: tuple, today: dt.date
+) -> ReportTemplate:
+    return reports.template_create(
+        actor=office, region=city, code=f"{city.code}-{which}-DAILY", name=name,
+        unit_kinds=[kind], fields=fields, cutoff=dt.time(10),
+        starts_on=today - dt.timedelta(days=2),
+    )  # fmt: skip
+
+
+def _reports(stage: Stage, made: dict[str, Unit], people: dict[str, User]) -> int:
+    office, today = people["city_office"], timezone.localdate(stage.now)
+    city = made["OFFICE"].region
+    templates = {
+        "TOWN": _template(office, city, "TOWN", "乡镇（街道）疫情防控日报", UnitKind.TOWN,
+                          TOWN_FIELDS, today),
+        "DEPT": _template(office, city, "DEPT", "职能部门督查检查日报", UnitKind.DEPARTMENT,
+                          DEPARTMENT_FIELDS, today),
+    }  # fmt: skip
+    sent = 0
+    for account, which, days_ago, hour, zero in SUBMISSIONS:
+        user, template = people.get(account), templates[which]
+        unit = next((u for u in made.values() if template.applies_to(u) and
+                     u.memberships.filter(user=user).exists()), None)  # fmt: skip
+        if user is None or unit is None:
+            continue
+        day = today - dt.timedelta(days=days_ago)
+        typed = {"visits": 120 + 7 * sent, "inspections": 14, "problems": 3, "fixed": 2}
+        known = known_figures(template, unit, day)
+        values = {f["key"]: known.get(f["key"], typed.get(f["key"], 0)) for f in template.fields}
+        report = reports.report_submit(actor=user, unit=unit, template=template, day=day,
+                                       values=None if zero else values, zero=zero)  # fmt: skip
+        _backdate_report(report, template, day, hour)
+        sent += 1
+    return sent
+
+
+def _backdate_report(
+    report: DailyReport, template: ReportTemplate, day: dt.date, hour: float
+) -> None:
+    """The demo's reports were sent on their day: move the submission time there and judge
+    it against the cut-off as the service would have (nothing else is rewritten)."""
+    at = timezone.make_aware(dt.datetime.combine(day, dt.time.min)) + dt.timedelta(hours=hour)
+    DailyReport.objects.filter(pk=report.pk).update(
+        submitted_at=at, on_time=at <= template.due_at(day)
+    )
+
+
 def seed_command(stage: Stage) -> dict[str, int]:
     people = _users()
     office = people.get("city_office")
     if office is None:
-        return {"units": 0, "orders": 0, "directives": 0}
+        return {"units": 0, "orders": 0, "directives": 0, "reports": 0}
     made = _structure(stage, office, people)
     return {
         "units": len(made),
         "orders": _orders(stage, made, people),
         "directives": _meeting(stage, made, people),
+        "reports": _reports(stage, made, people),
     }

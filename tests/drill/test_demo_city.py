@@ -25,7 +25,8 @@ from stdnum.cn import ric
 
 from fangkong.cli import data_dir_flag
 from fangkong.command import selectors as csel
-from fangkong.command.models import Meeting, Obligation, Unit
+from fangkong.command import selectors_reports as rsel
+from fangkong.command.models import DailyReport, Meeting, Obligation, Unit
 from fangkong.core import vault
 from fangkong.core.models import (
     AuditEvent,
@@ -519,6 +520,29 @@ class TestOutbreak(TestCase):
         # a sibling town sees none of the other town's obligations
         theirs = csel.obligation_list(actor=self.users["town_east_2"], now=now)
         assert not theirs.filter(region_path__startswith=east_1.first().region_path).exists()
+
+    def test_outbreak_daily_reports_some_on_time_one_late_one_zero_the_rest_missing(self) -> None:
+        office, now = self.users["city_office"], timezone.now()
+        yesterday = timezone.localdate() - dt.timedelta(days=1)
+        result = rsel.compliance(actor=office, start=yesterday, end=yesterday, now=now)
+        by_unit = {(r.unit.name, r.template.name): r for r in result.units}
+        towns = [r for (_u, t), r in by_unit.items() if t.startswith("乡镇")]
+        on_time = [r.unit.name for r in towns if r.on_time]
+        late = [r.unit.name for r in towns if r.late]
+        assert len(on_time) == 1 and len(late) == 1 and on_time != late
+        assert sum(1 for r in towns if r.missing) == len(towns) - 2 > 0
+        day = result.days[0]
+        assert day.zero == 1 and day.expected == len(result.units) > day.submitted
+        # the town's known figures were filled in by the system and kept beside the report
+        report = DailyReport.objects.filter(day=yesterday, template__code__contains="TOWN").first()
+        assert report is not None and set(report.prefilled) == {
+            "arrivals", "under_control", "tubes", "overdue"
+        }  # fmt: skip
+        # the sibling town sees its own duty only
+        east_2 = rsel.compliance(
+            actor=self.users["town_east_2"], start=yesterday, end=yesterday, now=now
+        )
+        assert [r.unit.name for r in east_2.units] == late
 
     def test_seeding_the_outbreak_twice_adds_nothing(self) -> None:
         models: list[Any] = [
