@@ -12,8 +12,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from fangkong.command.models import Issue, Obligation, ObligationState
-from fangkong.command.services import ledger
+from fangkong.command.models import (
+    DailyReport,
+    Issue,
+    Obligation,
+    ObligationState,
+    ReportTemplate,
+    UnitKind,
+)
+from fangkong.command.services import ledger, reports
 from tests.clients import page_client, zh
 from tests.conftest import Clock
 from tests.factories import Tree
@@ -128,3 +135,74 @@ def test_the_units_page_lists_the_structure_in_scope(cs: Structure) -> None:
     assert html.count('data-testid="unit-row"') == 1 and "东街街道" in html
     city = page_client(cs.users["city_office"]).get("/command/units/").content.decode()
     assert city.count('data-testid="unit-row"') == len(cs.units)
+
+
+def _daily(cs: Structure, clock: Clock) -> ReportTemplate:
+    return reports.template_create(
+        actor=cs.users["city_office"], region=cs.units["city_office"].region, code="TOWN-DAILY",
+        name="镇街防控日报", unit_kinds=[UnitKind.TOWN], cutoff=dt.time(10, 0),
+        fields=[reports.FieldSpec("arrivals", "", figure="arrivals_screened"),
+                reports.FieldSpec("visits", "走访户数")],
+        starts_on=clock.today() - dt.timedelta(days=7),
+    )  # fmt: skip
+
+
+def test_a_units_report_filled_confirmed_and_a_zero_report_in_one_click(
+    cs: Structure, clock: Clock
+) -> None:
+    template = _daily(cs, clock)
+    yesterday = clock.today() - dt.timedelta(days=1)
+    town = page_client(cs.users["town_a1"])
+    page = town.get(f"/command/reports/?day={yesterday.isoformat()}").content.decode()
+    assert page.count('data-testid="duty"') == 1 and 'data-testid="report-zero"' in page
+    form = {"unit": cs.units["town_a1"].pk, "template": template.pk, "day": yesterday}
+    bad = town.post("/command/reports/", form | {"v_arrivals": "0", "v_visits": "many"})
+    assert bad.status_code == 422 and 'data-testid="report-refusal"' in bad.content.decode()
+    assert not DailyReport.objects.exists()
+    done = town.post("/command/reports/", form | {"v_arrivals": "0", "v_visits": "12"})
+    assert done.status_code == 302
+    assert DailyReport.objects.get().values == {"arrivals": 0, "visits": 12}
+    zero = page_client(cs.users["town_a2"]).post(
+        "/command/reports/", form | {"unit": cs.units["town_a2"].pk, "zero": "1"}
+    )
+    assert zero.status_code == 302 and DailyReport.objects.filter(zero=True).count() == 1
+    # a town may not report in a sibling's name
+    theirs = town.post("/command/reports/", form | {"unit": cs.units["town_b1"].pk, "zero": "1"})
+    assert theirs.status_code in (404, 422) and DailyReport.objects.count() == 2
+
+
+def test_compliance_names_the_missing_and_a_sibling_sees_none_of_them(
+    cs: Structure, clock: Clock
+) -> None:
+    template = _daily(cs, clock)
+    yesterday = clock.today() - dt.timedelta(days=1)
+    reports.report_submit(actor=cs.users["town_a1"], unit=cs.units["town_a1"],
+                          template=template, day=yesterday, zero=True)  # fmt: skip
+    url = f"/command/reports/compliance/?start={yesterday}&end={yesterday}"
+    office = page_client(cs.users["city_office"]).get(url).content.decode()
+    assert office.count('data-testid="unit-row"') == 3  # three towns must report
+    assert "南街街道" in office and "西街街道" in office
+    sibling = page_client(cs.users["town_b1"]).get(url).content.decode()
+    assert sibling.count('data-testid="unit-row"') == 1
+    assert "东街街道" not in sibling and "南街街道" not in sibling
+
+
+def test_templates_set_up_from_the_page_and_refused_to_a_department(
+    cs: Structure, clock: Clock
+) -> None:
+    office = page_client(cs.users["office_a"])
+    form = {
+        "region": cs.units["office_a"].region.pk, "code": "EAST-DAILY", "name": "东城区日报",
+        "unit_kinds": ["town"], "cutoff": "09:30", "weekdays": ["0", "1", "2", "3", "4"],
+        "figures": ["under_control"], "typed": "走访户数\n发放物资",
+    }  # fmt: skip
+    assert office.post("/command/reports/templates/", form).status_code == 302
+    template = ReportTemplate.objects.get(code="EAST-DAILY")
+    assert [f["label"] for f in template.fields][1:] == ["走访户数", "发放物资"]
+    assert template.weekdays == [0, 1, 2, 3, 4] and template.cutoff == dt.time(9, 30)
+    listed = page_client(cs.users["town_b1"]).get("/command/reports/templates/")
+    assert "东城区日报" not in listed.content.decode()
+    refused = page_client(cs.users["transport_a"]).post(
+        "/command/reports/templates/", form | {"code": "DEPT"}
+    )
+    assert refused.status_code == 403 and not ReportTemplate.objects.filter(code="DEPT").exists()
