@@ -79,6 +79,7 @@ class UnitMember(models.Model):
 class IssueKind(models.TextChoices):
     ORDER = "order", _("Order")
     DIRECTIVE = "directive", _("Meeting directive")
+    PROBLEM = "problem", _("Supervision problem")
 
 
 class Meeting(models.Model):
@@ -247,6 +248,12 @@ class Evidence(models.Model):
 # Daily reports and the supervision ledger live beside the ledger in their own modules;
 # Django finds models through this one.
 from fangkong.command.reports_models import DailyReport, ReportTemplate  # noqa: E402
+from fangkong.command.supervision_models import (  # noqa: E402
+    Problem,
+    ProblemKind,
+    Reinspection,
+    Severity,
+)
 
 __all__ = [
     "CLOSED_STATES",
@@ -261,7 +268,11 @@ __all__ = [
     "ObligationEvent",
     "ObligationRole",
     "ObligationState",
+    "Problem",
+    "ProblemKind",
+    "Reinspection",
     "ReportTemplate",
+    "Severity",
     "Stage",
     "Unit",
     "UnitKind",

@@ -11,6 +11,7 @@ from fangkong.core.permissions import COMMAND, DECIDERS, Reach, Rule, grant
 ISSUERS = DECIDERS
 # the market regulator is the 市场监管局's own department role: its unit works and reports too
 WORKERS = (*DECIDERS, "department", "market_regulator", "community")
+INSPECTORS = ("inspector", *DECIDERS)
 
 RULES = (
     Rule(
@@ -48,5 +49,20 @@ RULES = (
         grant(WORKERS, Reach.SUBTREE),
         _("Submit one's own unit's daily report or zero report"),
         _("your role may not submit daily reports"),
+    ),
+    Rule(
+        "command.problem.catalogue",
+        grant(COMMAND, Reach.SUBTREE),
+        _("Keep the catalogue of problem kinds inspectors record, with their time limits"),
+        _("only the command office keeps the problem catalogue"),
+    ),
+    Rule(
+        "command.problem.record",
+        grant(INSPECTORS, Reach.SUBTREE),
+        _(
+            "Record a supervision problem for a unit to rectify; verify, close or reopen it, "
+            "draw closed problems for re-inspection"
+        ),
+        _("your role may not record or close supervision problems"),
     ),
 )

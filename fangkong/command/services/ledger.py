@@ -39,7 +39,18 @@ from fangkong.core.validators import FieldError
 MAX_TITLE = 200
 MAX_TEXT = 4000
 MAX_UNITS = 500
-NUMBER_PREFIX = {IssueKind.ORDER: "LING", IssueKind.DIRECTIVE: "YI"}
+NUMBER_PREFIX = {IssueKind.ORDER: "LING", IssueKind.DIRECTIVE: "YI", IssueKind.PROBLEM: "DC"}
+# who issues and who verifies, by kind: an inspector records and closes out a problem
+ISSUE_ACTION = {IssueKind.PROBLEM: "command.problem.record"}
+VERIFY_ACTION = {IssueKind.PROBLEM: "command.problem.record"}
+
+
+def issue_action(kind: str) -> str:
+    return ISSUE_ACTION.get(IssueKind(kind), "command.issue")
+
+
+def verify_action(kind: str) -> str:
+    return VERIFY_ACTION.get(IssueKind(kind), "command.obligation.verify")
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,7 @@ def acting_for(actor: User, unit: Unit) -> None:
         raise Forbidden(_("you do not act for %(unit)s") % {"unit": unit.name})
 
 
-def _text(value: str, field: str, *, limit: int, required: bool = True) -> str:
+def text_field(value: str, field: str, *, limit: int, required: bool = True) -> str:
     cleaned = (value or "").strip()
     if required and not cleaned:
         raise FieldError(field, _("this field is required"))
@@ -77,7 +88,9 @@ def _future(deadline: dt.datetime | None, field: str, now: dt.datetime) -> dt.da
     return deadline
 
 
-def _check_parts(actor: User, issuer: Unit, parts: Sequence[Part], now: dt.datetime) -> None:
+def _check_parts(
+    actor: User, issuer: Unit, parts: Sequence[Part], now: dt.datetime, action: str
+) -> None:
     if not parts:
         raise FieldError("units", _("choose at least one unit"))
     if len(parts) > MAX_UNITS:
@@ -93,7 +106,7 @@ def _check_parts(actor: User, issuer: Unit, parts: Sequence[Part], now: dt.datet
             raise FieldError("units", _("%(unit)s is not active") % {"unit": part.unit.name})
         if part.role not in ObligationRole.values:
             raise FieldError("role", _("unknown part: %(r)s") % {"r": part.role})
-        authorize(actor, "command.issue", region=part.unit.region)
+        authorize(actor, action, region=part.unit.region)
         if part.deadline is not None:
             _future(part.deadline, "deadline", now)
 
@@ -113,17 +126,19 @@ def issue_create(
 ) -> Issue:
     """Issue to every unit of `parts` at once: one obligation each, told apart as lead or
     supporting, each with its duty (the issue's text when none is given)."""
-    authorize(actor, "command.issue", region=issuer.region)
-    acting_for(actor, issuer)
-    now = timezone.now()
     if kind not in IssueKind.values:
         raise FieldError("kind", _("unknown kind: %(k)s") % {"k": kind})
+    authorize(actor, issue_action(kind), region=issuer.region)
+    acting_for(actor, issuer)
+    now = timezone.now()
     issue = Issue(
         kind=kind,
         number=f"pending-{now.timestamp()}-{actor.pk}",
-        title=_text(title, "title", limit=MAX_TITLE),
-        body=_text(body, "body", limit=MAX_TEXT, required=False),
-        evidence_expected=_text(evidence_expected, "evidence_expected", limit=500, required=False),
+        title=text_field(title, "title", limit=MAX_TITLE),
+        body=text_field(body, "body", limit=MAX_TEXT, required=False),
+        evidence_expected=text_field(
+            evidence_expected, "evidence_expected", limit=500, required=False
+        ),
         issuer=issuer,
         region_path=issuer.region.path,
         meeting=meeting,
@@ -131,7 +146,7 @@ def issue_create(
         issued_by=actor,
         issued_at=now,
     )
-    _check_parts(actor, issuer, parts, now)
+    _check_parts(actor, issuer, parts, now, issue_action(kind))
     issue.save()
     issue.number = f"{NUMBER_PREFIX[IssueKind(kind)]}-{now.year}-{issue.pk:05d}"
     issue.save(update_fields=["number"])
@@ -142,7 +157,7 @@ def issue_create(
                 unit=part.unit,
                 region_path=part.unit.region.path,
                 role=part.role,
-                duty=_text(part.duty or issue.body or issue.title, "duty", limit=MAX_TEXT),
+                duty=text_field(part.duty or issue.body or issue.title, "duty", limit=MAX_TEXT),
                 deadline=part.deadline or issue.deadline,
                 issued_at=now,
             )
@@ -193,7 +208,7 @@ def _as_owner(actor: User, obligation: Obligation) -> Obligation:
 
 
 def _as_issuer(actor: User, obligation: Obligation) -> Obligation:
-    authorize(actor, "command.obligation.verify", region=obligation.unit.region)
+    authorize(actor, verify_action(obligation.issue.kind), region=obligation.unit.region)
     acting_for(actor, obligation.issue.issuer)
     return _locked(obligation)
 
@@ -240,7 +255,7 @@ def obligation_note(
     note not yet acknowledged acknowledges it)."""
     ob = _as_owner(actor, obligation)
     _refuse_unless(ob, ObligationState.OPEN, ObligationState.ACKNOWLEDGED)
-    cleaned = _text(text, "text", limit=MAX_TEXT, required=complete or not (files or link))
+    cleaned = text_field(text, "text", limit=MAX_TEXT, required=complete or not (files or link))
     now = timezone.now()
     if ob.state == ObligationState.OPEN:
         ob.state, ob.acknowledged_at = ObligationState.ACKNOWLEDGED, now
@@ -272,7 +287,7 @@ def obligation_verify(*, actor: User, obligation: Obligation, note: str = "") ->
 def _with_reason(
     actor: User, ob: Obligation, kind: str, reason: str, counter: str, action: str
 ) -> Obligation:
-    why = _text(reason, "reason", limit=MAX_TEXT)
+    why = text_field(reason, "reason", limit=MAX_TEXT)
     ob.state, ob.completed_at, ob.verified_at = ObligationState.ACKNOWLEDGED, None, None
     setattr(ob, counter, getattr(ob, counter) + 1)
     ob.save(update_fields=["state", "completed_at", "verified_at", counter])
@@ -305,11 +320,11 @@ def obligation_reopen(*, actor: User, obligation: Obligation, reason: str) -> Ob
 
 @transaction.atomic
 def obligation_cancel(*, actor: User, obligation: Obligation, reason: str) -> Obligation:
-    authorize(actor, "command.issue", region=obligation.unit.region)
+    authorize(actor, issue_action(obligation.issue.kind), region=obligation.unit.region)
     acting_for(actor, obligation.issue.issuer)
     ob = _locked(obligation)
     _refuse_unless(ob, ObligationState.OPEN, ObligationState.ACKNOWLEDGED)
-    why = _text(reason, "reason", limit=MAX_TEXT)
+    why = text_field(reason, "reason", limit=MAX_TEXT)
     ob.state = ObligationState.CANCELLED
     ob.save(update_fields=["state"])
     _event(ob, EventKind.CANCELLED, actor, ob.issue.issuer, text=why)
