@@ -135,12 +135,15 @@ def problem_record(
         raise FieldError("days", _("between 1 and %(n)d days") % {"n": MAX_DAYS})
     lat, lng = _place(latitude, longitude)
     now = timezone.now()
-    found_at = _observed(observed_at, now)
+    draft = Problem(
+        kind=kind, severity=severity, site=site, site_key=site_key(site), region=region,
+        region_path=region.path, latitude=lat, longitude=lng,
+        observed_at=_observed(observed_at, now), recorded_by=actor, ref=ref,
+    )  # fmt: skip
+    issue_to = (inspector_unit, unit, now + dt.timedelta(days=limit))
     try:
         with transaction.atomic():
-            return _write(actor, inspector_unit, unit, kind, severity, site, region,
-                          description, found_at, (lat, lng), photos, now + dt.timedelta(days=limit),
-                          ref)  # fmt: skip
+            return _write(actor, draft, issue_to, description, photos)
     except IntegrityError:
         if ref and (found := Problem.objects.filter(recorded_by=actor, ref=ref).first()):
             return found  # the same upload, sent twice at once
@@ -149,34 +152,26 @@ def problem_record(
 
 def _write(
     actor: User,
-    inspector_unit: Unit,
-    unit: Unit,
-    kind: ProblemKind,
-    severity: str,
-    site: str,
-    region: Region,
+    draft: Problem,
+    issue_to: tuple[Unit, Unit, dt.datetime],
     description: str,
-    found_at: dt.datetime,
-    place: tuple[Decimal | None, Decimal | None],
     photos: Sequence[Upload],
-    deadline: dt.datetime,
-    ref: str,
 ) -> Problem:
+    """Issue the problem to the unit (inspecting unit, owner unit, deadline) and save it."""
+    issuer, unit, deadline = issue_to
     issue = ledger.issue_create(
-        actor=actor, issuer=inspector_unit, kind=IssueKind.PROBLEM,
-        title=f"{kind.name}：{site}"[: ledger.MAX_TITLE], body=description,
-        evidence_expected=_("photos of the rectified site"),
-        deadline=deadline, parts=[ledger.Part(unit=unit)],
+        actor=actor, issuer=issuer, kind=IssueKind.PROBLEM,
+        title=f"{draft.kind.name}：{draft.site}"[: ledger.MAX_TITLE], body=description,
+        evidence_expected=_("photos of the rectified site"), deadline=deadline,
+        parts=[ledger.Part(unit=unit)],
     )  # fmt: skip
     obligation = issue.obligations.get()
     issued = obligation.events.get(kind=EventKind.ISSUED)
     for upload in photos:
         store_evidence(event=issued, upload=upload)
-    return Problem.objects.create(
-        issue=issue, obligation=obligation, kind=kind, severity=severity, site=site,
-        site_key=site_key(site), region=region, region_path=region.path, latitude=place[0],
-        longitude=place[1], observed_at=found_at, recorded_by=actor, ref=ref,
-    )  # fmt: skip
+    draft.issue, draft.obligation = issue, obligation
+    draft.save()
+    return draft
 
 
 @transaction.atomic
