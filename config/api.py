@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 
 from fangkong.command.api import router as command_router
 from fangkong.command.api_reports import router as reports_router
+from fangkong.command.api_supervision import router as problems_router
 from fangkong.core.api import router as core_router
 from fangkong.core.http import API_AUTH, Conflict, Forbidden
 from fangkong.core.services import LoginDelayed
@@ -39,6 +40,7 @@ api.add_router("/masstesting/groups", keygroups_router)
 api.add_router("/masstesting", masstesting_router)
 api.add_router("/quarantine", quarantine_router)
 api.add_router("/command/reports", reports_router)
+api.add_router("/command/problems", problems_router)
 api.add_router("/command", command_router)
 
 

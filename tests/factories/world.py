@@ -23,8 +23,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from fangkong.command.models import Unit, UnitMember
-from fangkong.command.services import ledger, reports
+from fangkong.command.models import Problem, ProblemKind, Reinspection, Unit, UnitMember
+from fangkong.command.services import ledger, reports, supervision
 from fangkong.command.services.evidence import Upload
 from fangkong.core.models import Institution, InstitutionKind, Region, Role, User
 from fangkong.keygroups import services as groups
@@ -313,10 +313,32 @@ def _command(world: World) -> None:
         cutoff=dt.time(10), fields=[reports.FieldSpec("visits", "走访户数")],
         starts_on=timezone.localdate() - dt.timedelta(days=7),
     )  # fmt: skip
+    problem, reinspection = _problems(boss, office, unit, tree)
     world.objects.update(
         issuer_unit=office, unit=unit, issue=issue, obligation=obligation, evidence=evidence,
-        template=template,
+        template=template, problem=problem, reinspection=reinspection,
     )  # fmt: skip
+
+
+def _problems(boss: User, office: Unit, unit: Unit, tree: Tree) -> tuple[Problem, Reinspection]:
+    """An open supervision problem, and a closed one drawn for re-inspection."""
+    made = [
+        supervision.problem_record(
+            actor=boss,
+            inspector_unit=office,
+            unit=unit,
+            kind=ProblemKind.objects.get(code="SCAN"),
+            severity="minor",
+            site=site,
+            region=tree.community_a1,
+            description="矩阵问题",
+        )
+        for site in ("矩阵市场", "矩阵小区")
+    ]
+    ledger.obligation_note(actor=boss, obligation=made[1].obligation, text="已整改", complete=True)
+    ledger.obligation_verify(actor=boss, obligation=made[1].obligation)
+    drawn = supervision.reinspection_draw(actor=boss, region=tree.community_a1, share=1.0)
+    return made[0], drawn[0]
 
 
 def _command_members(world: World) -> None:

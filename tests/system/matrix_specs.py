@@ -153,6 +153,16 @@ def _report(w: World) -> dict[str, Any]:
             "day": today().isoformat(), "zero": True}  # fmt: skip
 
 
+def _problem_form(w: World) -> dict[str, Any]:
+    from fangkong.command.models import ProblemKind
+
+    return {
+        "inspector_unit_id": w.objects["issuer_unit"].pk, "unit_id": w.objects["unit"].pk,
+        "kind_id": ProblemKind.objects.get(code="MASK").pk, "severity": "minor",
+        "site": "矩阵现场", "region_code": w.tree.community_a1.code,
+    }  # fmt: skip
+
+
 def _note_files(_w: World) -> dict[str, Any]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -245,6 +255,23 @@ COMMAND_OPS = {
     "POST /command/reports/": Op("command.report.submit", body=_report, where=_reporting),
     "GET /command/reports/": Op(None),
     "GET /command/reports/compliance": Op(None),
+    "GET /command/problems/kinds": Op(None),
+    "POST /command/problems/kinds": Op(
+        "command.problem.catalogue", body=lambda w: {"code": "M-KIND", "name": "矩阵", "days": 2}
+    ),
+    "GET /command/problems/": Op(None),
+    "POST /command/problems/": Op("command.problem.record", files=_problem_form, where=_issuing),
+    "GET /command/problems/{problem_id}": Op(None, "problem"),
+    "GET /command/problems/recurrence": Op(None),
+    "GET /command/problems/reinspections": Op(None),
+    "POST /command/problems/reinspections": Op(
+        "command.problem.record",
+        where=_in_region,
+        body=lambda w: {"region_code": w.tree.community_a1.code, "share": 1.0},
+    ),
+    "POST /command/problems/reinspections/{reinspection_id}": Op(
+        "command.problem.record", "reinspection", body=lambda w: {"held": True}
+    ),
 }
 
 # `where` functions naming a region given in the body: outside the caller's jurisdiction it

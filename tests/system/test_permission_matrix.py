@@ -57,6 +57,7 @@ _TARGET_NAMES = {
     "request", "case", "investigation", "contact", "campaign", "point", "tube", "team", "box",
     "batch", "task", "regime", "member", "resident", "file_job", "site", "room", "stay",
     "transfer", "event", "release", "unit", "issue", "obligation", "evidence", "template",
+    "problem", "reinspection",
 }  # fmt: skip
 
 
