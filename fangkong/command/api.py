@@ -22,8 +22,15 @@ from fangkong.command.services import ledger
 from fangkong.command.services import units as unit_services
 from fangkong.command.services.evidence import Upload, evidence_path
 from fangkong.core.bodylimit import upload_limit
-from fangkong.core.http import DbId, ErrorOut, actor_of, get_scoped_or_404, page_dict, scoped
-from fangkong.core.selectors import region_list
+from fangkong.core.http import (
+    DbId,
+    ErrorOut,
+    actor_of,
+    get_scoped_or_404,
+    page_dict,
+    region_named,
+    scoped,
+)
 from fangkong.core.validators import FieldError
 
 router = Router(tags=["command"])
@@ -119,9 +126,7 @@ def my_units(request: HttpRequest) -> Any:
 @scoped
 def unit_create(request: HttpRequest, payload: UnitIn) -> Any:
     actor = actor_of(request)
-    region = region_list(actor=actor).filter(code=payload.region_code).first()
-    if region is None:
-        raise FieldError("region_code", _("no such region: %(c)s") % {"c": payload.region_code})
+    region = region_named(actor, payload.region_code)
     unit = unit_services.unit_create(
         actor=actor, code=payload.code, name=payload.name, kind=payload.kind, region=region,
         superior=_superior(request, payload.superior_id), duties=payload.duties,

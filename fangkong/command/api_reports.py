@@ -17,8 +17,15 @@ from fangkong.command import selectors as sel
 from fangkong.command import selectors_reports as rsel
 from fangkong.command.models import DailyReport, ReportTemplate, Unit
 from fangkong.command.services import reports
-from fangkong.core.http import DbId, ErrorOut, actor_of, get_scoped_or_404, page_dict, scoped
-from fangkong.core.selectors import region_list
+from fangkong.core.http import (
+    DbId,
+    ErrorOut,
+    actor_of,
+    get_scoped_or_404,
+    page_dict,
+    region_named,
+    scoped,
+)
 from fangkong.core.validators import FieldError
 
 router = Router(tags=["command"])
@@ -84,9 +91,7 @@ def template_list(request: HttpRequest) -> Any:
 @scoped
 def template_create(request: HttpRequest, payload: TemplateIn) -> Any:
     actor = actor_of(request)
-    region = region_list(actor=actor).filter(code=payload.region_code).first()
-    if region is None:
-        raise FieldError("region_code", _("no such region: %(c)s") % {"c": payload.region_code})
+    region = region_named(actor, payload.region_code)
     template = reports.template_create(
         actor=actor, region=region, code=payload.code, name=payload.name,
         unit_kinds=payload.unit_kinds, cutoff=payload.cutoff, weekdays=payload.weekdays,

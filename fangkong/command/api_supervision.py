@@ -26,9 +26,9 @@ from fangkong.core.http import (
     actor_of,
     get_scoped_or_404,
     page_dict,
+    region_named,
     scoped,
 )
-from fangkong.core.selectors import region_list
 from fangkong.core.validators import FieldError
 
 router = Router(tags=["command"])
@@ -153,7 +153,7 @@ def problem_list(
     """The problems found in the caller's jurisdiction, newest first (two queries)."""
     qs = ssel.problem_list(
         actor=actor_of(request), state=state or None, kind_id=kind_id, severity=severity or None
-    ).select_related("issue")
+    )
     now = timezone.now()
     return page_dict(qs, page=page, page_size=page_size, out=lambda p: problem_out(p, now))
 
@@ -183,9 +183,7 @@ def problem_record(
     kind = ssel.kind_list(active=None).filter(pk=kind_id).first()
     if kind is None:
         raise FieldError("kind_id", _("no such kind: %(id)s") % {"id": kind_id})
-    region = region_list(actor=actor).filter(code=region_code).first()
-    if region is None:
-        raise FieldError("region_code", _("no such region: %(c)s") % {"c": region_code})
+    region = region_named(actor, region_code)
     problem = supervision.problem_record(
         actor=actor, inspector_unit=inspector, unit=unit, kind=kind, severity=severity,
         site=site, region=region, description=description, observed_at=observed_at,
@@ -195,7 +193,7 @@ def problem_record(
 
 
 def _problem(request: HttpRequest, problem_id: int) -> Problem:
-    qs = ssel.problem_list(actor=actor_of(request)).select_related("issue")
+    qs = ssel.problem_list(actor=actor_of(request))
     found: Problem = get_scoped_or_404(qs, pk=problem_id)
     return found
 
@@ -221,9 +219,7 @@ def reinspection_list(request: HttpRequest, pending: bool | None = None) -> Any:
 def reinspection_draw(request: HttpRequest, payload: DrawIn) -> Any:
     """Draw a random share of the closed problems found in the region for re-inspection."""
     actor = actor_of(request)
-    region = region_list(actor=actor).filter(code=payload.region_code).first()
-    if region is None:
-        raise FieldError("region_code", _("no such region: %(c)s") % {"c": payload.region_code})
+    region = region_named(actor, payload.region_code)
     drawn = supervision.reinspection_draw(
         actor=actor, region=region, share=payload.share, minimum=payload.minimum
     )

@@ -24,10 +24,11 @@ from pydantic import Field, model_validator
 
 from fangkong.core.errors import Conflict as Conflict  # re-exported for views
 from fangkong.core.errors import get_visible
-from fangkong.core.models import ApiToken, User
+from fangkong.core.models import ApiToken, Region, User
 from fangkong.core.permissions import Forbidden as Forbidden  # re-exported for views
 from fangkong.core.permissions import authorize
 from fangkong.core.scoping import require_scoped
+from fangkong.core.selectors import region_list
 from fangkong.core.services import api_token_get
 from fangkong.core.validators import FieldError
 
@@ -322,3 +323,12 @@ def shed(gate: threading.BoundedSemaphore, work: Callable[[], _T]) -> _T | JsonR
         return work()
     finally:
         gate.release()
+
+
+def region_named(actor: User, code: str, field: str = "region_code") -> Region:
+    """The region of `code` in the actor's jurisdiction; one outside it is as if none
+    existed: a 422 naming the field, never a hint that it exists."""
+    region: Region | None = region_list(actor=actor).filter(code=code).first()
+    if region is None:
+        raise FieldError(field, _("no such region: %(c)s") % {"c": code})
+    return region

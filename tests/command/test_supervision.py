@@ -20,40 +20,25 @@ from fangkong.command.models import (
     Problem,
     ProblemKind,
     Reinspection,
-    Unit,
-    UnitKind,
-    UnitMember,
 )
 from fangkong.command.services import ledger, supervision
 from fangkong.command.services.evidence import Upload
 from fangkong.core.errors import Conflict
-from fangkong.core.models import Role, User
+from fangkong.core.models import User
 from fangkong.core.permissions import Forbidden
 from fangkong.core.validators import FieldError
 from tests.conftest import Clock
-from tests.factories import Tree, UserFactory
-from tests.factories.command import Structure, command_structure
+from tests.factories import Tree
+from tests.factories.command import Structure, add_inspectors, command_structure
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 48
-
-
-def _inspectors(cs: Structure, tree: Tree) -> None:
-    """A supervision team in each district, each with one inspector."""
-    for key, where, name in (("insp_a", "district_a", "东城区督查组"),
-                             ("insp_b", "district_b", "西城区督查组")):  # fmt: skip
-        region = getattr(tree, where)
-        unit = Unit.objects.create(code=f"U-{key}", name=name, kind=UnitKind.WORKING_GROUP,
-                                   region=region)  # fmt: skip
-        user = UserFactory(username=f"u_{key}", role=Role.INSPECTOR, region=region)
-        UnitMember.objects.create(unit=unit, user=user)
-        cs.units[key], cs.users[key] = unit, user
 
 
 @pytest.fixture
 def cs(tree: Tree, settings: Any, tmp_path: Path) -> Structure:
     settings.DATA_DIR = tmp_path
     made = command_structure(tree)
-    _inspectors(made, tree)
+    add_inspectors(made, tree)
     return made
 
 

@@ -12,9 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fangkong.command.models import Problem, ProblemKind
 from tests.clients import api_client
-from tests.command.test_supervision import _inspectors
 from tests.factories import Tree
-from tests.factories.command import Structure, command_structure
+from tests.factories.command import Structure, add_inspectors, command_structure
 
 API = "/api/v1/command"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -24,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 def cs(tree: Tree, settings: Any, tmp_path: Path) -> Structure:
     settings.DATA_DIR = tmp_path
     made = command_structure(tree)
-    _inspectors(made, tree)
+    add_inspectors(made, tree)
     return made
 
 

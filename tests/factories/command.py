@@ -47,3 +47,15 @@ def command_structure(tree: Tree, users: dict[str, User] | None = None) -> Struc
         UnitMember.objects.create(unit=unit, user=member)
         made.units[key], made.users[key] = unit, member
     return made
+
+
+def add_inspectors(cs: Structure, tree: Tree) -> None:
+    """A supervision team in each district, each with one inspector."""
+    for key, where, name in (("insp_a", "district_a", "东城区督查组"),
+                             ("insp_b", "district_b", "西城区督查组")):  # fmt: skip
+        region = getattr(tree, where)
+        unit = Unit.objects.create(code=f"U-{key}", name=name, kind=UnitKind.WORKING_GROUP,
+                                   region=region)  # fmt: skip
+        user = UserFactory(username=f"u_{key}", role=Role.INSPECTOR, region=region)
+        UnitMember.objects.create(unit=unit, user=user)
+        cs.units[key], cs.users[key] = unit, user
